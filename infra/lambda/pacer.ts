@@ -1,0 +1,115 @@
+/**
+ * One process-wide request pacer for the Lambda Cloud API.
+ *
+ * Lambda documents "generally one request per second" and "one launch per 12 seconds". All dynamic
+ * resources of a Pulumi program run in one provider process, so the pacer's state lives on
+ * `globalThis` under a registered symbol: a module captured by value in each serialized provider
+ * would otherwise get its own copy, and eight instances would each believe they had the API alone.
+ *
+ * Slots are reserved synchronously (no await between reading and writing the state), so concurrent
+ * callers in one event loop can never take the same slot.
+ */
+
+export type RequestKind = "request" | "launch";
+
+export interface PacerSettings {
+  /** Minimum gap between any two requests. Default 1100 ms: Lambda's 1 s plus a margin for network jitter. */
+  readonly requestIntervalMs: number;
+  /** Minimum gap between two launches. Default 12200 ms: Lambda's 12 s plus a margin. */
+  readonly launchIntervalMs: number;
+}
+
+export interface ApiCallStats {
+  requests: number;
+  launches: number;
+  rateLimited: number;
+  retries: number;
+  byOperation: Record<string, number>;
+}
+
+interface PacerState {
+  nextRequestAt: number;
+  nextLaunchAt: number;
+  stats: ApiCallStats;
+}
+
+const PACER_KEY = Symbol.for("orchestra.lambda.pacer");
+
+function readIntervalFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(`${name}=${raw} is not a number of milliseconds >= 0; unset it or set e.g. ${name}=${fallback}`);
+  }
+  return value;
+}
+
+/** Intervals from `LAMBDA_REQUEST_INTERVAL_MS` / `LAMBDA_LAUNCH_INTERVAL_MS`, else Lambda's documented limits. */
+export function pacerSettingsFromEnv(): PacerSettings {
+  return {
+    requestIntervalMs: readIntervalFromEnv("LAMBDA_REQUEST_INTERVAL_MS", 1100),
+    launchIntervalMs: readIntervalFromEnv("LAMBDA_LAUNCH_INTERVAL_MS", 12200),
+  };
+}
+
+function pacerState(): PacerState {
+  const holder = globalThis as unknown as Record<symbol, PacerState | undefined>;
+  return (holder[PACER_KEY] ??= {
+    nextRequestAt: 0,
+    nextLaunchAt: 0,
+    stats: { requests: 0, launches: 0, rateLimited: 0, retries: 0, byOperation: {} },
+  });
+}
+
+/**
+ * Reserves the next free slot for a request of `kind` and returns how long to wait for it.
+ * Pure with respect to time: `now` is passed in, so the arithmetic is unit-testable.
+ */
+export function reserveSlot(kind: RequestKind, now: number, settings: PacerSettings): number {
+  const state = pacerState();
+  let slot = Math.max(now, state.nextRequestAt);
+  if (kind === "launch") slot = Math.max(slot, state.nextLaunchAt);
+  state.nextRequestAt = slot + settings.requestIntervalMs;
+  if (kind === "launch") state.nextLaunchAt = slot + settings.launchIntervalMs;
+  return slot - now;
+}
+
+/** Waits for this caller's slot. */
+export async function pace(kind: RequestKind, settings: PacerSettings = pacerSettingsFromEnv()): Promise<void> {
+  const waitMs = reserveSlot(kind, Date.now(), settings);
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+/** After a 429 with Retry-After, nobody in this process sends anything until then. */
+export function holdAllRequestsUntil(epochMs: number): void {
+  const state = pacerState();
+  state.nextRequestAt = Math.max(state.nextRequestAt, epochMs);
+}
+
+export function recordApiCall(operation: string, kind: RequestKind): void {
+  const stats = pacerState().stats;
+  stats.requests += 1;
+  if (kind === "launch") stats.launches += 1;
+  stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
+}
+
+export function recordRateLimited(): void {
+  pacerState().stats.rateLimited += 1;
+}
+
+export function recordRetry(): void {
+  pacerState().stats.retries += 1;
+}
+
+/** A copy of this process's API call counters (for benchmarks and logs). */
+export function apiCallStats(): ApiCallStats {
+  const stats = pacerState().stats;
+  return { ...stats, byOperation: { ...stats.byOperation } };
+}
+
+/** Forgets slots and counters (tests and benchmarks start from a clean process state). */
+export function resetPacer(): void {
+  const holder = globalThis as unknown as Record<symbol, PacerState | undefined>;
+  holder[PACER_KEY] = undefined;
+}

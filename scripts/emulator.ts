@@ -1,0 +1,31 @@
+/**
+ * `npm run emulator -- --port 8787 [--api-key KEY] [flags]`: the local Lambda Cloud API.
+ * Prints one line when ready; `--help` lists the flags.
+ */
+import { EMULATOR_FLAGS, parseEmulatorArgs } from "../infra/emulator/options";
+import { startEmulator } from "../infra/emulator/server";
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help")) {
+    for (const [flag, spec] of Object.entries(EMULATOR_FLAGS)) console.log(`  ${flag.padEnd(28)} ${spec.help}`);
+    return;
+  }
+  const options = parseEmulatorArgs(argv);
+  const emulator = await startEmulator(options);
+  const limits =
+    options.requestIntervalMs === 0 && options.launchIntervalMs === 0
+      ? "rate limits off"
+      : `rate limits ${options.requestIntervalMs} ms/request, ${options.launchIntervalMs} ms/launch`;
+  console.log(
+    `Lambda Cloud emulator ready at ${emulator.url} (API key: ${options.apiKey}; ${limits}; boot ${options.bootDelayMs} ms)`,
+  );
+  const stop = () => void emulator.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(2);
+});
