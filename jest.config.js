@@ -5,6 +5,6 @@ module.exports = {
   roots: ["<rootDir>/infra", "<rootDir>/components", "<rootDir>/stacks", "<rootDir>/scripts"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["\\.e2e\\.test\\.ts$"],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 60000,
 };

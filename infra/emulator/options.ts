@@ -38,6 +38,9 @@ export interface EmulatorOptions {
   fail5xx: number;
   failProvider: number;
   fail429: number;
+  /** The next N launches answer 500 / 503 provider/internal-unavailable without launching. */
+  failLaunch5xx: number;
+  failLaunchProvider: number;
   /** The next N launches create the instance but destroy the connection before answering. */
   dropLaunchResponses: number;
   /** Artificial latency added to every response, in ms. */
@@ -65,6 +68,8 @@ export function defaultEmulatorOptions(): EmulatorOptions {
     fail5xx: 0,
     failProvider: 0,
     fail429: 0,
+    failLaunch5xx: 0,
+    failLaunchProvider: 0,
     dropLaunchResponses: 0,
     latencyMs: 0,
     quiet: false,
@@ -91,6 +96,8 @@ export const EMULATOR_FLAGS: Record<string, { option: keyof EmulatorOptions; hel
   "--fail-5xx": { option: "fail5xx", help: "the next N requests answer HTTP 500" },
   "--fail-provider": { option: "failProvider", help: "the next N requests answer 503 provider/internal-unavailable" },
   "--fail-429": { option: "fail429", help: "the next N requests answer 429" },
+  "--fail-launch-5xx": { option: "failLaunch5xx", help: "the next N launches answer HTTP 500 (nothing launched)" },
+  "--fail-launch-provider": { option: "failLaunchProvider", help: "the next N launches answer 503 provider/* (nothing launched)" },
   "--drop-launch-responses": { option: "dropLaunchResponses", help: "the next N launches succeed but drop the response" },
   "--latency-ms": { option: "latencyMs", help: "added latency per response" },
   "--quiet": { option: "quiet", help: "no request log" },

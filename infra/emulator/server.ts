@@ -67,6 +67,8 @@ const MUTABLE_OPTIONS: (keyof EmulatorOptions)[] = [
   "failProvider",
   "fail429",
   "dropLaunchResponses",
+  "failLaunch5xx",
+  "failLaunchProvider",
   "bootOutcome",
   "bootDelayMs",
   "terminateDelayMs",
@@ -124,12 +126,14 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     stats.requests++;
     stats.byOperation[route.operation] = (stats.byOperation[route.operation] ?? 0) + 1;
 
-    if (options.fail5xx > 0) {
-      options.fail5xx--;
+    if (options.fail5xx > 0 || (isLaunch && options.failLaunch5xx > 0)) {
+      if (options.fail5xx > 0) options.fail5xx--;
+      else options.failLaunch5xx--;
       return send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } });
     }
-    if (options.failProvider > 0) {
-      options.failProvider--;
+    if (options.failProvider > 0 || (isLaunch && options.failLaunchProvider > 0)) {
+      if (options.failProvider > 0) options.failProvider--;
+      else options.failLaunchProvider--;
       return send(res, 503, { error: { code: "provider/internal-unavailable", message: "Provider unavailable", suggestion: "Try again shortly" } });
     }
 

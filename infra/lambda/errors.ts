@@ -93,6 +93,9 @@ export class LambdaApiError extends Error {
 
   constructor(details: LambdaApiErrorDetails) {
     super(describeLambdaError(details));
+    // Set again explicitly: Pulumi's closure serializer turns `super(...)` into `Error.call(this, ...)`,
+    // which does not set `message` on the instance.
+    this.message = describeLambdaError(details);
     this.name = "LambdaApiError";
     this.operation = details.operation;
     this.kind = details.kind;
@@ -135,6 +138,7 @@ export function redactSecrets(text: string, secrets: ReadonlyArray<string | unde
 export class LambdaResponseShapeError extends Error {
   constructor(operation: string, problems: string) {
     super(`Lambda API ${operation}: unexpected response, field ${problems}`);
+    this.message = `Lambda API ${operation}: unexpected response, field ${problems}`;
     this.name = "LambdaResponseShapeError";
   }
 }

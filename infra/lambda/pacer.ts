@@ -3,7 +3,7 @@
  *
  * Lambda documents "generally one request per second" and "one launch per 12 seconds". All dynamic
  * resources of a Pulumi program run in one provider process, so the pacer's state lives on
- * `globalThis` under a registered symbol: a module captured by value in each serialized provider
+ * `globalThis` under a string key (a Symbol would not survive closure serialization): a module captured by value in each serialized provider
  * would otherwise get its own copy, and eight instances would each believe they had the API alone.
  *
  * Slots are reserved synchronously (no await between reading and writing the state), so concurrent
@@ -33,7 +33,7 @@ interface PacerState {
   stats: ApiCallStats;
 }
 
-const PACER_KEY = Symbol.for("orchestra.lambda.pacer");
+const PACER_KEY = "__orchestraLambdaPacer";
 
 function readIntervalFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -54,7 +54,7 @@ export function pacerSettingsFromEnv(): PacerSettings {
 }
 
 function pacerState(): PacerState {
-  const holder = globalThis as unknown as Record<symbol, PacerState | undefined>;
+  const holder = globalThis as unknown as Record<string, PacerState | undefined>;
   return (holder[PACER_KEY] ??= {
     nextRequestAt: 0,
     nextLaunchAt: 0,
@@ -110,6 +110,6 @@ export function apiCallStats(): ApiCallStats {
 
 /** Forgets slots and counters (tests and benchmarks start from a clean process state). */
 export function resetPacer(): void {
-  const holder = globalThis as unknown as Record<symbol, PacerState | undefined>;
+  const holder = globalThis as unknown as Record<string, PacerState | undefined>;
   holder[PACER_KEY] = undefined;
 }

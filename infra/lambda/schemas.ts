@@ -173,11 +173,11 @@ export type GlobalFirewallRuleset = z.infer<LambdaSchemas["globalFirewallRuleset
 export type Image = z.infer<LambdaSchemas["imageList"]>[number];
 export type AuditEventsPage = z.infer<LambdaSchemas["auditEventsPage"]>;
 
-const SCHEMA_CACHE = Symbol.for("orchestra.lambda.schemas");
+const SCHEMA_CACHE = "__orchestraLambdaSchemas";
 
 /** The schemas, built once per process. */
 export function lambdaSchemas(): LambdaSchemas {
-  const holder = globalThis as unknown as Record<symbol, LambdaSchemas | undefined>;
+  const holder = globalThis as unknown as Record<string, LambdaSchemas | undefined>;
   return (holder[SCHEMA_CACHE] ??= buildLambdaSchemas());
 }
 

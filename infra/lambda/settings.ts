@@ -19,10 +19,10 @@ interface ConfiguredSettings {
   apiKey?: string;
 }
 
-const CONFIGURED_KEY = Symbol.for("orchestra.lambda.configured");
+const CONFIGURED_KEY = "__orchestraLambdaConfigured";
 
 function configuredSettings(): ConfiguredSettings {
-  const holder = globalThis as unknown as Record<symbol, ConfiguredSettings | undefined>;
+  const holder = globalThis as unknown as Record<string, ConfiguredSettings | undefined>;
   return (holder[CONFIGURED_KEY] ??= {});
 }
 
@@ -34,7 +34,7 @@ export function rememberConfiguredSettings(values: ConfiguredSettings): void {
 }
 
 export function forgetConfiguredSettings(): void {
-  const holder = globalThis as unknown as Record<symbol, ConfiguredSettings | undefined>;
+  const holder = globalThis as unknown as Record<string, ConfiguredSettings | undefined>;
   holder[CONFIGURED_KEY] = undefined;
 }
 

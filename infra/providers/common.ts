@@ -1,0 +1,107 @@
+/**
+ * Pieces every Lambda dynamic provider shares: stack-config handling in `configure`, the preview
+ * placeholder for unknown values, diffs that ignore `__provider`, a per-process cache of listings,
+ * and turning Lambda's in-use errors into messages that name the instances.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { LambdaClient } from "../lambda/client";
+import { rememberConfiguredSettings } from "../lambda/settings";
+import type { Instance } from "../lambda/schemas";
+
+/** During preview, unknown inputs arrive as this string, even where a number is expected. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(isUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(isUnknown);
+  return false;
+}
+
+/** `configure` for every provider: remember the API URL and key from stack config (never on `this`). */
+export async function configureFromStack(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+  rememberConfiguredSettings({
+    apiUrl: req.config.get("orchestra:lambdaApiUrl"),
+    apiKey: req.config.get("orchestra:lambdaApiKey"),
+  });
+}
+
+export function lambdaClient(): LambdaClient {
+  return new LambdaClient();
+}
+
+/** Stable JSON for comparing input values (key order does not matter). */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([key, v]) => key !== "__provider" && v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([key, v]) => `${JSON.stringify(key)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** Keys whose values differ between olds and news (never `__provider`). */
+export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
+  return keys.filter((key) => stableJson(olds[key]) !== stableJson(news[key]));
+}
+
+export function diffByKeys(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  keys: { readonly replace: readonly string[]; readonly update: readonly string[] },
+  deleteBeforeReplace: boolean,
+): pulumi.dynamic.DiffResult {
+  const replaces = changedKeys(olds, news, keys.replace);
+  const updates = changedKeys(olds, news, keys.update);
+  const changes = replaces.length + updates.length > 0;
+  return {
+    changes,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0 ? deleteBeforeReplace : undefined,
+    stables: changes ? undefined : [...keys.replace, ...keys.update],
+  };
+}
+
+// ---- per-process instance listing cache -------------------------------------------------------
+
+interface ListingCache {
+  at: number;
+  promise: Promise<Instance[]>;
+}
+
+const LISTING_KEY = "__orchestraLambdaInstanceListing";
+
+/**
+ * One `GET /instances` serves every `read` in a refresh: N instances cost one list call per
+ * window (default 5 s, `LAMBDA_LIST_CACHE_MS`), not N gets.
+ */
+export function cachedInstanceList(client: LambdaClient): Promise<Instance[]> {
+  const holder = globalThis as unknown as Record<string, ListingCache | undefined>;
+  const ttl = Number(process.env.LAMBDA_LIST_CACHE_MS ?? "5000");
+  const current = holder[LISTING_KEY];
+  if (current !== undefined && Date.now() - current.at < ttl) return current.promise;
+  const promise = client.listInstances();
+  holder[LISTING_KEY] = { at: Date.now(), promise };
+  promise.catch(() => {
+    if (holder[LISTING_KEY]?.promise === promise) holder[LISTING_KEY] = undefined;
+  });
+  return promise;
+}
+
+/** Forget the listing after anything that changes instances. */
+export function invalidateInstanceList(): void {
+  (globalThis as unknown as Record<string, ListingCache | undefined>)[LISTING_KEY] = undefined;
+}
+
+/** "gpu-a (id 0920…, active), gpu-b (id 77ab…, booting)" */
+export function describeInstances(instances: Instance[]): string {
+  return instances.map((instance) => `${instance.name ?? "(unnamed)"} (id ${instance.id}, ${instance.status})`).join(", ");
+}
+
+export const LIVE_STATUSES: ReadonlyArray<Instance["status"]> = ["booting", "active", "unhealthy"];
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

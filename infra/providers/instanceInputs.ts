@@ -1,0 +1,122 @@
+/**
+ * The LambdaInstance provider's inputs and the pure checks on them: what Lambda's launch endpoint
+ * would refuse, caught at `check` (so at preview), in the user's words. Values unknown during
+ * preview are skipped; `create` sees them resolved.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { PUBLIC_REGION_CODES } from "../lambda/schemas";
+import { isUnknown } from "./common";
+
+export interface InstanceInputs {
+  /** Display name; Lambda sees `<name>-<launchToken>`, unique per stack, resource and launch settings. */
+  name: string;
+  /** Deterministic suffix that makes the launched name unique (computed by LambdaInstance). */
+  launchToken: string;
+  instanceType: string;
+  /** Regions to try, in order, when Lambda answers insufficient-capacity. */
+  regions: string[];
+  /** Exactly one: Lambda takes one SSH key per instance. */
+  sshKeyNames: string[];
+  fileSystemNames: string[];
+  imageFamily?: string;
+  imageId?: string;
+  hostname?: string;
+  tags: Record<string, string>;
+  firewallRulesetIds: string[];
+  userData?: string;
+  bootTimeoutMinutes: number;
+  pollIntervalSeconds: number;
+}
+
+export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
+  instanceId: string;
+  launchedName: string;
+  status: string;
+  ip: string;
+  privateIp: string;
+  actualHostname: string;
+  region: string;
+  priceCentsPerHour: number;
+  hourlyPriceUsd: number;
+  userDataSha256?: string;
+}
+
+/** Inputs whose change needs a new instance: Lambda cannot change them after launch (user data too, compared by hash). */
+export const INSTANCE_REPLACE_KEYS = [
+  "instanceType",
+  "sshKeyNames",
+  "fileSystemNames",
+  "imageFamily",
+  "imageId",
+  "hostname",
+  "tags",
+  "firewallRulesetIds",
+  "launchToken",
+] as const;
+
+/** Inputs changed in place: the name (rename API) and our own polling settings (no API call). */
+export const INSTANCE_UPDATE_KEYS = ["name", "bootTimeoutMinutes", "pollIntervalSeconds"] as const;
+
+export const HOSTNAME_PATTERN = /^[a-z0-9][0-9a-z-]{0,62}$/;
+export const TAG_KEY_PATTERN = /^[a-z][a-z0-9-:]+$/;
+/** Lambda allows 64 characters; "-" and the 8-character launch token take 9. */
+export const MAX_DISPLAY_NAME_LENGTH = 55;
+
+/** The name Lambda sees: unique per stack, resource and launch settings; found again after an ambiguous launch. */
+export function launchedInstanceName(name: string, launchToken: string): string {
+  return `${name}-${launchToken}`;
+}
+
+/** Checks that need no API call. Returns every problem, not only the first. */
+export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  const known = (value: unknown) => value !== undefined && !isUnknown(value);
+
+  if (known(inputs.name)) {
+    const name = inputs.name as string;
+    if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH) {
+      fail("name", `name "${name}" is ${name.length} characters; use 1 to ${MAX_DISPLAY_NAME_LENGTH} (Lambda allows 64 and the stack appends a 9-character launch token)`);
+    }
+  }
+  if (known(inputs.regions)) {
+    const regions = inputs.regions as string[];
+    if (regions.length === 0) fail("regions", "regions is empty; list at least one region to launch in, e.g. [\"us-west-1\"]");
+    for (const region of regions) {
+      if (!(PUBLIC_REGION_CODES as readonly string[]).includes(region)) {
+        fail("regions", `region "${region}" is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}`);
+      }
+    }
+  }
+  if (known(inputs.sshKeyNames)) {
+    const keys = inputs.sshKeyNames as string[];
+    if (keys.length !== 1) {
+      fail(
+        "sshKeyNames",
+        `sshKeyNames has ${keys.length} keys (${keys.join(", ") || "none"}); Lambda takes exactly one SSH key per instance: keep one and add the others to ~/.ssh/authorized_keys through userData`,
+      );
+    }
+  }
+  if (known(inputs.hostname) && !HOSTNAME_PATTERN.test(inputs.hostname as string)) {
+    fail("hostname", `hostname "${inputs.hostname}" must match ${HOSTNAME_PATTERN.source} (lowercase letters, digits and hyphens, at most 63, not starting with a hyphen)`);
+  }
+  if (known(inputs.tags)) {
+    for (const [key, value] of Object.entries(inputs.tags as Record<string, string>)) {
+      if (!TAG_KEY_PATTERN.test(key) || key.length > 55) {
+        fail("tags", `tag key "${key}" must match ${TAG_KEY_PATTERN.source} and be at most 55 characters (start with a lowercase letter; lowercase letters, digits, "-" and ":")`);
+      }
+      if (typeof value !== "string" || value.length > 128) fail("tags", `tag "${key}" has a value longer than 128 characters`);
+    }
+  }
+  if (known(inputs.imageFamily) && known(inputs.imageId) && inputs.imageFamily !== undefined && inputs.imageId !== undefined) {
+    fail("imageId", "set imageId or imageFamily, not both");
+  }
+  if (known(inputs.userData) && Buffer.byteLength(inputs.userData as string) > 1024 * 1024) {
+    fail("userData", "userData is larger than Lambda's 1 MB limit for cloud-init user data");
+  }
+  for (const key of ["bootTimeoutMinutes", "pollIntervalSeconds"] as const) {
+    const value = inputs[key];
+    if (known(value) && (typeof value !== "number" || !(value > 0))) fail(key, `${key} must be a number greater than 0, got ${JSON.stringify(value)}`);
+  }
+  return failures;
+}

@@ -1,0 +1,98 @@
+/**
+ * `LambdaInstance`: one Lambda Cloud GPU (or CPU) instance as a Pulumi resource.
+ *
+ * Cost: billed per minute from launch until terminate, at `hourlyPriceUsd`; Lambda cannot stop an
+ * instance, so the only way to stop paying is to destroy it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { lambdaInstanceProvider } from "./instanceProvider";
+
+export interface LambdaInstanceArgs {
+  /** Lambda instance type, e.g. `gpu_1x_a10`. Cost: the type's hourly price, around the clock. Changing it replaces the instance. */
+  readonly instanceType: pulumi.Input<string>;
+  /** Regions to try in order when one has no capacity. Dropping the current region replaces the instance. */
+  readonly regions: pulumi.Input<pulumi.Input<string>[]>;
+  /** The one SSH key (by name) Lambda installs for `ubuntu`. Lambda takes exactly one. */
+  readonly sshKeyNames: pulumi.Input<pulumi.Input<string>[]>;
+  /** Display name. @default the resource name. Lambda sees it with a launch token appended. Renaming is in place. */
+  readonly name?: pulumi.Input<string>;
+  /** Lambda filesystems to mount at /lambda/nfs/<name>; they pin the region. @default none */
+  readonly fileSystemNames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Image family, e.g. `lambda-stack-24-04`. @default Lambda's latest Lambda Stack */
+  readonly imageFamily?: pulumi.Input<string>;
+  /** Image id (instead of a family). */
+  readonly imageId?: pulumi.Input<string>;
+  /** Hostname written to /etc/hostname. @default Lambda's IP-based name */
+  readonly hostname?: pulumi.Input<string>;
+  /** Tags set at launch (Lambda cannot change them later: a change replaces the instance). */
+  readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Firewall rulesets (ids, same region). @default Lambda's global rules */
+  readonly firewallRulesetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** cloud-init user data; kept secret, stored only as a hash in outputs. */
+  readonly userData?: pulumi.Input<string>;
+  /** Give up (and terminate) when the instance is not active after this long. @default 30 (8-GPU types take ~20) */
+  readonly bootTimeoutMinutes?: pulumi.Input<number>;
+  /** Status poll interval while booting and terminating. @default 10 */
+  readonly pollIntervalSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * A token unique to this stack, resource and launch settings. It makes the launched name unique
+ * and deterministic: a `pulumi up` killed mid-launch and run again finds its instance by name
+ * instead of paying for a second one, and a replacement gets a new name.
+ */
+export function launchTokenFor(parts: readonly unknown[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 8);
+}
+
+export class LambdaInstance extends pulumi.dynamic.Resource {
+  declare readonly instanceId: pulumi.Output<string>;
+  declare readonly launchedName: pulumi.Output<string>;
+  declare readonly status: pulumi.Output<string>;
+  declare readonly ip: pulumi.Output<string>;
+  declare readonly privateIp: pulumi.Output<string>;
+  declare readonly actualHostname: pulumi.Output<string>;
+  declare readonly region: pulumi.Output<string>;
+  declare readonly instanceType: pulumi.Output<string>;
+  declare readonly priceCentsPerHour: pulumi.Output<number>;
+  declare readonly hourlyPriceUsd: pulumi.Output<number>;
+
+  constructor(name: string, args: LambdaInstanceArgs, opts: pulumi.CustomResourceOptions = {}) {
+    const launchToken = pulumi
+      .all([args.instanceType, args.regions, args.sshKeyNames, args.fileSystemNames, args.imageFamily, args.imageId, args.hostname, args.tags, args.firewallRulesetIds])
+      .apply((launchSettings) => launchTokenFor([pulumi.getProject(), pulumi.getStack(), name, ...launchSettings]));
+    super(
+      lambdaInstanceProvider,
+      name,
+      {
+        name: args.name ?? name,
+        launchToken,
+        instanceType: args.instanceType,
+        regions: args.regions,
+        sshKeyNames: args.sshKeyNames,
+        fileSystemNames: args.fileSystemNames ?? [],
+        imageFamily: args.imageFamily,
+        imageId: args.imageId,
+        hostname: args.hostname,
+        tags: args.tags ?? {},
+        firewallRulesetIds: args.firewallRulesetIds ?? [],
+        userData: args.userData === undefined ? undefined : pulumi.secret(args.userData),
+        bootTimeoutMinutes: args.bootTimeoutMinutes ?? 30,
+        pollIntervalSeconds: args.pollIntervalSeconds ?? 10,
+        instanceId: undefined,
+        launchedName: undefined,
+        status: undefined,
+        ip: undefined,
+        privateIp: undefined,
+        actualHostname: undefined,
+        region: undefined,
+        priceCentsPerHour: undefined,
+        hourlyPriceUsd: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "userData"] },
+      "lambda",
+      "Instance",
+    );
+  }
+}

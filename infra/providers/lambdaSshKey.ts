@@ -1,0 +1,81 @@
+/**
+ * `LambdaSshKey`: an SSH public key registered with Lambda under a name (launches refer to keys by
+ * name). Free. Names are unique per account, so a replacement deletes the old key first.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isLambdaError } from "../lambda/errors";
+import { cachedInstanceList, configureFromStack, describeInstances, diffByKeys, isUnknown, lambdaClient, LIVE_STATUSES } from "./common";
+
+export interface LambdaSshKeyArgs {
+  /** Name Lambda knows the key by (1-64 characters, unique in the account). @default the resource name */
+  readonly name?: pulumi.Input<string>;
+  /** OpenSSH public key, e.g. `ssh-ed25519 AAAA... ops@example.com`. */
+  readonly publicKey: pulumi.Input<string>;
+}
+
+const OPENSSH_PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
+
+export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
+  configure: (req) => configureFromStack(req),
+  check: async (_olds, news) => {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const name = news.name as unknown;
+    if (!isUnknown(name) && (typeof name !== "string" || name.length < 1 || name.length > 64)) {
+      failures.push({ property: "name", reason: `SSH key name ${JSON.stringify(name)} must be 1 to 64 characters` });
+    }
+    const key = news.publicKey as unknown;
+    if (!isUnknown(key) && (typeof key !== "string" || !OPENSSH_PUBLIC_KEY.test(key.trim()) || key.length > 4096)) {
+      failures.push({
+        property: "publicKey",
+        reason: "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+      });
+    }
+    return { inputs: news, failures };
+  },
+  diff: async (_id, olds, news) => diffByKeys(olds, news, { replace: ["name", "publicKey"], update: [] }, olds.name === news.name),
+  create: async (inputs) => {
+    const client = lambdaClient();
+    const name = inputs.name as string;
+    const publicKey = (inputs.publicKey as string).trim();
+    // Adopt a key left by an interrupted run, but never someone else's key under our name.
+    const existing = (await client.listSshKeys()).find((key) => key.name === name);
+    if (existing !== undefined) {
+      if (existing.public_key.trim() !== publicKey) {
+        throw new Error(`An SSH key named "${name}" already exists in the Lambda account with a different public key; choose another name or delete that key first`);
+      }
+      return { id: existing.id, outs: { name, publicKey, keyId: existing.id } };
+    }
+    const created = await client.addSshKey(name, publicKey);
+    return { id: created.id, outs: { name, publicKey, keyId: created.id } };
+  },
+  read: async (id, props) => {
+    const key = (await lambdaClient().listSshKeys()).find((candidate) => candidate.id === id);
+    if (key === undefined) return {};
+    return { id, props: { ...props, name: key.name, publicKey: key.public_key, keyId: key.id } };
+  },
+  delete: async (id, props) => {
+    const client = lambdaClient();
+    try {
+      await client.deleteSshKey(id);
+    } catch (error) {
+      if (isLambdaError(error, "in-use")) {
+        const holders = (await cachedInstanceList(client)).filter(
+          (instance) => LIVE_STATUSES.includes(instance.status) && instance.ssh_key_names.includes(props.name as string),
+        );
+        throw new Error(`SSH key "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`);
+      }
+      const gone = (await client.listSshKeys()).every((key) => key.id !== id);
+      if (!gone) throw error;
+    }
+  },
+};
+
+export class LambdaSshKey extends pulumi.dynamic.Resource {
+  declare readonly keyId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly publicKey: pulumi.Output<string>;
+
+  constructor(name: string, args: LambdaSshKeyArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(lambdaSshKeyProvider, name, { name: args.name ?? name, publicKey: args.publicKey, keyId: undefined }, opts, "lambda", "SshKey");
+  }
+}
