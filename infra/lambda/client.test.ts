@@ -1,0 +1,130 @@
+/** Client tier: pacing and retry arithmetic, typed errors, redaction, pagination, response parsing. */
+import { createServer } from "http";
+import { AddressInfo } from "net";
+import { LambdaClient } from "./client";
+import { LambdaApiError, LambdaResponseShapeError, classifyLambdaError } from "./errors";
+import { apiCallStats, reserveSlot, resetPacer } from "./pacer";
+import { backoffDelayMs, parseRetryAfter } from "./retry";
+import { TEST_API_KEY, startTestEmulator } from "../testing/emulatorHarness";
+
+describe("pacer", () => {
+  beforeEach(() => resetPacer());
+  test("spaces requests by the request interval and launches by the launch interval", () => {
+    const settings = { requestIntervalMs: 1100, launchIntervalMs: 12200 };
+    expect(reserveSlot("launch", 0, settings)).toBe(0);
+    expect(reserveSlot("request", 0, settings)).toBe(1100);
+    expect(reserveSlot("launch", 0, settings)).toBe(12200);
+    expect(reserveSlot("request", 0, settings)).toBe(13300);
+    expect(reserveSlot("request", 20000, settings)).toBe(0);
+  });
+});
+
+describe("retry policy", () => {
+  const settings = { maxAttempts: 7, baseDelayMs: 1000, maxDelayMs: 60000 };
+  test("exponential with equal jitter, capped", () => {
+    expect(backoffDelayMs(1, settings, undefined, () => 0)).toBe(500);
+    expect(backoffDelayMs(1, settings, undefined, () => 1)).toBe(1000);
+    expect(backoffDelayMs(4, settings, undefined, () => 0)).toBe(4000);
+    expect(backoffDelayMs(12, settings, undefined, () => 1)).toBe(60000);
+  });
+  test("Retry-After wins, plus at most 10 % jitter", () => {
+    expect(backoffDelayMs(1, settings, 3, () => 0)).toBe(3000);
+    expect(backoffDelayMs(1, settings, 3, () => 1)).toBe(3300);
+    expect(parseRetryAfter("7")).toBe(7);
+    expect(parseRetryAfter("Wed, 25 Nov 2026 08:00:10 GMT", Date.parse("2026-11-25T08:00:00Z"))).toBe(10);
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+  test("errors are classified by code, never by message", () => {
+    expect(classifyLambdaError("instance-operations/launch/insufficient-capacity", 400)).toBe("insufficient-capacity");
+    expect(classifyLambdaError("provider/internal-unavailable", 503)).toBe("provider");
+    expect(classifyLambdaError("firewall-rulesets/firewall-ruleset-in-use", 400)).toBe("in-use");
+    expect(classifyLambdaError(undefined, 429)).toBe("rate-limited");
+    expect(classifyLambdaError(undefined, 502)).toBe("server");
+    expect(classifyLambdaError("global/quota-exceeded", 400)).toBe("quota-exceeded");
+  });
+});
+
+describe("client against the emulator", () => {
+  test("definitive rejections are not retried and are typed", async () => {
+    const emulator = await startTestEmulator();
+    try {
+      const client = new LambdaClient();
+      const error = await client.getInstance("missing").catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(LambdaApiError);
+      expect((error as LambdaApiError).kind).toBe("not-found");
+      expect((error as LambdaApiError).message).toBe(
+        "Lambda API getInstance failed: global/object-does-not-exist (HTTP 404): Specified instance does not exist. Check the instance ID.",
+      );
+      expect(emulator.stats().byOperation.getInstance).toBe(1);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  test("audit events follow page_token to the last page", async () => {
+    const emulator = await startTestEmulator({ auditPageSize: 2 });
+    try {
+      const client = new LambdaClient();
+      for (const name of ["a", "b", "c", "d", "e"]) await client.addSshKey(name, "ssh-ed25519 AAAAC3Nza x");
+      const events = await client.listAuditEvents();
+      expect(events.map((event) => event.action)).toEqual(Array(5).fill("ssh_key.create"));
+      expect(emulator.stats().byOperation.getAuditEvents).toBe(3);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  test("a 429 storm with Retry-After is waited out and counted", async () => {
+    const emulator = await startTestEmulator({ fail429: 2, retryAfterSeconds: 0 });
+    try {
+      resetPacer();
+      expect(await new LambdaClient().listSshKeys()).toEqual([]);
+      expect(apiCallStats().rateLimited).toBe(2);
+      expect(emulator.stats().rateLimited).toBe(2);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe("the API key never leaks", () => {
+  test("a network failure names the URL, not the key, and carries no request config", async () => {
+    process.env.LAMBDA_RETRY_ATTEMPTS = "2";
+    const client = new LambdaClient({ apiUrl: "http://127.0.0.1:9", apiKey: "secret-key-abcdef" });
+    const error = (await client.listInstances().catch((thrown: unknown) => thrown)) as LambdaApiError;
+    delete process.env.LAMBDA_RETRY_ATTEMPTS;
+    expect(error.kind).toBe("network");
+    expect(error.message).toBe("Lambda API listInstances failed after 2 attempts: network: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9 (http://127.0.0.1:9)");
+    for (const text of [error.message, String(error.stack), JSON.stringify(error)]) expect(text).not.toContain("secret-key-abcdef");
+  });
+
+  test("a server that echoes the key has it redacted; a malformed body names the field", async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url?.includes("ssh-keys") ? 200 : 400, { "content-type": "application/json" });
+      if (req.url?.includes("ssh-keys")) res.end(JSON.stringify({ data: [{ id: "k1", name: "ops" }] }));
+      else res.end(JSON.stringify({ error: { code: "global/invalid-parameters", message: `bad header ${req.headers.authorization}` } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new LambdaClient({ apiUrl: url, apiKey: "secret-key-abcdef" });
+      const error = (await client.listInstances().catch((thrown: unknown) => thrown)) as Error;
+      expect(error.message).toBe("Lambda API listInstances failed: global/invalid-parameters (HTTP 400): bad header Bearer [REDACTED]");
+      const shape = await client.listSshKeys().catch((thrown: unknown) => thrown);
+      expect(shape).toBeInstanceOf(LambdaResponseShapeError);
+      expect((shape as Error).message).toBe("Lambda API listSSHKeys: unexpected response, field 0.public_key: Invalid input: expected string, received undefined");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+test("the emulator refuses every other key", async () => {
+  const emulator = await startTestEmulator();
+  try {
+    const error = (await new LambdaClient({ apiKey: `${TEST_API_KEY}x` }).listInstances().catch((thrown: unknown) => thrown)) as LambdaApiError;
+    expect(error.kind).toBe("invalid-api-key");
+  } finally {
+    await emulator.close();
+  }
+});
