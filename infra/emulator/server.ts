@@ -87,14 +87,25 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
   const limiter = { nextRequestAt: 0, nextLaunchAt: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Rate limits are judged on arrival, before the body is read, as a front proxy would.
+    const arrivedAt = Date.now();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
+    const isLaunch = route?.operation === "launchInstance";
+    const isApi = !url.pathname.startsWith("/_emulator/");
+    const authorizedRequest = authorized(req.headers.authorization, options.apiKey);
+    const tooSoon = arrivedAt < limiter.nextRequestAt || (isLaunch && arrivedAt < limiter.nextLaunchAt);
+    const rateLimited = isApi && authorizedRequest && route !== undefined && (tooSoon || options.fail429 > 0);
+    if (isApi && authorizedRequest && route !== undefined && !rateLimited) {
+      if (options.requestIntervalMs > 0) limiter.nextRequestAt = arrivedAt + options.requestIntervalMs;
+      if (isLaunch && options.launchIntervalMs > 0) limiter.nextLaunchAt = arrivedAt + options.launchIntervalMs;
+    }
+
     const body = await readJson(req);
     if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    if (!isApi) return control(url.pathname, req.method ?? "GET", body, res);
 
-    if (url.pathname.startsWith("/_emulator/")) return control(url.pathname, req.method ?? "GET", body, res);
-
-    const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
-    if (!authorized(req.headers.authorization, options.apiKey)) {
+    if (!authorizedRequest) {
       const noKey = req.headers.authorization === undefined;
       return send(res, 401, {
         error: {
@@ -107,12 +118,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     if (route === undefined) {
       return send(res, 404, { error: { code: "global/object-does-not-exist", message: `No such endpoint: ${req.method} ${url.pathname}`, suggestion: "Check the API reference." } });
     }
-
-    // Lambda's limits: a request that arrives too soon after the last accepted one is refused.
-    const now = Date.now();
-    const isLaunch = route.operation === "launchInstance";
-    const tooSoon = now < limiter.nextRequestAt || (isLaunch && now < limiter.nextLaunchAt);
-    if (tooSoon || options.fail429 > 0) {
+    if (rateLimited) {
       if (!tooSoon) options.fail429--;
       stats.rateLimited++;
       const headers: Record<string, string> = { "content-type": "text/plain" };
@@ -121,8 +127,6 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       res.end("Too Many Requests");
       return;
     }
-    if (options.requestIntervalMs > 0) limiter.nextRequestAt = now + options.requestIntervalMs;
-    if (isLaunch && options.launchIntervalMs > 0) limiter.nextLaunchAt = now + options.launchIntervalMs;
     stats.requests++;
     stats.byOperation[route.operation] = (stats.byOperation[route.operation] ?? 0) + 1;
 

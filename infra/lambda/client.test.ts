@@ -3,19 +3,25 @@ import { createServer } from "http";
 import { AddressInfo } from "net";
 import { LambdaClient } from "./client";
 import { LambdaApiError, LambdaResponseShapeError, classifyLambdaError } from "./errors";
-import { apiCallStats, reserveSlot, resetPacer } from "./pacer";
+import { apiCallStats, reserveLaunchSlot, reserveRequestSlot, resetPacer } from "./pacer";
 import { backoffDelayMs, parseRetryAfter } from "./retry";
 import { TEST_API_KEY, startTestEmulator } from "../testing/emulatorHarness";
 
 describe("pacer", () => {
   beforeEach(() => resetPacer());
-  test("spaces requests by the request interval and launches by the launch interval", () => {
-    const settings = { requestIntervalMs: 1100, launchIntervalMs: 12200 };
-    expect(reserveSlot("launch", 0, settings)).toBe(0);
-    expect(reserveSlot("request", 0, settings)).toBe(1100);
-    expect(reserveSlot("launch", 0, settings)).toBe(12200);
-    expect(reserveSlot("request", 0, settings)).toBe(13300);
-    expect(reserveSlot("request", 20000, settings)).toBe(0);
+  const settings = { requestIntervalMs: 1100, launchIntervalMs: 12200 };
+  test("spaces requests by the request interval", () => {
+    expect(reserveRequestSlot(0, settings)).toBe(0);
+    expect(reserveRequestSlot(0, settings)).toBe(1100);
+    expect(reserveRequestSlot(500, settings)).toBe(1700);
+    expect(reserveRequestSlot(20000, settings)).toBe(0);
+  });
+  test("spaces launches by the launch interval without blocking other requests", () => {
+    expect(reserveLaunchSlot(0, settings)).toBe(0);
+    expect(reserveLaunchSlot(0, settings)).toBe(12200);
+    expect(reserveLaunchSlot(0, settings)).toBe(24400);
+    // Queued launches hold no general slots: a status poll still goes out at once.
+    expect(reserveRequestSlot(0, settings)).toBe(0);
   });
 });
 

@@ -63,22 +63,33 @@ function pacerState(): PacerState {
 }
 
 /**
- * Reserves the next free slot for a request of `kind` and returns how long to wait for it.
- * Pure with respect to time: `now` is passed in, so the arithmetic is unit-testable.
+ * Reserves the next general request slot and returns how long to wait for it. Pure with respect
+ * to time: `now` is passed in, so the arithmetic is unit-testable.
  */
-export function reserveSlot(kind: RequestKind, now: number, settings: PacerSettings): number {
+export function reserveRequestSlot(now: number, settings: PacerSettings): number {
   const state = pacerState();
-  let slot = Math.max(now, state.nextRequestAt);
-  if (kind === "launch") slot = Math.max(slot, state.nextLaunchAt);
+  const slot = Math.max(now, state.nextRequestAt);
   state.nextRequestAt = slot + settings.requestIntervalMs;
-  if (kind === "launch") state.nextLaunchAt = slot + settings.launchIntervalMs;
   return slot - now;
 }
 
-/** Waits for this caller's slot. */
+/**
+ * Reserves the next launch slot only. A launch then takes a general slot when its launch slot
+ * comes, so that eight queued launches do not hold up every status poll behind them for 90 s.
+ */
+export function reserveLaunchSlot(now: number, settings: PacerSettings): number {
+  const state = pacerState();
+  const slot = Math.max(now, state.nextLaunchAt);
+  state.nextLaunchAt = slot + settings.launchIntervalMs;
+  return slot - now;
+}
+
+const wait = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+/** Waits for this caller's slot (for a launch: its launch slot, then a request slot). */
 export async function pace(kind: RequestKind, settings: PacerSettings = pacerSettingsFromEnv()): Promise<void> {
-  const waitMs = reserveSlot(kind, Date.now(), settings);
-  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  if (kind === "launch") await wait(reserveLaunchSlot(Date.now(), settings));
+  await wait(reserveRequestSlot(Date.now(), settings));
 }
 
 /** After a 429 with Retry-After, nobody in this process sends anything until then. */

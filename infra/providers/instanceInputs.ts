@@ -22,7 +22,8 @@ export interface InstanceInputs {
   imageId?: string;
   hostname?: string;
   tags: Record<string, string>;
-  firewallRulesetIds: string[];
+  /** Firewall ruleset id per region (a ruleset applies only in its own region); the launch region's is used. */
+  firewallRulesetsByRegion: Record<string, string>;
   userData?: string;
   bootTimeoutMinutes: number;
   pollIntervalSeconds: number;
@@ -41,7 +42,10 @@ export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
   userDataSha256?: string;
 }
 
-/** Inputs whose change needs a new instance: Lambda cannot change them after launch (user data too, compared by hash). */
+/**
+ * Inputs whose change needs a new instance: Lambda cannot change them after launch. User data
+ * (compared by hash), regions and the ruleset (compared for the instance's own region) too.
+ */
 export const INSTANCE_REPLACE_KEYS = [
   "instanceType",
   "sshKeyNames",
@@ -50,7 +54,6 @@ export const INSTANCE_REPLACE_KEYS = [
   "imageId",
   "hostname",
   "tags",
-  "firewallRulesetIds",
   "launchToken",
 ] as const;
 

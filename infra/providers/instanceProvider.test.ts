@@ -24,7 +24,7 @@ function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown
     sshKeyNames: ["ops"],
     fileSystemNames: [],
     tags: { "orchestra-stack": "test" },
-    firewallRulesetIds: [],
+    firewallRulesetsByRegion: {},
     bootTimeoutMinutes: 1,
     pollIntervalSeconds: 0.02,
     ...overrides,

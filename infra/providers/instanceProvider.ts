@@ -97,7 +97,7 @@ function buildLaunchRequest(inputs: InstanceInputs, region: string): LaunchReque
     file_system_names: inputs.fileSystemNames,
     name: launchedInstanceName(inputs.name, inputs.launchToken),
     tags: Object.entries(inputs.tags).map(([key, value]) => ({ key, value })),
-    firewall_rulesets: inputs.firewallRulesetIds.map((id) => ({ id })),
+    firewall_rulesets: inputs.firewallRulesetsByRegion[region] !== undefined ? [{ id: inputs.firewallRulesetsByRegion[region] }] : [],
   };
   if (inputs.hostname !== undefined) request.hostname = inputs.hostname;
   if (inputs.imageId !== undefined) request.image = { id: inputs.imageId };
@@ -223,7 +223,9 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
       throw new Error(`filesystem ${inputs.fileSystemNames.join(", ")} is in ${pinned}, which is not in regions [${inputs.regions.join(", ")}]`);
     }
   }
-  const existing = await findLiveByName(client, launchedName);
+  // Adopt an instance an interrupted run launched under this name. One listing serves every create
+  // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
+  const existing = (await cachedInstanceList(client)).find((instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status));
   const id = existing?.id ?? (await launchSomewhere(client, inputs, regions));
   const instance = await waitUntilActive(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };
@@ -265,6 +267,10 @@ function diffInstance(olds: Record<string, unknown>, news: Record<string, unknow
   const result = diffByKeys(olds, news, { replace: INSTANCE_REPLACE_KEYS, update: INSTANCE_UPDATE_KEYS }, true);
   const extra: string[] = [];
   if (Array.isArray(news.regions) && !isUnknown(news.regions) && !news.regions.includes(olds.region)) extra.push("regions");
+  const region = olds.region as string;
+  const oldRuleset = (olds.firewallRulesetsByRegion as Record<string, string> | undefined)?.[region];
+  const newRulesets = news.firewallRulesetsByRegion as Record<string, string> | string | undefined;
+  if (newRulesets === UNKNOWN || (typeof newRulesets === "object" && newRulesets[region] !== oldRuleset)) extra.push("firewallRulesetsByRegion");
   const newUserData = news.userData;
   const newHash = typeof newUserData === "string" && newUserData !== UNKNOWN ? sha256(newUserData) : undefined;
   if (newUserData === UNKNOWN || newHash !== olds.userDataSha256) extra.push("userData");

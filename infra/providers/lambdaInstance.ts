@@ -27,8 +27,8 @@ export interface LambdaInstanceArgs {
   readonly hostname?: pulumi.Input<string>;
   /** Tags set at launch (Lambda cannot change them later: a change replaces the instance). */
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Firewall rulesets (ids, same region). @default Lambda's global rules */
-  readonly firewallRulesetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Firewall ruleset id per region (rulesets apply only in their region). @default Lambda's global rules */
+  readonly firewallRulesetsByRegion?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** cloud-init user data; kept secret, stored only as a hash in outputs. */
   readonly userData?: pulumi.Input<string>;
   /** Give up (and terminate) when the instance is not active after this long. @default 30 (8-GPU types take ~20) */
@@ -60,7 +60,7 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LambdaInstanceArgs, opts: pulumi.CustomResourceOptions = {}) {
     const launchToken = pulumi
-      .all([args.instanceType, args.regions, args.sshKeyNames, args.fileSystemNames, args.imageFamily, args.imageId, args.hostname, args.tags, args.firewallRulesetIds])
+      .all([args.instanceType, args.regions, args.sshKeyNames, args.fileSystemNames, args.imageFamily, args.imageId, args.hostname, args.tags])
       .apply((launchSettings) => launchTokenFor([pulumi.getProject(), pulumi.getStack(), name, ...launchSettings]));
     super(
       lambdaInstanceProvider,
@@ -76,7 +76,7 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
         imageId: args.imageId,
         hostname: args.hostname,
         tags: args.tags ?? {},
-        firewallRulesetIds: args.firewallRulesetIds ?? [],
+        firewallRulesetsByRegion: args.firewallRulesetsByRegion ?? {},
         userData: args.userData === undefined ? undefined : pulumi.secret(args.userData),
         bootTimeoutMinutes: args.bootTimeoutMinutes ?? 30,
         pollIntervalSeconds: args.pollIntervalSeconds ?? 10,

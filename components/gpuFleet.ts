@@ -1,0 +1,116 @@
+/**
+ * GpuFleet: the Lambda side of a layer. One SSH key, an optional filesystem, one firewall ruleset
+ * per region, one instance per configured node (named from the node's key), and per node a
+ * readiness step over SSH that waits for sshd and the Docker daemon and, on GPU nodes,
+ * `nvidia-smi`.
+ *
+ * Cost: every node bills its instance type's hourly price from launch until destroy; the
+ * filesystem bills per GiB-month stored.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { LambdaFilesystem } from "../infra/providers/lambdaFilesystem";
+import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset";
+import { LambdaInstance } from "../infra/providers/lambdaInstance";
+import { LambdaSshKey } from "../infra/providers/lambdaSshKey";
+import { FleetSettings, planFleet } from "./gpuFleetPlan";
+import { readinessScript } from "./nodeReadiness";
+
+export const GPU_FLEET_TYPE = "orchestra:fleet:GpuFleet";
+
+export interface GpuFleetArgs {
+  readonly settings: FleetSettings;
+  readonly sshPublicKey: pulumi.Input<string>;
+  /** Private key for the readiness step's SSH connection (a secret). */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  readonly sshUser: string;
+  readonly sshPort: number;
+  /** Run the readiness step on each node. @default true */
+  readonly readinessChecks?: boolean;
+  /** Tags stamped on every instance at launch. */
+  readonly tags?: Record<string, string>;
+}
+
+export interface FleetNodeOutputs {
+  readonly instanceId: pulumi.Output<string>;
+  readonly ip: pulumi.Output<string>;
+  readonly privateIp: pulumi.Output<string>;
+  readonly region: pulumi.Output<string>;
+  readonly instanceType: pulumi.Output<string>;
+  readonly hourlyPriceUsd: pulumi.Output<number>;
+  readonly sshCommand: pulumi.Output<string>;
+}
+
+export class GpuFleet extends pulumi.ComponentResource {
+  public readonly nodes: Record<string, FleetNodeOutputs>;
+  public readonly instances: Record<string, LambdaInstance>;
+  public readonly readiness: Record<string, command.remote.Command>;
+
+  constructor(name: string, args: GpuFleetArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(GPU_FLEET_TYPE, name, {}, opts);
+    const plan = planFleet(name, args.settings);
+
+    const sshKey = new LambdaSshKey(plan.sshKeyName, { name: plan.sshKeyName, publicKey: args.sshPublicKey }, { parent: this });
+    const filesystem =
+      args.settings.filesystem === undefined
+        ? undefined
+        : new LambdaFilesystem(`${name}-fs`, { name: args.settings.filesystem.name, region: args.settings.filesystem.region }, { parent: this });
+    const rulesets: Record<string, pulumi.Output<string>> = {};
+    for (const ruleset of plan.rulesets) {
+      rulesets[ruleset.region] = new LambdaFirewallRuleset(ruleset.resourceName, { name: ruleset.resourceName, region: ruleset.region, rules: ruleset.rules }, { parent: this }).rulesetId;
+    }
+
+    this.instances = {};
+    this.readiness = {};
+    this.nodes = {};
+    for (const node of plan.nodes) {
+      const instance = new LambdaInstance(
+        node.resourceName,
+        {
+          name: node.resourceName,
+          instanceType: node.instanceType,
+          regions: node.regions,
+          sshKeyNames: [sshKey.name],
+          fileSystemNames: filesystem === undefined ? [] : node.fileSystemNames.map(() => filesystem.name),
+          imageFamily: args.settings.imageFamily,
+          hostname: node.resourceName,
+          tags: { ...(args.tags ?? {}), "orchestra-node": node.key, "orchestra-role": node.role },
+          firewallRulesetsByRegion: pulumi.output(rulesets).apply((byRegion) => Object.fromEntries(node.regions.filter((region) => byRegion[region] !== undefined).map((region) => [region, byRegion[region]]))),
+          bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
+          pollIntervalSeconds: args.settings.pollIntervalSeconds,
+        },
+        { parent: this },
+      );
+      this.instances[node.key] = instance;
+      if (args.readinessChecks ?? true) {
+        this.readiness[node.key] = new command.remote.Command(
+          `${node.resourceName}-ready`,
+          {
+            connection: {
+              host: instance.ip,
+              port: args.sshPort,
+              user: args.sshUser,
+              privateKey: args.sshPrivateKey,
+              // A booting VM refuses SSH for a while: retry the dial for up to ~10 minutes.
+              dialErrorLimit: 120,
+              perDialTimeout: 5,
+            },
+            create: readinessScript(node.resourceName, node.isGpu),
+            triggers: [instance.instanceId],
+          },
+          { parent: this },
+        );
+      }
+      this.nodes[node.key] = {
+        instanceId: instance.instanceId,
+        ip: instance.ip,
+        privateIp: instance.privateIp,
+        region: instance.region,
+        instanceType: instance.instanceType,
+        hourlyPriceUsd: instance.hourlyPriceUsd,
+        sshCommand: pulumi.interpolate`ssh ${args.sshUser}@${instance.ip}${args.sshPort === 22 ? "" : ` -p ${args.sshPort}`}`,
+      };
+    }
+    this.registerOutputs({ nodes: this.nodes });
+  }
+}

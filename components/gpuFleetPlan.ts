@@ -1,0 +1,85 @@
+/**
+ * Pure planning for GpuFleet: from validated fleet settings to plain specs (child names, the
+ * firewall rules per region, launch settings per node). No Pulumi resources here.
+ */
+
+export interface FleetNodeSettings {
+  /** Stable key chosen in config (`app`, `gpu-a`); child names derive from it, never from a list index. */
+  readonly key: string;
+  readonly role: "app" | "data" | "gpu";
+  readonly instanceType: string;
+  readonly regions: readonly string[];
+  /** Mount the fleet filesystem (pins the node to the filesystem's region). */
+  readonly mountFilesystem: boolean;
+}
+
+export interface FleetSettings {
+  readonly nodes: readonly FleetNodeSettings[];
+  /** CIDRs allowed to reach SSH and the public service ports. */
+  readonly allowedCidrs: readonly string[];
+  /** Public ports (API, frontend) opened to `allowedCidrs` besides SSH. */
+  readonly publicPorts: readonly number[];
+  readonly filesystem?: { readonly name: string; readonly region: string };
+  readonly bootTimeoutMinutes: number;
+  readonly pollIntervalSeconds: number;
+  readonly imageFamily?: string;
+}
+
+export interface FirewallRuleSpec {
+  protocol: "tcp" | "udp" | "icmp" | "all";
+  port_range?: [number, number];
+  source_network: string;
+  description: string;
+}
+
+export interface NodePlan {
+  readonly key: string;
+  readonly resourceName: string;
+  readonly role: FleetNodeSettings["role"];
+  readonly instanceType: string;
+  readonly regions: string[];
+  readonly fileSystemNames: string[];
+  readonly isGpu: boolean;
+}
+
+export interface FleetPlan {
+  readonly sshKeyName: string;
+  readonly nodes: NodePlan[];
+  /** One ruleset per region any node can land in (a ruleset applies only in its own region). */
+  readonly rulesets: { region: string; resourceName: string; rules: FirewallRuleSpec[] }[];
+}
+
+/** SSH and the public ports, each to every allowed CIDR; ICMP for diagnosis. Nothing else. */
+export function planFirewallRules(allowedCidrs: readonly string[], publicPorts: readonly number[]): FirewallRuleSpec[] {
+  const rules: FirewallRuleSpec[] = [];
+  for (const cidr of allowedCidrs) {
+    rules.push({ protocol: "tcp", port_range: [22, 22], source_network: cidr, description: `ssh from ${cidr}` });
+    for (const port of publicPorts) {
+      rules.push({ protocol: "tcp", port_range: [port, port], source_network: cidr, description: `port ${port} from ${cidr}` });
+    }
+  }
+  rules.push({ protocol: "icmp", source_network: "0.0.0.0/0", description: "ping" });
+  return rules;
+}
+
+export function planFleet(name: string, settings: FleetSettings): FleetPlan {
+  const nodes = settings.nodes.map((node): NodePlan => {
+    const regions = node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.region] : [...node.regions];
+    return {
+      key: node.key,
+      resourceName: `${name}-${node.key}`,
+      role: node.role,
+      instanceType: node.instanceType,
+      regions,
+      fileSystemNames: node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.name] : [],
+      isGpu: node.instanceType.startsWith("gpu_"),
+    };
+  });
+  const regions = [...new Set(nodes.flatMap((node) => node.regions))].sort();
+  const rules = planFirewallRules(settings.allowedCidrs, settings.publicPorts);
+  return {
+    sshKeyName: `${name}-ssh`,
+    nodes,
+    rulesets: regions.map((region) => ({ region, resourceName: `${name}-fw-${region}`, rules })),
+  };
+}
