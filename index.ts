@@ -15,6 +15,7 @@ const fleet = new GpuFleet(`orchestra-${pulumi.getStack()}`, {
   sshUser: config.ssh.user,
   sshPort: config.ssh.port,
   readinessChecks: config.readinessChecks,
+  remoteCommandRunner: config.remoteCommandRunner,
   tags: { "orchestra-layer": config.layer },
 });
 
@@ -28,6 +29,6 @@ export const nodes = Object.fromEntries(
   ]),
 );
 export const fleetHourlyUsd = pulumi.all(Object.values(fleet.nodes).map((node) => node.hourlyPriceUsd)).apply((prices) => Math.round(prices.reduce((sum, price) => sum + price, 0) * 100) / 100);
-export const nodeReadiness = Object.fromEntries(Object.entries(fleet.readiness).map(([key, step]) => [key, step.stdout]));
+export const nodeReadiness = fleet.readiness;
 export const apiUrl = firstNode === undefined ? undefined : pulumi.interpolate`http://${firstNode.ip}:8000`;
 export const databaseUrl = pulumi.secret(pulumi.interpolate`postgresql://orchestra:${secrets.databasePassword}@${firstNode?.privateIp ?? "localhost"}:5432/orchestra`);

@@ -13,10 +13,13 @@ import { LambdaFilesystem } from "../infra/providers/lambdaFilesystem";
 import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset";
 import { LambdaInstance } from "../infra/providers/lambdaInstance";
 import { LambdaSshKey } from "../infra/providers/lambdaSshKey";
+import { RemoteCommand } from "../infra/providers/remoteCommand";
 import { FleetSettings, planFleet } from "./gpuFleetPlan";
 import { readinessScript } from "./nodeReadiness";
 
 export const GPU_FLEET_TYPE = "orchestra:fleet:GpuFleet";
+
+export type RemoteCommandRunner = "pulumi-command" | "ssh2-dynamic";
 
 export interface GpuFleetArgs {
   readonly settings: FleetSettings;
@@ -27,6 +30,12 @@ export interface GpuFleetArgs {
   readonly sshPort: number;
   /** Run the readiness step on each node. @default true */
   readonly readinessChecks?: boolean;
+  /**
+   * What runs the readiness step: `pulumi-command` (@pulumi/command's remote.Command) or
+   * `ssh2-dynamic` (this project's RemoteCommand, for machines where the command plugin cannot be
+   * installed). @default "pulumi-command"
+   */
+  readonly remoteCommandRunner?: RemoteCommandRunner;
   /** Tags stamped on every instance at launch. */
   readonly tags?: Record<string, string>;
 }
@@ -44,7 +53,8 @@ export interface FleetNodeOutputs {
 export class GpuFleet extends pulumi.ComponentResource {
   public readonly nodes: Record<string, FleetNodeOutputs>;
   public readonly instances: Record<string, LambdaInstance>;
-  public readonly readiness: Record<string, command.remote.Command>;
+  /** Per node, the readiness step's stdout ("node <name> ready: ssh, docker, nvidia-smi"). */
+  public readonly readiness: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: GpuFleetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(GPU_FLEET_TYPE, name, {}, opts);
@@ -83,23 +93,33 @@ export class GpuFleet extends pulumi.ComponentResource {
       );
       this.instances[node.key] = instance;
       if (args.readinessChecks ?? true) {
-        this.readiness[node.key] = new command.remote.Command(
-          `${node.resourceName}-ready`,
-          {
-            connection: {
-              host: instance.ip,
-              port: args.sshPort,
-              user: args.sshUser,
-              privateKey: args.sshPrivateKey,
-              // A booting VM refuses SSH for a while: retry the dial for up to ~10 minutes.
-              dialErrorLimit: 120,
-              perDialTimeout: 5,
+        const script = readinessScript(node.resourceName, node.isGpu);
+        const stepName = `${node.resourceName}-ready`;
+        if ((args.remoteCommandRunner ?? "pulumi-command") === "pulumi-command") {
+          this.readiness[node.key] = new command.remote.Command(
+            stepName,
+            {
+              connection: {
+                host: instance.ip,
+                port: args.sshPort,
+                user: args.sshUser,
+                privateKey: args.sshPrivateKey,
+                // A booting VM refuses SSH for a while: retry the dial for up to ~10 minutes.
+                dialErrorLimit: 120,
+                perDialTimeout: 5,
+              },
+              create: script,
+              triggers: [instance.instanceId],
             },
-            create: readinessScript(node.resourceName, node.isGpu),
-            triggers: [instance.instanceId],
-          },
-          { parent: this },
-        );
+            { parent: this },
+          ).stdout;
+        } else {
+          this.readiness[node.key] = new RemoteCommand(
+            stepName,
+            { host: instance.ip, port: args.sshPort, user: args.sshUser, privateKey: args.sshPrivateKey, create: script, triggers: [instance.instanceId] },
+            { parent: this },
+          ).stdout;
+        }
       }
       this.nodes[node.key] = {
         instanceId: instance.instanceId,

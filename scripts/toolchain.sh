@@ -8,7 +8,7 @@
 #
 # Result (default ${ORCHESTRA_TOOLCHAIN_DIR:-$HOME/.cache/orchestra-toolchain}/pulumi-v3.248.0):
 #   bin/pulumi                         CLI, github.com/pulumi/pulumi/pkg/v3@v3.248.0 ./cmd/pulumi
-#   bin/pulumi-language-nodejs         Node.js language host (see build_langhost below)
+#   bin/pulumi-language-nodejs         Node.js language host (see step 2 below)
 #   bin/pulumi-resource-pulumi-nodejs  dynamic-provider shim (sdk/v3@v3.248.0 nodejs/dist); it runs
 #                                      node_modules/@pulumi/pulumi/cmd/dynamic-provider of the program
 #   home/                              PULUMI_HOME (plugin cache: home/plugins)
@@ -67,7 +67,11 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 fi
 command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.25 for pulumi $PULUMI_VERSION)"
 command -v node >/dev/null 2>&1 || log "warning: node not on PATH; needed at 'pulumi up' time, not for this build"
-log "using $(go version) (GOPROXY=$(go env GOPROXY))"
+# Module proxy only: drop a trailing 'direct' (no VCS fetches, clearer errors).
+PROXY_ONLY="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
+[[ -n "$PROXY_ONLY" && "$PROXY_ONLY" != "direct" && "$PROXY_ONLY" != "off" ]] || PROXY_ONLY="https://proxy.golang.org"
+export GOPROXY="$PROXY_ONLY"
+log "using $(go version), GOPROXY=$GOPROXY"
 
 mkdir -p "$BIN" "$PULUMI_HOME"
 WORK="$(mktemp -d "$TOOLCHAIN_ROOT/.work.XXXXXX")"

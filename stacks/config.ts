@@ -35,6 +35,7 @@ export const rawConfigSchema = z.object({
   bootTimeoutMinutes: z.number().positive().optional(),
   pollIntervalSeconds: z.number().positive().optional(),
   readinessChecks: z.boolean().optional(),
+  remoteCommandRunner: z.enum(["pulumi-command", "ssh2-dynamic"]).optional(),
 });
 export type RawConfig = z.infer<typeof rawConfigSchema>;
 
@@ -44,6 +45,7 @@ export interface StackConfig {
   readonly ssh: { readonly publicKey: string; readonly user: string; readonly port: number };
   readonly fleet: FleetSettings;
   readonly readinessChecks: boolean;
+  readonly remoteCommandRunner: "pulumi-command" | "ssh2-dynamic";
 }
 
 export class StackConfigError extends Error {
@@ -103,6 +105,7 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
       imageFamily: config.imageFamily,
     }),
     readinessChecks: config.readinessChecks ?? true,
+    remoteCommandRunner: config.remoteCommandRunner ?? "pulumi-command",
   });
 }
 

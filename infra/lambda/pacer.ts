@@ -30,6 +30,7 @@ export interface ApiCallStats {
 interface PacerState {
   nextRequestAt: number;
   nextLaunchAt: number;
+  lastLaunchSentAt: number;
   stats: ApiCallStats;
 }
 
@@ -58,6 +59,7 @@ function pacerState(): PacerState {
   return (holder[PACER_KEY] ??= {
     nextRequestAt: 0,
     nextLaunchAt: 0,
+    lastLaunchSentAt: Number.NEGATIVE_INFINITY,
     stats: { requests: 0, launches: 0, rateLimited: 0, retries: 0, byOperation: {} },
   });
 }
@@ -86,10 +88,27 @@ export function reserveLaunchSlot(now: number, settings: PacerSettings): number 
 
 const wait = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
-/** Waits for this caller's slot (for a launch: its launch slot, then a request slot). */
+/**
+ * Waits for this caller's turn (for a launch: its launch slot, then a request slot). A timer can
+ * fire late on a busy machine, so after waking the caller claims the slot against the clock as it
+ * is then, and waits again if another caller got there first: the gap between two sends is never
+ * shorter than the interval, whatever the event loop did.
+ */
 export async function pace(kind: RequestKind, settings: PacerSettings = pacerSettingsFromEnv()): Promise<void> {
+  // Queued launches take turns in the order they asked (their reserved slots)...
   if (kind === "launch") await wait(reserveLaunchSlot(Date.now(), settings));
-  await wait(reserveRequestSlot(Date.now(), settings));
+  const state = pacerState();
+  for (;;) {
+    // ...and each send is judged against the real time of the previous sends.
+    const now = Date.now();
+    const readyAt = Math.max(state.nextRequestAt, kind === "launch" ? state.lastLaunchSentAt + settings.launchIntervalMs : 0);
+    if (now >= readyAt) {
+      state.nextRequestAt = now + settings.requestIntervalMs;
+      if (kind === "launch") state.lastLaunchSentAt = now;
+      return;
+    }
+    await wait(readyAt - now);
+  }
 }
 
 /** After a 429 with Retry-After, nobody in this process sends anything until then. */
