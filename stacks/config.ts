@@ -30,7 +30,8 @@ export const rawConfigSchema = z.object({
   allowedCidrs: z.array(z.string()).min(1),
   publicPorts: z.array(z.number().int().min(1).max(65535)).optional(),
   nodes: z.record(z.string(), nodeSchema),
-  filesystem: z.object({ name: z.string(), region: z.enum(PUBLIC_REGION_CODES) }).optional(),
+  // `{}` (the project default) means no filesystem.
+  filesystem: z.union([z.object({ name: z.string(), region: z.enum(PUBLIC_REGION_CODES) }), z.object({}).strict()]).optional(),
   imageFamily: z.string().optional(),
   bootTimeoutMinutes: z.number().positive().optional(),
   pollIntervalSeconds: z.number().positive().optional(),
@@ -67,7 +68,9 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     }
     throw new StackConfigError(problems);
   }
-  const config = parsed.data;
+  const rawFilesystem = parsed.data.filesystem;
+  const filesystem = rawFilesystem !== undefined && "name" in rawFilesystem ? (rawFilesystem as { name: string; region: string }) : undefined;
+  const config = { ...parsed.data, filesystem };
   for (const cidr of config.allowedCidrs) {
     const match = CIDR.exec(cidr);
     if (match === null || match.slice(1, 5).some((octet) => Number(octet) > 255) || Number(match[5]) > 32) {
@@ -81,7 +84,7 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     if (node.mountFilesystem === true && config.filesystem === undefined) {
       problems.push(`orchestra:nodes.${key}.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem`);
     }
-    if (node.mountFilesystem === true && config.filesystem !== undefined && !node.regions.includes(config.filesystem.region)) {
+    if (node.mountFilesystem === true && config.filesystem !== undefined && !(node.regions as readonly string[]).includes(config.filesystem.region)) {
       problems.push(
         `orchestra:nodes.${key}.regions = ${JSON.stringify(node.regions)} does not include ${config.filesystem.region}, where orchestra:filesystem lives; a filesystem attaches only to instances in its region: add "${config.filesystem.region}" to the regions`,
       );

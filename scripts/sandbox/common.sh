@@ -1,0 +1,51 @@
+# Shared by the sandbox scripts: paths, the toolchain, the local file backend, the emulator.
+# Sourced, not run.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="$ROOT/.sandbox"
+STACK="${SANDBOX_STACK:-sandbox}"
+EMULATOR_PORT="${SANDBOX_EMULATOR_PORT:-18787}"
+EMULATOR_KEY="${SANDBOX_EMULATOR_KEY:-lambda-emulator-key}"
+mkdir -p "$STATE"
+
+log() { printf '[sandbox] %s\n' "$*" >&2; }
+
+use_toolchain() {
+  local bin
+  bin="$(bash "$ROOT/scripts/toolchain.sh")"
+  # shellcheck disable=SC1091
+  source "$(dirname "$bin")/env.sh"
+  if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
+    export PULUMI_CONFIG_PASSPHRASE="orchestra-sandbox-local-passphrase"
+    log "PULUMI_CONFIG_PASSPHRASE not set: using the sandbox's local default (set your own to override)"
+  fi
+  # State lives in the working tree, ignored by git.
+  mkdir -p "$ROOT/.pulumi-state"
+  pulumi login --non-interactive "file://$ROOT/.pulumi-state" >/dev/null
+}
+
+emulator_running() {
+  [ -f "$STATE/emulator.pid" ] && kill -0 "$(cat "$STATE/emulator.pid")" 2>/dev/null
+}
+
+# start_emulator [extra flags...]: the emulator with Lambda's faithful rate limits, loopback IPs so
+# every instance is this machine's sshd, and short boots.
+start_emulator() {
+  if emulator_running; then log "emulator already running (pid $(cat "$STATE/emulator.pid"))"; return; fi
+  log "starting the Lambda emulator on 127.0.0.1:$EMULATOR_PORT"
+  # Detached from our stdout: a pipe left open by the emulator would hang `npm run sandbox | tee`.
+  nohup "$ROOT/node_modules/.bin/tsx" "$ROOT/scripts/emulator.ts" --port "$EMULATOR_PORT" --api-key "$EMULATOR_KEY" \
+    --ip-mode loopback --boot-delay-ms "${SANDBOX_BOOT_DELAY_MS:-3000}" --terminate-delay-ms 1000 --quiet "$@" \
+    </dev/null >"$STATE/emulator.log" 2>&1 &
+  echo $! >"$STATE/emulator.pid"
+  for _ in $(seq 1 100); do
+    grep -q "ready at" "$STATE/emulator.log" 2>/dev/null && { log "$(head -1 "$STATE/emulator.log")"; return; }
+    emulator_running || { cat "$STATE/emulator.log" >&2; log "ERROR: the emulator exited"; exit 1; }
+    sleep 0.2
+  done
+  log "ERROR: the emulator did not report ready within 20 s; see $STATE/emulator.log"; exit 1
+}
+
+stop_emulator() {
+  if emulator_running; then kill "$(cat "$STATE/emulator.pid")" && log "emulator stopped"; fi
+  rm -f "$STATE/emulator.pid"
+}

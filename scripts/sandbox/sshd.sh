@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts the SSH server that the sandbox's emulated instances answer on: the emulator gives each
+# instance a loopback address (127.0.0.x) and this sshd, on port 2222, accepts the sandbox user from
+# loopback only. Installs Debian's openssh-server when missing. Idempotent.
+#
+#   scripts/sandbox/sshd.sh <state-dir>      (prints the private key path on its last line)
+set -euo pipefail
+STATE="${1:?usage: sshd.sh <state-dir>}"
+PORT="${SANDBOX_SSH_PORT:-2222}"
+USER_NAME="${SANDBOX_SSH_USER:-orchestra-sandbox}"
+log() { printf '[sandbox:sshd] %s\n' "$*" >&2; }
+
+if ! command -v /usr/sbin/sshd >/dev/null 2>&1; then
+  log "installing openssh-server (Debian package)"
+  if [ "$(id -u)" -ne 0 ]; then log "ERROR: not root: install openssh-server yourself (apt-get install openssh-server)"; exit 1; fi
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+fi
+mkdir -p "$STATE/ssh" /run/sshd
+chmod 700 "$STATE/ssh"
+
+if ! id "$USER_NAME" >/dev/null 2>&1; then
+  log "creating user $USER_NAME (the sandbox nodes' login)"
+  useradd --create-home --shell /bin/bash "$USER_NAME"
+  # "*" = no password login, but not a locked account (sshd without PAM refuses locked ones).
+  usermod -p "*" "$USER_NAME"
+fi
+HOME_DIR="$(getent passwd "$USER_NAME" | cut -d: -f6)"
+
+# The operator's key pair for the sandbox (never committed: .sandbox/ is ignored).
+if [ ! -f "$STATE/ssh/id_ed25519" ]; then
+  ssh-keygen -q -t ed25519 -N '' -C "orchestra-sandbox" -f "$STATE/ssh/id_ed25519"
+fi
+[ -f "$STATE/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$STATE/ssh/host_ed25519"
+install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$HOME_DIR/.ssh"
+install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$STATE/ssh/id_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"
+
+# This machine has no GPU and may have no Docker engine: the emulated nodes get clearly labelled
+# stand-ins for the two tools the readiness step checks, first on the sandbox user's PATH.
+NODE_BIN="$HOME_DIR/node-bin"
+install -d -o "$USER_NAME" -g "$USER_NAME" "$NODE_BIN"
+cat > "$NODE_BIN/nvidia-smi" <<'STANDIN'
+#!/bin/sh
+echo "GPU 0: Emulated GPU (sandbox stand-in: this machine has no GPU)"
+STANDIN
+cat > "$NODE_BIN/docker" <<'STANDIN'
+#!/bin/sh
+# Use the real Docker engine when there is one; otherwise answer as the emulated node's stand-in.
+if [ -x /usr/bin/docker ] && /usr/bin/docker info >/dev/null 2>&1; then exec /usr/bin/docker "$@"; fi
+[ "${1:-}" = "info" ] && { echo "Server: sandbox stand-in (no Docker engine on this machine)"; exit 0; }
+echo "docker: sandbox stand-in supports only 'docker info'" >&2; exit 1
+STANDIN
+chmod 755 "$NODE_BIN/nvidia-smi" "$NODE_BIN/docker"
+
+cat > "$STATE/ssh/sshd_config" <<CONF
+Port $PORT
+ListenAddress 0.0.0.0
+HostKey $STATE/ssh/host_ed25519
+PidFile $STATE/ssh/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin no
+AllowUsers $USER_NAME@127.*
+SetEnv PATH=$NODE_BIN:/usr/local/bin:/usr/bin:/bin
+UsePAM no
+LogLevel ERROR
+CONF
+
+if [ -f "$STATE/ssh/sshd.pid" ] && kill -0 "$(cat "$STATE/ssh/sshd.pid")" 2>/dev/null; then
+  log "sshd already running (pid $(cat "$STATE/ssh/sshd.pid"))"
+else
+  /usr/sbin/sshd -t -f "$STATE/ssh/sshd_config"
+  /usr/sbin/sshd -f "$STATE/ssh/sshd_config"
+  log "sshd listening on port $PORT for $USER_NAME@127.*"
+fi
+echo "$STATE/ssh/id_ed25519"
