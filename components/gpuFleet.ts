@@ -77,7 +77,7 @@ export class GpuFleet extends pulumi.ComponentResource {
       const instance = new LambdaInstance(
         node.resourceName,
         {
-          name: node.resourceName,
+          name: node.displayName,
           instanceType: node.instanceType,
           regions: node.regions,
           sshKeyNames: [sshKey.name],

@@ -11,6 +11,8 @@ export interface FleetNodeSettings {
   readonly regions: readonly string[];
   /** Mount the fleet filesystem (pins the node to the filesystem's region). */
   readonly mountFilesystem: boolean;
+  /** Display name on Lambda. @default the node's resource name */
+  readonly displayName?: string;
 }
 
 export interface FleetSettings {
@@ -35,6 +37,7 @@ export interface FirewallRuleSpec {
 export interface NodePlan {
   readonly key: string;
   readonly resourceName: string;
+  readonly displayName: string;
   readonly role: FleetNodeSettings["role"];
   readonly instanceType: string;
   readonly regions: string[];
@@ -68,6 +71,7 @@ export function planFleet(name: string, settings: FleetSettings): FleetPlan {
     return {
       key: node.key,
       resourceName: `${name}-${node.key}`,
+      displayName: node.displayName ?? `${name}-${node.key}`,
       role: node.role,
       instanceType: node.instanceType,
       regions,

@@ -18,6 +18,8 @@ const nodeSchema = z.object({
   instanceType: z.string().min(1),
   regions: z.array(z.enum(PUBLIC_REGION_CODES)).min(1),
   mountFilesystem: z.boolean().optional(),
+  /** Display name on Lambda (renamed in place). @default <project>-<stack>-<key> */
+  name: z.string().min(1).max(55).optional(),
 });
 
 /** Plain (non-secret) config values as written in Pulumi.<stack>.yaml. */
@@ -99,7 +101,14 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
     lambdaApiUrl: config.lambdaApiUrl,
     ssh: Object.freeze({ publicKey: config.sshPublicKey, user: config.sshUser ?? "ubuntu", port: config.sshPort ?? 22 }),
     fleet: Object.freeze({
-      nodes: Object.entries(config.nodes).map(([key, node]) => ({ key, role: node.role, instanceType: node.instanceType, regions: node.regions, mountFilesystem: node.mountFilesystem ?? false })),
+      nodes: Object.entries(config.nodes).map(([key, node]) => ({
+        key,
+        role: node.role,
+        instanceType: node.instanceType,
+        regions: node.regions,
+        mountFilesystem: node.mountFilesystem ?? false,
+        ...(node.name !== undefined ? { displayName: node.name } : {}),
+      })),
       allowedCidrs: config.allowedCidrs,
       publicPorts: config.publicPorts ?? [3000, 8000],
       filesystem: config.filesystem,

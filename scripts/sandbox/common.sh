@@ -49,3 +49,19 @@ stop_emulator() {
   if emulator_running; then kill "$(cat "$STATE/emulator.pid")" && log "emulator stopped"; fi
   rm -f "$STATE/emulator.pid"
 }
+
+# ensure_stack_config <private-key-path>: selects (or creates) the stack and sets its secrets from
+# files through stdin (a value on a command line would show in `ps` and shell history). Run by up
+# and down alike: the committed Pulumi.sandbox.yaml holds no secrets, so a checkout of it needs
+# them set again before the engine will run.
+ensure_stack_config() {
+  local key_path="$1"
+  pulumi stack select --create "$STACK" --non-interactive >/dev/null
+  pulumi config set --stack "$STACK" sshPublicKey "$(cut -d' ' -f1,2 "$key_path.pub") orchestra-sandbox"
+  pulumi config set --stack "$STACK" --secret sshPrivateKey <"$key_path"
+  printf '%s' "$EMULATOR_KEY" | pulumi config set --stack "$STACK" --secret lambdaApiKey
+  if [ ! -s "$STATE/database-password" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$STATE/database-password")
+  fi
+  pulumi config set --stack "$STACK" --secret databasePassword <"$STATE/database-password"
+}

@@ -5,12 +5,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 use_toolchain
 if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+  ensure_stack_config "$(bash scripts/sandbox/sshd.sh "$STATE")"
   start_emulator
   unset LAMBDA_API_KEY
   pulumi destroy --stack "$STACK" --yes --skip-preview --non-interactive "$@"
+  log "what the emulated account still holds:"
+  for what in instances ssh-keys filesystems firewall-rulesets; do
+    printf '%s:\n' "$what"
+    LAMBDA_API_URL="http://127.0.0.1:$EMULATOR_PORT" LAMBDA_API_KEY="$EMULATOR_KEY" node_modules/.bin/tsx scripts/lambda.ts "$what"
+  done
 fi
 stop_emulator
 if [ -f "$STATE/ssh/sshd.pid" ] && kill -0 "$(cat "$STATE/ssh/sshd.pid")" 2>/dev/null; then
   kill "$(cat "$STATE/ssh/sshd.pid")" && log "sshd stopped"
 fi
-echo "Sandbox destroyed: the emulator holds nothing of the stack and its processes are stopped."
+echo "Sandbox destroyed; the emulator and the sandbox sshd are stopped."

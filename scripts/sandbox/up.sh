@@ -11,14 +11,7 @@ use_toolchain
 key_path="$(bash scripts/sandbox/sshd.sh "$STATE")"
 start_emulator
 
-pulumi stack select --create "$STACK" --non-interactive >/dev/null
-# Secrets go in through stdin: a value on a command line would show in `ps` and shell history.
-pulumi config set --stack "$STACK" sshPublicKey "$(cut -d' ' -f1,2 "$key_path.pub") orchestra-sandbox"
-pulumi config set --stack "$STACK" --secret sshPrivateKey <"$key_path"
-printf '%s' "$EMULATOR_KEY" | pulumi config set --stack "$STACK" --secret lambdaApiKey
-if ! pulumi config get --stack "$STACK" databasePassword >/dev/null 2>&1; then
-  head -c 24 /dev/urandom | base64 | tr -d '/+=' | pulumi config set --stack "$STACK" --secret databasePassword
-fi
+ensure_stack_config "$key_path"
 # The key comes from stack config in this run, not the environment.
 unset LAMBDA_API_KEY
 

@@ -1,0 +1,108 @@
+/**
+ * Drives the real Pulumi CLI (built by scripts/toolchain.sh) for the engine tier: a file backend
+ * in a temporary directory, a passphrase secrets provider, and the project's own program.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import { copyFileSync, mkdtempSync, readFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Builds the toolchain if missing (a no-op when cached) and returns the environment it needs. */
+export function toolchainEnv(): Record<string, string> {
+  const bin = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(join(dirname(bin), "env.sh"), "utf8").split("\n")) {
+    const match = /^export (\w+)="(.*)"$/.exec(line);
+    if (match !== null) env[match[1]] = match[2].replace("$PATH", process.env.PATH ?? "");
+  }
+  return env;
+}
+
+export class EngineStack {
+  readonly backendDir: string;
+  readonly configFile: string;
+  /** Everything every command printed, to search for leaked secrets. */
+  readonly transcript: string[] = [];
+
+  constructor(
+    readonly stack: string,
+    templateConfig: string,
+    private readonly env: Record<string, string>,
+  ) {
+    const work = mkdtempSync(join(tmpdir(), "orchestra-engine-"));
+    this.backendDir = join(work, "state");
+    this.configFile = join(work, `Pulumi.${stack}.yaml`);
+    copyFileSync(join(PROJECT_ROOT, templateConfig), this.configFile);
+  }
+
+  private commandEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env, PULUMI_BACKEND_URL: `file://${this.backendDir}`, PULUMI_CONFIG_PASSPHRASE: "orchestra-e2e-passphrase" };
+    delete env.LAMBDA_API_KEY; // the key comes from the stack's secret config
+    return env;
+  }
+
+  /** Starts `pulumi <args>` for the stack in its own process group (so it can be killed whole). */
+  start(args: string[], stdin?: string): { child: ChildProcess; done: Promise<RunResult> } {
+    const child = spawn("pulumi", [...args, "--stack", this.stack, "--config-file", this.configFile, "--non-interactive"], {
+      cwd: PROJECT_ROOT,
+      env: this.commandEnv(),
+      detached: true,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin?.end(stdin ?? "");
+    const done = new Promise<RunResult>((resolve) =>
+      child.on("close", (code) => {
+        this.transcript.push(stdout, stderr);
+        resolve({ code, stdout, stderr });
+      }),
+    );
+    return { child, done };
+  }
+
+  /** Runs `pulumi <args>` and fails with its output when it exits non-zero (unless allowed). */
+  async run(args: string[], options: { stdin?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
+    const result = await this.start(args, options.stdin).done;
+    if (result.code !== 0 && options.allowFailure !== true) {
+      throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+    }
+    return result;
+  }
+
+  async init(): Promise<void> {
+    execFileSync("mkdir", ["-p", this.backendDir]);
+    await this.run(["stack", "init"]);
+  }
+
+  async setConfig(key: string, value: string, options: { secret?: boolean; path?: boolean } = {}): Promise<void> {
+    const flags = [...(options.secret === true ? ["--secret"] : []), ...(options.path === true ? ["--path"] : [])];
+    // Secrets through stdin: never on a command line.
+    if (options.secret === true) await this.run(["config", "set", ...flags, key], { stdin: value });
+    else await this.run(["config", "set", ...flags, key, value]);
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    return JSON.parse((await this.run(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+  }
+
+  async exportState(): Promise<{ text: string; resources: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[] }> {
+    const text = (await this.run(["stack", "export", "--show-secrets=false"])).stdout;
+    const parsed = JSON.parse(text) as { deployment: { resources?: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[] } };
+    return { text, resources: parsed.deployment.resources ?? [] };
+  }
+}
+
+/** Kills a whole process group (the CLI, its language host and provider plugins). */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+}

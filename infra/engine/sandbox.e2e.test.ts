@@ -1,0 +1,171 @@
+/**
+ * Engine tier: the real Pulumi CLI, a file backend and this project's program (the sandbox's
+ * staging topology) against the emulator over HTTP, with the node readiness running over SSH to
+ * this machine's sandbox sshd. The steps build on each other and run in order.
+ */
+import { execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+import { LambdaClient } from "../lambda/client";
+import type { RunningEmulator } from "../emulator/server";
+import { startEmulator } from "../emulator/server";
+import { EngineStack, PROJECT_ROOT, killGroup, toolchainEnv } from "./pulumiCli";
+
+jest.setTimeout(15 * 60_000);
+
+const API_KEY = `lambda-e2e-${randomBytes(12).toString("hex")}`;
+const DB_PASSWORD = `db-${randomBytes(16).toString("hex")}`;
+const NODE_KEYS = ["app", "data", "gpu-a"];
+
+let emulator: RunningEmulator;
+let stack: EngineStack;
+let client: LambdaClient;
+let stateWhileDeployed = "";
+
+async function live() {
+  return (await client.listInstances()).filter((instance) => ["booting", "active", "unhealthy"].includes(instance.status));
+}
+
+async function liveByNode(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const instance of await live()) {
+    const node = NODE_KEYS.find((key) => instance.name?.startsWith(`orchestra-e2e-${key}-`)) ?? `unexpected:${instance.name}`;
+    counts[node] = (counts[node] ?? 0) + 1;
+  }
+  return counts;
+}
+
+async function setFaults(faults: Record<string, unknown>): Promise<void> {
+  await fetch(`${emulator.url}/_emulator/faults`, { method: "POST", body: JSON.stringify(faults) });
+}
+
+function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
+  return (outputs.nodes as Record<string, { instanceId: string }>)[node].instanceId;
+}
+
+beforeAll(async () => {
+  const env = toolchainEnv();
+  const keyPath = execFileSync("bash", [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, `${PROJECT_ROOT}/.sandbox`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
+  emulator = await startEmulator({
+    port: 0,
+    apiKey: API_KEY,
+    ipMode: "loopback",
+    bootDelayMs: 1500,
+    terminateDelayMs: 300,
+    // Limits stay on (scaled down ten-fold) so the pacer is exercised through the engine.
+    requestIntervalMs: 100,
+    launchIntervalMs: 1200,
+    quiet: true,
+  });
+  client = new LambdaClient({ apiUrl: emulator.url, apiKey: API_KEY });
+  stack = new EngineStack("e2e", "Pulumi.sandbox.yaml", { ...env, LAMBDA_REQUEST_INTERVAL_MS: "150", LAMBDA_LAUNCH_INTERVAL_MS: "1300" });
+  await stack.init();
+  await stack.setConfig("lambdaApiUrl", emulator.url);
+  await stack.setConfig("lambdaApiKey", API_KEY, { secret: true });
+  await stack.setConfig("databasePassword", DB_PASSWORD, { secret: true });
+  await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), { secret: true });
+  await stack.setConfig("sshPublicKey", execFileSync("cat", [`${keyPath}.pub`], { encoding: "utf8" }).trim());
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+test("1. pulumi up creates the fleet and the readiness commands run over SSH", async () => {
+  await stack.run(["up", "--yes", "--skip-preview"]);
+  const outputs = await stack.outputs();
+  expect(outputs.nodeReadiness).toEqual({
+    app: "node orchestra-e2e-app ready: ssh, docker, nvidia-smi",
+    data: "node orchestra-e2e-data ready: ssh, docker",
+    "gpu-a": "node orchestra-e2e-gpu-a ready: ssh, docker, nvidia-smi",
+  });
+  expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
+  expect((await client.listSshKeys()).map((key) => key.name)).toEqual(["orchestra-e2e-ssh"]);
+  expect((await client.listFilesystems()).map((fs) => [fs.name, fs.region.name, fs.is_in_use])).toEqual([["orchestra-sandbox-data", "us-west-1", true]]);
+  expect((await client.listFirewallRulesets()).map((ruleset) => ruleset.name).sort()).toEqual([
+    "orchestra-e2e-fw-us-east-1",
+    "orchestra-e2e-fw-us-south-1",
+    "orchestra-e2e-fw-us-west-1",
+  ]);
+  expect(outputs.fleetHourlyUsd).toBe(3.48);
+  expect(emulator.stats().rateLimited).toBe(0);
+});
+
+test("2. a second preview reports no changes", async () => {
+  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=9", "--logflow"], { allowFailure: true });
+  expect(result.code).toBe(0);
+});
+
+test("3. a new instance name is an in-place update; a new instance type is a replacement", async () => {
+  const before = await stack.outputs();
+  await stack.setConfig("nodes.app.name", "orchestra-e2e-api", { path: true });
+  const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; diffReasons?: string[]; replaceReasons?: string[] }[] };
+  const renameSteps = renamePlan.steps.filter((step) => step.op !== "same");
+  expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop(), step.diffReasons])).toEqual([["update", "orchestra-e2e-app", ["name"]]]);
+
+  await stack.setConfig("nodes.app.instanceType", "gpu_1x_a100", { path: true });
+  const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; replaceReasons?: string[] }[] };
+  const appSteps = typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app"));
+  expect(appSteps.map((step) => step.op)).toContain("replace");
+  expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(expect.arrayContaining(["instanceType"]));
+
+  // Apply only the rename: same instance, new name.
+  await stack.setConfig("nodes.app.instanceType", "gpu_1x_a10", { path: true });
+  await stack.run(["up", "--yes", "--skip-preview"]);
+  const after = await stack.outputs();
+  expect(instanceIdOf(after, "app")).toBe(instanceIdOf(before, "app"));
+  expect((await client.getInstance(instanceIdOf(after, "app"))).name).toMatch(/^orchestra-e2e-api-[0-9a-f]{8}$/);
+});
+
+test("4. an instance terminated out of band is seen gone by refresh and re-created by up", async () => {
+  const before = instanceIdOf(await stack.outputs(), "gpu-a");
+  await fetch(`${emulator.url}/_emulator/instances/${before}/terminate`, { method: "POST" });
+  await stack.run(["refresh", "--yes", "--skip-preview"]);
+  const state = await stack.exportState();
+  expect(state.resources.filter((resource) => resource.type === "pulumi-nodejs:dynamic/lambda:Instance").map((resource) => resource.urn.split("::").pop()).sort()).toEqual([
+    "orchestra-e2e-app",
+    "orchestra-e2e-data",
+  ]);
+  await stack.run(["up", "--yes", "--skip-preview"]);
+  const after = instanceIdOf(await stack.outputs(), "gpu-a");
+  expect(after).not.toBe(before);
+  expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
+});
+
+test("5. killing pulumi up in the middle of a launch, then running it again, leaves one instance per node", async () => {
+  const data = instanceIdOf(await stack.outputs(), "data");
+  await fetch(`${emulator.url}/_emulator/instances/${data}/terminate`, { method: "POST" });
+  await stack.run(["refresh", "--yes", "--skip-preview"]);
+  // Slow boots, so that the kill lands after the launch and before `active`.
+  await setFaults({ bootDelayMs: 60_000 });
+  const launchesBefore = emulator.stats().launchesAccepted;
+  const { child, done } = stack.start(["up", "--yes", "--skip-preview"]);
+  for (let i = 0; i < 600 && emulator.stats().launchesAccepted === launchesBefore; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
+  killGroup(child);
+  await done;
+  await setFaults({ bootDelayMs: 1500 });
+  await stack.run(["cancel", "--yes"], { allowFailure: true });
+  await stack.run(["up", "--yes", "--skip-preview"]);
+  expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
+  expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
+  stateWhileDeployed = (await stack.exportState()).text;
+});
+
+test("6. pulumi destroy leaves the emulator with no instance, key, filesystem or ruleset of the stack", async () => {
+  await stack.run(["destroy", "--yes", "--skip-preview"]);
+  expect(await live()).toEqual([]);
+  expect(await client.listSshKeys()).toEqual([]);
+  expect(await client.listFilesystems()).toEqual([]);
+  expect(await client.listFirewallRulesets()).toEqual([]);
+});
+
+test("7. neither the state nor the engine's logs hold the API key or the database password", async () => {
+  expect(stateWhileDeployed).toContain("orchestra-e2e-gpu-a");
+  expect(stateWhileDeployed).not.toContain(API_KEY);
+  expect(stateWhileDeployed).not.toContain(DB_PASSWORD);
+  expect(stateWhileDeployed).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+  const everything = stack.transcript.join("\n");
+  expect(everything.length).toBeGreaterThan(10_000);
+  expect(everything).not.toContain(API_KEY);
+  expect(everything).not.toContain(DB_PASSWORD);
+});
