@@ -3,7 +3,7 @@
  * in a temporary directory, a passphrase secrets provider, and the project's own program.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import { copyFileSync, mkdtempSync, readFileSync } from "fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 
@@ -37,9 +37,9 @@ export class EngineStack {
     templateConfig: string,
     private readonly env: Record<string, string>,
   ) {
-    const work = mkdtempSync(join(tmpdir(), "orchestra-engine-"));
-    this.backendDir = join(work, "state");
-    this.configFile = join(work, `Pulumi.${stack}.yaml`);
+    this.backendDir = join(mkdtempSync(join(tmpdir(), "orchestra-engine-")), "state");
+    // A stack file at the project root (Pulumi.e2e.yaml is ignored by git), copied from the template.
+    this.configFile = join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
     copyFileSync(join(PROJECT_ROOT, templateConfig), this.configFile);
   }
 
@@ -51,7 +51,7 @@ export class EngineStack {
 
   /** Starts `pulumi <args>` for the stack in its own process group (so it can be killed whole). */
   start(args: string[], stdin?: string): { child: ChildProcess; done: Promise<RunResult> } {
-    const child = spawn("pulumi", [...args, "--stack", this.stack, "--config-file", this.configFile, "--non-interactive"], {
+    const child = spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], {
       cwd: PROJECT_ROOT,
       env: this.commandEnv(),
       detached: true,
@@ -100,6 +100,11 @@ export class EngineStack {
     const parsed = JSON.parse(text) as { deployment: { resources?: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[] } };
     return { text, resources: parsed.deployment.resources ?? [] };
   }
+}
+
+/** Removes the generated stack file. */
+export function removeStackFile(stack: EngineStack): void {
+  rmSync(stack.configFile, { force: true });
 }
 
 /** Kills a whole process group (the CLI, its language host and provider plugins). */

@@ -8,7 +8,7 @@ import { randomBytes } from "crypto";
 import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
 import { startEmulator } from "../emulator/server";
-import { EngineStack, PROJECT_ROOT, killGroup, toolchainEnv } from "./pulumiCli";
+import { EngineStack, PROJECT_ROOT, killGroup, removeStackFile, toolchainEnv } from "./pulumiCli";
 
 jest.setTimeout(15 * 60_000);
 
@@ -28,7 +28,8 @@ async function live() {
 async function liveByNode(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const instance of await live()) {
-    const node = NODE_KEYS.find((key) => instance.name?.startsWith(`orchestra-e2e-${key}-`)) ?? `unexpected:${instance.name}`;
+    const tag = instance.tags?.find((candidate) => candidate.key === "orchestra-node")?.value;
+    const node = NODE_KEYS.find((key) => key === tag) ?? `unexpected:${instance.name}`;
     counts[node] = (counts[node] ?? 0) + 1;
   }
   return counts;
@@ -67,6 +68,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (stack !== undefined) removeStackFile(stack);
   await emulator?.close();
 });
 
@@ -91,19 +93,27 @@ test("1. pulumi up creates the fleet and the readiness commands run over SSH", a
 });
 
 test("2. a second preview reports no changes", async () => {
-  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=9", "--logflow"], { allowFailure: true });
+  // Engine and provider logs at -v=6 go into the transcript that step 7 searches for secrets. (From -v=7
+  // the 3.248 engine traces the default provider's inputs, which hold the stack's secret config in
+  // plain text: an engine behaviour this project cannot change; see the README.)
+  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=6", "--logflow"], { allowFailure: true });
   expect(result.code).toBe(0);
 });
 
 test("3. a new instance name is an in-place update; a new instance type is a replacement", async () => {
   const before = await stack.outputs();
   await stack.setConfig("nodes.app.name", "orchestra-e2e-api", { path: true });
-  const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; diffReasons?: string[]; replaceReasons?: string[] }[] };
+  type Step = { op: string; urn: string; replaceReasons?: string[]; oldState?: { inputs: Record<string, unknown> }; newState?: { inputs: Record<string, unknown> } };
+  const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
   const renameSteps = renamePlan.steps.filter((step) => step.op !== "same");
-  expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop(), step.diffReasons])).toEqual([["update", "orchestra-e2e-app", ["name"]]]);
+  expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop()])).toEqual([["update", "orchestra-e2e-app"]]);
+  const [oldInputs, newInputs] = [renameSteps[0].oldState?.inputs ?? {}, renameSteps[0].newState?.inputs ?? {}];
+  const changedInputs = Object.keys({ ...oldInputs, ...newInputs }).filter((key) => JSON.stringify(oldInputs[key]) !== JSON.stringify(newInputs[key]));
+  expect(changedInputs).toEqual(["name"]);
+  expect(newInputs.name).toBe("orchestra-e2e-api");
 
   await stack.setConfig("nodes.app.instanceType", "gpu_1x_a100", { path: true });
-  const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; replaceReasons?: string[] }[] };
+  const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
   const appSteps = typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app"));
   expect(appSteps.map((step) => step.op)).toContain("replace");
   expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(expect.arrayContaining(["instanceType"]));

@@ -9,7 +9,7 @@
  * private key is a secret input and is never part of the outputs or an error message.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configureFromStack, diffByKeys, sleep } from "./common";
+import { configureFromStack, diffByKeys, isUnknown, sleep } from "./common";
 
 export interface RemoteCommandArgs {
   readonly host: pulumi.Input<string>;
@@ -101,10 +101,23 @@ async function runScript(news: Record<string, unknown>): Promise<Record<string, 
   return { ...visible, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
 }
 
+const REPLACE_KEYS = ["host", "port", "user", "create", "triggers"] as const;
+
+/**
+ * During preview, every output of a resource being updated is unknown (the dynamic-provider host
+ * cannot tell the engine which outputs are stable), so a rename of the instance would show this
+ * step as replaced. Unknown values therefore count as no change at preview; `up` diffs again with
+ * the real values, and a replaced instance shows as a replacement in the same plan anyway.
+ */
+function diffRemoteCommand(olds: Record<string, unknown>, news: Record<string, unknown>): pulumi.dynamic.DiffResult {
+  const known = Object.fromEntries(Object.entries(news).map(([key, value]) => [key, isUnknown(value) ? olds[key] : value]));
+  return diffByKeys(olds, known, { replace: REPLACE_KEYS, update: ["dialAttempts", "dialIntervalSeconds"] }, false);
+}
+
 export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => configureFromStack(req),
   check: async (_olds, news) => ({ inputs: news, failures: [] }),
-  diff: async (_id, olds, news) => diffByKeys(olds, news, { replace: ["host", "port", "user", "create", "triggers"], update: ["dialAttempts", "dialIntervalSeconds"] }, false),
+  diff: async (_id, olds, news) => diffRemoteCommand(olds, news),
   create: async (inputs) => ({ id: `${inputs.host as string}-${Date.now().toString(36)}`, outs: await runScript(inputs) }),
   update: async (_id, olds, news) => {
     const { privateKey: _omitted, ...visible } = news;

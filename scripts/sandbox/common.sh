@@ -50,18 +50,32 @@ stop_emulator() {
   rm -f "$STATE/emulator.pid"
 }
 
-# ensure_stack_config <private-key-path>: selects (or creates) the stack and sets its secrets from
-# files through stdin (a value on a command line would show in `ps` and shell history). Run by up
-# and down alike: the committed Pulumi.sandbox.yaml holds no secrets, so a checkout of it needs
-# them set again before the engine will run.
+# The engine runs with a working copy of Pulumi.<stack>.yaml in .sandbox/ that adds the salt and
+# the secrets; the tracked file keeps plain values only, so no secret can land in a commit.
+WORKING_CONFIG="$STATE/Pulumi.$STACK.yaml"
+
+# ensure_stack_config <private-key-path>: creates the stack when missing, writes the working copy,
+# and sets the secrets from files through stdin (a value on a command line would show in `ps` and
+# shell history). Run by up and down alike.
 ensure_stack_config() {
   local key_path="$1"
-  pulumi stack select --create "$STACK" --non-interactive >/dev/null
-  pulumi config set --stack "$STACK" sshPublicKey "$(cut -d' ' -f1,2 "$key_path.pub") orchestra-sandbox"
-  pulumi config set --stack "$STACK" --secret sshPrivateKey <"$key_path"
-  printf '%s' "$EMULATOR_KEY" | pulumi config set --stack "$STACK" --secret lambdaApiKey
+  if ! pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+    pulumi stack init "$STACK" --non-interactive >/dev/null
+    # `stack init` writes the passphrase salt into the tracked file: move it to the working state.
+    grep '^encryptionsalt:' "$ROOT/Pulumi.$STACK.yaml" >"$STATE/encryptionsalt"
+    sed -i '/^encryptionsalt:/d' "$ROOT/Pulumi.$STACK.yaml"
+  fi
+  if [ ! -s "$STATE/encryptionsalt" ]; then
+    log "ERROR: stack $STACK exists but $STATE/encryptionsalt is missing; remove the stack with 'pulumi stack rm $STACK --force' (state in .pulumi-state) and run again"
+    exit 1
+  fi
+  { cat "$ROOT/Pulumi.$STACK.yaml"; cat "$STATE/encryptionsalt"; } >"$WORKING_CONFIG"
+  local cfg=(--stack "$STACK" --config-file "$WORKING_CONFIG")
+  pulumi config set "${cfg[@]}" sshPublicKey "$(cut -d' ' -f1,2 "$key_path.pub") orchestra-sandbox"
+  pulumi config set "${cfg[@]}" --secret sshPrivateKey <"$key_path"
+  printf '%s' "$EMULATOR_KEY" | pulumi config set "${cfg[@]}" --secret lambdaApiKey
   if [ ! -s "$STATE/database-password" ]; then
     (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$STATE/database-password")
   fi
-  pulumi config set --stack "$STACK" --secret databasePassword <"$STATE/database-password"
+  pulumi config set "${cfg[@]}" --secret databasePassword <"$STATE/database-password"
 }

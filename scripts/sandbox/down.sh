@@ -8,7 +8,7 @@ if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   ensure_stack_config "$(bash scripts/sandbox/sshd.sh "$STATE")"
   start_emulator
   unset LAMBDA_API_KEY
-  pulumi destroy --stack "$STACK" --yes --skip-preview --non-interactive "$@"
+  pulumi destroy --stack "$STACK" --config-file "$WORKING_CONFIG" --yes --skip-preview --non-interactive "$@"
   log "what the emulated account still holds:"
   for what in instances ssh-keys filesystems firewall-rulesets; do
     printf '%s:\n' "$what"

@@ -16,7 +16,7 @@ ensure_stack_config "$key_path"
 unset LAMBDA_API_KEY
 
 log "pulumi up --stack $STACK (emulator: faithful rate limits, so launches are 12 s apart)"
-pulumi up --stack "$STACK" --yes --skip-preview --non-interactive "$@"
+pulumi up --stack "$STACK" --config-file "$WORKING_CONFIG" --yes --skip-preview --non-interactive "$@"
 echo
 pulumi stack output --stack "$STACK"
 echo
