@@ -25,10 +25,22 @@ export const layer = config.layer;
 export const nodes = Object.fromEntries(
   Object.entries(fleet.nodes).map(([key, node]) => [
     key,
-    { instanceId: node.instanceId, ip: node.ip, privateIp: node.privateIp, region: node.region, instanceType: node.instanceType, hourlyPriceUsd: node.hourlyPriceUsd, ssh: node.sshCommand },
+    {
+      instanceId: node.instanceId,
+      ip: node.ip,
+      privateIp: node.privateIp,
+      region: node.region,
+      instanceType: node.instanceType,
+      hourlyPriceUsd: node.hourlyPriceUsd,
+      ssh: node.sshCommand,
+    },
   ]),
 );
-export const fleetHourlyUsd = pulumi.all(Object.values(fleet.nodes).map((node) => node.hourlyPriceUsd)).apply((prices) => Math.round(prices.reduce((sum, price) => sum + price, 0) * 100) / 100);
+export const fleetHourlyUsd = pulumi
+  .all(Object.values(fleet.nodes).map((node) => node.hourlyPriceUsd))
+  .apply((prices) => Math.round(prices.reduce((sum, price) => sum + price, 0) * 100) / 100);
 export const nodeReadiness = fleet.readiness;
 export const apiUrl = firstNode === undefined ? undefined : pulumi.interpolate`http://${firstNode.ip}:8000`;
-export const databaseUrl = pulumi.secret(pulumi.interpolate`postgresql://orchestra:${secrets.databasePassword}@${firstNode?.privateIp ?? "localhost"}:5432/orchestra`);
+export const databaseUrl = pulumi.secret(
+  pulumi.interpolate`postgresql://orchestra:${secrets.databasePassword}@${firstNode?.privateIp ?? "localhost"}:5432/orchestra`,
+);

@@ -20,8 +20,15 @@ beforeAll(async () => {
       newResource: (args) => {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         const outputs: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "pulumi-nodejs:dynamic/lambda:Instance") Object.assign(outputs, { ip: "203.0.113.7", privateIp: "10.0.0.7", instanceId: `id-${args.name}`, hourlyPriceUsd: 1.29 });
-        if (args.type === "pulumi-nodejs:dynamic/lambda:FirewallRuleset") outputs.rulesetId = `rs-${args.name}`;
+        if (args.type === "pulumi-nodejs:dynamic/lambda:Instance")
+          Object.assign(outputs, {
+            ip: "203.0.113.7",
+            privateIp: "10.0.0.7",
+            instanceId: `id-${args.name}`,
+            hourlyPriceUsd: 1.29,
+          });
+        if (args.type === "pulumi-nodejs:dynamic/lambda:FirewallRuleset")
+          outputs.rulesetId = `rs-${args.name}`;
         return { id: `${args.name}-id`, state: outputs };
       },
       call: () => ({}),
@@ -34,30 +41,46 @@ beforeAll(async () => {
 
 /** Test-only transformation: component transformations see every child's options, parent included. */
 const recordParent: pulumi.ResourceTransformation = (args) => {
-  parents.set(`${args.type}::${args.name}`, (args.opts.parent as unknown as { __name?: string } | undefined)?.__name);
+  parents.set(
+    `${args.type}::${args.name}`,
+    (args.opts.parent as unknown as { __name?: string } | undefined)?.__name,
+  );
   return undefined;
 };
 
 const parents = new Map<string, string | undefined>();
 
-async function build(nodeKeys: string[], remoteCommandRunner: "pulumi-command" | "ssh2-dynamic" = "pulumi-command") {
+async function build(
+  nodeKeys: string[],
+  remoteCommandRunner: "pulumi-command" | "ssh2-dynamic" = "pulumi-command",
+) {
   registered.length = 0;
   parents.clear();
   const { GpuFleet } = await import("./gpuFleet");
-  const fleet = new GpuFleet("orchestra-staging", {
-    settings: {
-      nodes: nodeKeys.map((key) => ({ key, role: key.startsWith("gpu") ? "gpu" : "app", instanceType: key.startsWith("gpu") ? "gpu_1x_a100_sxm4" : "cpu_4x_general", regions: ["us-west-1"], mountFilesystem: false })),
-      allowedCidrs: ["203.0.113.0/24"],
-      publicPorts: [8000],
-      bootTimeoutMinutes: 30,
-      pollIntervalSeconds: 10,
+  const fleet = new GpuFleet(
+    "orchestra-staging",
+    {
+      settings: {
+        nodes: nodeKeys.map((key) => ({
+          key,
+          role: key.startsWith("gpu") ? "gpu" : "app",
+          instanceType: key.startsWith("gpu") ? "gpu_1x_a100_sxm4" : "cpu_4x_general",
+          regions: ["us-west-1"],
+          mountFilesystem: false,
+        })),
+        allowedCidrs: ["203.0.113.0/24"],
+        publicPorts: [8000],
+        bootTimeoutMinutes: 30,
+        pollIntervalSeconds: 10,
+      },
+      sshPublicKey: "ssh-ed25519 AAAA ops",
+      sshPrivateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
+      sshUser: "ubuntu",
+      sshPort: 22,
+      remoteCommandRunner,
     },
-    sshPublicKey: "ssh-ed25519 AAAA ops",
-    sshPrivateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
-    sshUser: "ubuntu",
-    sshPort: 22,
-    remoteCommandRunner,
-  }, { transformations: [recordParent] });
+    { transformations: [recordParent] },
+  );
   await new Promise((resolve) => setTimeout(resolve, 200));
   return fleet;
 }
@@ -80,7 +103,9 @@ test("child names and types are derived from the node keys", async () => {
   parents.delete("orchestra:fleet:GpuFleet::orchestra-staging");
   expect(parents.size).toBe(8);
   for (const [key, parent] of parents) expect([key, parent]).toEqual([key, "orchestra-staging"]);
-  expect(await new Promise((resolve) => fleet.nodes["gpu-a"].sshCommand.apply(resolve))).toBe("ssh ubuntu@203.0.113.7");
+  expect(await new Promise((resolve) => fleet.nodes["gpu-a"].sshCommand.apply(resolve))).toBe(
+    "ssh ubuntu@203.0.113.7",
+  );
 });
 
 test("removing a node from the middle renames nothing else", async () => {
@@ -95,11 +120,20 @@ test("the readiness step gets the private key as a secret and checks nvidia-smi 
   const app = registered.find((resource) => resource.name === "orchestra-staging-app-ready");
   const gpu = registered.find((resource) => resource.name === "orchestra-staging-gpu-a-ready");
   expect(app?.inputs.create).not.toContain("nvidia-smi");
-  expect(gpu?.inputs.create).toContain('nvidia-smi -L >/dev/null 2>&1 || { echo "node $node: nvidia-smi failed: no working GPU driver" >&2; exit 1; }');
+  expect(gpu?.inputs.create).toContain(
+    'nvidia-smi -L >/dev/null 2>&1 || { echo "node $node: nvidia-smi failed: no working GPU driver" >&2; exit 1; }',
+  );
   // The private key makes the whole connection a secret on its way to the engine.
   expect(gpu?.inputs.connection).toEqual({
     [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
-    value: { host: "203.0.113.7", port: 22, user: "ubuntu", dialErrorLimit: 120, perDialTimeout: 5, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----test" },
+    value: {
+      host: "203.0.113.7",
+      port: 22,
+      user: "ubuntu",
+      dialErrorLimit: 120,
+      perDialTimeout: 5,
+      privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----test",
+    },
   });
   expect(fleet.readiness.app).toBeDefined();
 });
@@ -108,7 +142,16 @@ test("the ssh2-dynamic runner declares RemoteCommand resources with the key as a
   await build(["app"], "ssh2-dynamic");
   const step = registered.find((resource) => resource.name === "orchestra-staging-app-ready");
   expect(step?.type).toBe("pulumi-nodejs:dynamic/remote:Command");
-  expect(step?.inputs).toMatchObject({ host: "203.0.113.7", port: 22, user: "ubuntu", dialAttempts: 120, dialIntervalSeconds: 5 });
+  expect(step?.inputs).toMatchObject({
+    host: "203.0.113.7",
+    port: 22,
+    user: "ubuntu",
+    dialAttempts: 120,
+    dialIntervalSeconds: 5,
+  });
   // The mock monitor sees the secret envelope: the key travels as a Pulumi secret.
-  expect(step?.inputs.privateKey).toEqual({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: "-----BEGIN OPENSSH PRIVATE KEY-----test" });
+  expect(step?.inputs.privateKey).toEqual({
+    [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+    value: "-----BEGIN OPENSSH PRIVATE KEY-----test",
+  });
 });

@@ -60,14 +60,26 @@ export class GpuFleet extends pulumi.ComponentResource {
     super(GPU_FLEET_TYPE, name, {}, opts);
     const plan = planFleet(name, args.settings);
 
-    const sshKey = new LambdaSshKey(plan.sshKeyName, { name: plan.sshKeyName, publicKey: args.sshPublicKey }, { parent: this });
+    const sshKey = new LambdaSshKey(
+      plan.sshKeyName,
+      { name: plan.sshKeyName, publicKey: args.sshPublicKey },
+      { parent: this },
+    );
     const filesystem =
       args.settings.filesystem === undefined
         ? undefined
-        : new LambdaFilesystem(`${name}-fs`, { name: args.settings.filesystem.name, region: args.settings.filesystem.region }, { parent: this });
+        : new LambdaFilesystem(
+            `${name}-fs`,
+            { name: args.settings.filesystem.name, region: args.settings.filesystem.region },
+            { parent: this },
+          );
     const rulesets: Record<string, pulumi.Output<string>> = {};
     for (const ruleset of plan.rulesets) {
-      rulesets[ruleset.region] = new LambdaFirewallRuleset(ruleset.resourceName, { name: ruleset.resourceName, region: ruleset.region, rules: ruleset.rules }, { parent: this }).rulesetId;
+      rulesets[ruleset.region] = new LambdaFirewallRuleset(
+        ruleset.resourceName,
+        { name: ruleset.resourceName, region: ruleset.region, rules: ruleset.rules },
+        { parent: this },
+      ).rulesetId;
     }
 
     this.instances = {};
@@ -85,7 +97,15 @@ export class GpuFleet extends pulumi.ComponentResource {
           imageFamily: args.settings.imageFamily,
           hostname: node.resourceName,
           tags: { ...(args.tags ?? {}), "orchestra-node": node.key, "orchestra-role": node.role },
-          firewallRulesetsByRegion: pulumi.output(rulesets).apply((byRegion) => Object.fromEntries(node.regions.filter((region) => byRegion[region] !== undefined).map((region) => [region, byRegion[region]]))),
+          firewallRulesetsByRegion: pulumi
+            .output(rulesets)
+            .apply((byRegion) =>
+              Object.fromEntries(
+                node.regions
+                  .filter((region) => byRegion[region] !== undefined)
+                  .map((region) => [region, byRegion[region]]),
+              ),
+            ),
           bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
         },
@@ -116,7 +136,14 @@ export class GpuFleet extends pulumi.ComponentResource {
         } else {
           this.readiness[node.key] = new RemoteCommand(
             stepName,
-            { host: instance.ip, port: args.sshPort, user: args.sshUser, privateKey: args.sshPrivateKey, create: script, triggers: [instance.instanceId] },
+            {
+              host: instance.ip,
+              port: args.sshPort,
+              user: args.sshUser,
+              privateKey: args.sshPrivateKey,
+              create: script,
+              triggers: [instance.instanceId],
+            },
             { parent: this },
           ).stdout;
         }

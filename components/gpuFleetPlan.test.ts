@@ -3,8 +3,20 @@ import { FleetSettings, planFirewallRules, planFleet } from "./gpuFleetPlan";
 
 const settings: FleetSettings = {
   nodes: [
-    { key: "app", role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1", "us-east-1"], mountFilesystem: false },
-    { key: "data", role: "data", instanceType: "cpu_4x_general", regions: ["us-east-1", "us-west-1"], mountFilesystem: true },
+    {
+      key: "app",
+      role: "app",
+      instanceType: "gpu_1x_a10",
+      regions: ["us-west-1", "us-east-1"],
+      mountFilesystem: false,
+    },
+    {
+      key: "data",
+      role: "data",
+      instanceType: "cpu_4x_general",
+      regions: ["us-east-1", "us-west-1"],
+      mountFilesystem: true,
+    },
   ],
   allowedCidrs: ["203.0.113.0/24"],
   publicPorts: [3000, 8000],
@@ -15,15 +27,23 @@ const settings: FleetSettings = {
 
 test("nodes are named from their keys; a filesystem pins the node's region", () => {
   const plan = planFleet("orchestra-staging", settings);
-  expect(plan.nodes.map((node) => [node.resourceName, node.regions, node.fileSystemNames, node.isGpu])).toEqual([
+  expect(
+    plan.nodes.map((node) => [node.resourceName, node.regions, node.fileSystemNames, node.isGpu]),
+  ).toEqual([
     ["orchestra-staging-app", ["us-west-1", "us-east-1"], [], true],
     ["orchestra-staging-data", ["us-west-1"], ["orchestra-data"], false],
   ]);
-  expect(plan.rulesets.map((ruleset) => ruleset.resourceName)).toEqual(["orchestra-staging-fw-us-east-1", "orchestra-staging-fw-us-west-1"]);
+  expect(plan.rulesets.map((ruleset) => ruleset.resourceName)).toEqual([
+    "orchestra-staging-fw-us-east-1",
+    "orchestra-staging-fw-us-west-1",
+  ]);
 });
 
 test("removing a node from the middle renames nothing else", () => {
-  const three = planFleet("f", { ...settings, nodes: [settings.nodes[0], { ...settings.nodes[0], key: "gpu-a" }, settings.nodes[1]] });
+  const three = planFleet("f", {
+    ...settings,
+    nodes: [settings.nodes[0], { ...settings.nodes[0], key: "gpu-a" }, settings.nodes[1]],
+  });
   const two = planFleet("f", { ...settings, nodes: [settings.nodes[0], settings.nodes[1]] });
   expect(three.nodes.map((node) => node.resourceName)).toEqual(["f-app", "f-gpu-a", "f-data"]);
   expect(two.nodes.map((node) => node.resourceName)).toEqual(["f-app", "f-data"]);
@@ -31,8 +51,18 @@ test("removing a node from the middle renames nothing else", () => {
 
 test("the firewall opens SSH and the public ports to the allowed CIDRs only", () => {
   expect(planFirewallRules(["203.0.113.0/24"], [8000])).toEqual([
-    { protocol: "tcp", port_range: [22, 22], source_network: "203.0.113.0/24", description: "ssh from 203.0.113.0/24" },
-    { protocol: "tcp", port_range: [8000, 8000], source_network: "203.0.113.0/24", description: "port 8000 from 203.0.113.0/24" },
+    {
+      protocol: "tcp",
+      port_range: [22, 22],
+      source_network: "203.0.113.0/24",
+      description: "ssh from 203.0.113.0/24",
+    },
+    {
+      protocol: "tcp",
+      port_range: [8000, 8000],
+      source_network: "203.0.113.0/24",
+      description: "port 8000 from 203.0.113.0/24",
+    },
     { protocol: "icmp", source_network: "0.0.0.0/0", description: "ping" },
   ]);
 });

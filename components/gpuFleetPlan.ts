@@ -53,12 +53,25 @@ export interface FleetPlan {
 }
 
 /** SSH and the public ports, each to every allowed CIDR; ICMP for diagnosis. Nothing else. */
-export function planFirewallRules(allowedCidrs: readonly string[], publicPorts: readonly number[]): FirewallRuleSpec[] {
+export function planFirewallRules(
+  allowedCidrs: readonly string[],
+  publicPorts: readonly number[],
+): FirewallRuleSpec[] {
   const rules: FirewallRuleSpec[] = [];
   for (const cidr of allowedCidrs) {
-    rules.push({ protocol: "tcp", port_range: [22, 22], source_network: cidr, description: `ssh from ${cidr}` });
+    rules.push({
+      protocol: "tcp",
+      port_range: [22, 22],
+      source_network: cidr,
+      description: `ssh from ${cidr}`,
+    });
     for (const port of publicPorts) {
-      rules.push({ protocol: "tcp", port_range: [port, port], source_network: cidr, description: `port ${port} from ${cidr}` });
+      rules.push({
+        protocol: "tcp",
+        port_range: [port, port],
+        source_network: cidr,
+        description: `port ${port} from ${cidr}`,
+      });
     }
   }
   rules.push({ protocol: "icmp", source_network: "0.0.0.0/0", description: "ping" });
@@ -67,7 +80,10 @@ export function planFirewallRules(allowedCidrs: readonly string[], publicPorts: 
 
 export function planFleet(name: string, settings: FleetSettings): FleetPlan {
   const nodes = settings.nodes.map((node): NodePlan => {
-    const regions = node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.region] : [...node.regions];
+    const regions =
+      node.mountFilesystem && settings.filesystem !== undefined
+        ? [settings.filesystem.region]
+        : [...node.regions];
     return {
       key: node.key,
       resourceName: `${name}-${node.key}`,
@@ -75,7 +91,8 @@ export function planFleet(name: string, settings: FleetSettings): FleetPlan {
       role: node.role,
       instanceType: node.instanceType,
       regions,
-      fileSystemNames: node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.name] : [],
+      fileSystemNames:
+        node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.name] : [],
       isGpu: node.instanceType.startsWith("gpu_"),
     };
   });

@@ -16,7 +16,9 @@ export function readinessScript(nodeName: string, isGpu: boolean): string {
   ];
   if (isGpu) {
     // "active" does not mean usable: instances have been seen active with no working driver.
-    lines.push(`nvidia-smi -L >/dev/null 2>&1 || { echo "node $node: nvidia-smi failed: no working GPU driver" >&2; exit 1; }`);
+    lines.push(
+      `nvidia-smi -L >/dev/null 2>&1 || { echo "node $node: nvidia-smi failed: no working GPU driver" >&2; exit 1; }`,
+    );
   }
   lines.push(`echo "node $node ready: ssh, docker${isGpu ? ", nvidia-smi" : ""}"`);
   return lines.join("\n");

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const before = emulator.stats();
   const clientBefore = apiCallStats();
 
-  console.log(`Launching ${nodes} x gpu_1x_a10 with faithful limits (emulator: ${emulator.options.requestIntervalMs} ms/request, ${emulator.options.launchIntervalMs} ms/launch; boot ${bootDelayMs} ms)...`);
+  console.log(
+    `Launching ${nodes} x gpu_1x_a10 with faithful limits (emulator: ${emulator.options.requestIntervalMs} ms/request, ${emulator.options.launchIntervalMs} ms/launch; boot ${bootDelayMs} ms)...`,
+  );
   const started = Date.now();
   const results = await Promise.all(
     Array.from({ length: nodes }, (_, index) =>
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
         bootTimeoutMinutes: 30,
         pollIntervalSeconds: 10,
       }).then((result) => {
-        console.log(`  ${(result.outs as { launchedName: string }).launchedName} active after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        console.log(
+          `  ${(result.outs as { launchedName: string }).launchedName} active after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
         return result;
       }),
     ),
@@ -54,17 +58,27 @@ async function main(): Promise<void> {
   const client = {
     requests: clientAfter.requests - clientBefore.requests,
     rateLimited: clientAfter.rateLimited - clientBefore.rateLimited,
-    byOperation: Object.fromEntries(Object.entries(clientAfter.byOperation).map(([op, count]) => [op, count - (clientBefore.byOperation[op] ?? 0)]).filter(([, count]) => count !== 0)),
+    byOperation: Object.fromEntries(
+      Object.entries(clientAfter.byOperation)
+        .map(([op, count]) => [op, count - (clientBefore.byOperation[op] ?? 0)])
+        .filter(([, count]) => count !== 0),
+    ),
   };
   const server = emulator.stats();
   const floorSeconds = ((nodes - 1) * emulator.options.launchIntervalMs + bootDelayMs) / 1000;
   console.log("");
   console.log(`instances active:      ${results.length}`);
   console.log(`wall time:             ${wallSeconds.toFixed(1)} s`);
-  console.log(`floor:                 ${floorSeconds.toFixed(1)} s  (${nodes} launches at one per ${emulator.options.launchIntervalMs / 1000} s, then one boot of ${bootDelayMs / 1000} s)`);
+  console.log(
+    `floor:                 ${floorSeconds.toFixed(1)} s  (${nodes} launches at one per ${emulator.options.launchIntervalMs / 1000} s, then one boot of ${bootDelayMs / 1000} s)`,
+  );
   console.log(`API calls (client):    ${client.requests}  ${JSON.stringify(client.byOperation)}`);
-  console.log(`API calls (emulator):  ${server.requests - before.requests}  launches accepted: ${server.launchesAccepted - before.launchesAccepted}`);
-  console.log(`429s received:         ${client.rateLimited} (emulator sent ${server.rateLimited - before.rateLimited})`);
+  console.log(
+    `API calls (emulator):  ${server.requests - before.requests}  launches accepted: ${server.launchesAccepted - before.launchesAccepted}`,
+  );
+  console.log(
+    `429s received:         ${client.rateLimited} (emulator sent ${server.rateLimited - before.rateLimited})`,
+  );
   await emulator.close();
 }
 

@@ -8,7 +8,8 @@ import { startEmulator } from "../infra/emulator/server";
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes("--help")) {
-    for (const [flag, spec] of Object.entries(EMULATOR_FLAGS)) console.log(`  ${flag.padEnd(28)} ${spec.help}`);
+    for (const [flag, spec] of Object.entries(EMULATOR_FLAGS))
+      console.log(`  ${flag.padEnd(28)} ${spec.help}`);
     return;
   }
   const options = parseEmulatorArgs(argv);

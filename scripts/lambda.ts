@@ -35,16 +35,35 @@ const COMMANDS: Record<string, (client: LambdaClient) => Promise<{ rows: Row[]; 
   },
   "ssh-keys": async (client) => {
     const keys = await client.listSshKeys();
-    return { rows: keys.map((key) => ({ id: key.id, name: key.name, publicKey: `${key.public_key.slice(0, 40)}...` })), raw: keys };
+    return {
+      rows: keys.map((key) => ({
+        id: key.id,
+        name: key.name,
+        publicKey: `${key.public_key.slice(0, 40)}...`,
+      })),
+      raw: keys,
+    };
   },
   filesystems: async (client) => {
     const filesystems = await client.listFilesystems();
-    const rows = filesystems.map((fs) => ({ id: fs.id, name: fs.name, region: fs.region.name, inUse: String(fs.is_in_use), bytesUsed: fs.bytes_used ?? 0 }));
+    const rows = filesystems.map((fs) => ({
+      id: fs.id,
+      name: fs.name,
+      region: fs.region.name,
+      inUse: String(fs.is_in_use),
+      bytesUsed: fs.bytes_used ?? 0,
+    }));
     return { rows, raw: filesystems };
   },
   "firewall-rulesets": async (client) => {
     const rulesets = await client.listFirewallRulesets();
-    const rows = rulesets.map((ruleset) => ({ id: ruleset.id, name: ruleset.name, region: ruleset.region.name, rules: ruleset.rules.length, instances: ruleset.instance_ids.length }));
+    const rows = rulesets.map((ruleset) => ({
+      id: ruleset.id,
+      name: ruleset.name,
+      region: ruleset.region.name,
+      rules: ruleset.rules.length,
+      instances: ruleset.instance_ids.length,
+    }));
     return { rows, raw: rulesets };
   },
 };
@@ -52,9 +71,19 @@ const COMMANDS: Record<string, (client: LambdaClient) => Promise<{ rows: Row[]; 
 export function formatTable(rows: Row[]): string {
   if (rows.length === 0) return "(none)";
   const columns = Object.keys(rows[0]);
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index])).join("  ").trimEnd();
-  return [line(columns), line(widths.map((width) => "-".repeat(width))), ...rows.map((row) => line(columns.map((column) => String(row[column]))))].join("\n");
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(row[column]).length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(columns),
+    line(widths.map((width) => "-".repeat(width))),
+    ...rows.map((row) => line(columns.map((column) => String(row[column])))),
+  ].join("\n");
 }
 
 async function main(): Promise<void> {

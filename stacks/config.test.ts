@@ -13,7 +13,9 @@ test("a valid config becomes a frozen, typed object with defaults", () => {
   expect(Object.isFrozen(config)).toBe(true);
   expect(config.ssh).toEqual({ publicKey: valid.sshPublicKey, user: "ubuntu", port: 22 });
   expect(config.fleet).toEqual({
-    nodes: [{ key: "app", role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: false }],
+    nodes: [
+      { key: "app", role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: false },
+    ],
     allowedCidrs: ["203.0.113.0/24"],
     publicPorts: [3000, 8000],
     filesystem: undefined,
@@ -28,7 +30,9 @@ test("every problem is listed at once, with key, value and fix", () => {
     validateStackConfig({
       ...valid,
       allowedCidrs: ["10.0.0.300/8"],
-      nodes: { GPU_A: { role: "gpu", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: true } },
+      nodes: {
+        GPU_A: { role: "gpu", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: true },
+      },
     });
   expect(attempt).toThrow(StackConfigError);
   try {
@@ -43,7 +47,13 @@ test("every problem is listed at once, with key, value and fix", () => {
 });
 
 test("schema problems name the key and the value written", () => {
-  expect(() => validateStackConfig({ ...valid, layer: "prod", nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-9"] } } })).toThrow(
+  expect(() =>
+    validateStackConfig({
+      ...valid,
+      layer: "prod",
+      nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-9"] } },
+    }),
+  ).toThrow(
     "Stack config has 2 problems:\n" +
       '  - orchestra:layer = "prod": Invalid option: expected one of "local"|"integration"|"staging"|"production"; fix with `pulumi config set --path \'orchestra:layer\' <value>`\n' +
       '  - orchestra:nodes.app.regions.0 = "us-west-9": Invalid option: expected one of "europe-central-1"|"asia-south-1"|"australia-east-1"|"me-west-1"|"asia-northeast-1"|"asia-northeast-2"|"us-east-1"|"us-west-2"|"us-west-1"|"us-south-1"|"us-west-3"|"us-midwest-1"|"us-east-2"|"us-south-2"|"us-south-3"|"us-east-3"|"us-midwest-2"; fix with `pulumi config set --path \'orchestra:nodes.app.regions.0\' <value>`',

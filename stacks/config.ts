@@ -26,14 +26,21 @@ const nodeSchema = z.object({
 export const rawConfigSchema = z.object({
   layer: z.enum(LAYERS),
   lambdaApiUrl: z.string().url().optional(),
-  sshPublicKey: z.string().regex(/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/, "must be an OpenSSH public key such as `ssh-ed25519 AAAA... ops`"),
+  sshPublicKey: z
+    .string()
+    .regex(
+      /^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/,
+      "must be an OpenSSH public key such as `ssh-ed25519 AAAA... ops`",
+    ),
   sshUser: z.string().min(1).optional(),
   sshPort: z.number().int().min(1).max(65535).optional(),
   allowedCidrs: z.array(z.string()).min(1),
   publicPorts: z.array(z.number().int().min(1).max(65535)).optional(),
   nodes: z.record(z.string(), nodeSchema),
   // `{}` (the project default) means no filesystem.
-  filesystem: z.union([z.object({ name: z.string(), region: z.enum(PUBLIC_REGION_CODES) }), z.object({}).strict()]).optional(),
+  filesystem: z
+    .union([z.object({ name: z.string(), region: z.enum(PUBLIC_REGION_CODES) }), z.object({}).strict()])
+    .optional(),
   imageFamily: z.string().optional(),
   bootTimeoutMinutes: z.number().positive().optional(),
   pollIntervalSeconds: z.number().positive().optional(),
@@ -53,7 +60,9 @@ export interface StackConfig {
 
 export class StackConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    super(
+      `Stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
     this.name = "StackConfigError";
   }
 }
@@ -65,41 +74,65 @@ export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const key = issue.path.length > 0 ? `orchestra:${issue.path.join(".")}` : "orchestra";
-      const value = issue.path.reduce<unknown>((current, part) => (current as Record<string | number, unknown> | undefined)?.[part as string], raw);
-      problems.push(`${key} = ${JSON.stringify(value) ?? "(not set)"}: ${issue.message}; fix with \`pulumi config set --path '${key}' <value>\``);
+      const value = issue.path.reduce<unknown>(
+        (current, part) => (current as Record<string | number, unknown> | undefined)?.[part as string],
+        raw,
+      );
+      problems.push(
+        `${key} = ${JSON.stringify(value) ?? "(not set)"}: ${issue.message}; fix with \`pulumi config set --path '${key}' <value>\``,
+      );
     }
     throw new StackConfigError(problems);
   }
   const rawFilesystem = parsed.data.filesystem;
-  const filesystem = rawFilesystem !== undefined && "name" in rawFilesystem ? (rawFilesystem as { name: string; region: string }) : undefined;
+  const filesystem =
+    rawFilesystem !== undefined && "name" in rawFilesystem
+      ? (rawFilesystem as { name: string; region: string })
+      : undefined;
   const config = { ...parsed.data, filesystem };
   for (const cidr of config.allowedCidrs) {
     const match = CIDR.exec(cidr);
     if (match === null || match.slice(1, 5).some((octet) => Number(octet) > 255) || Number(match[5]) > 32) {
-      problems.push(`orchestra:allowedCidrs contains "${cidr}": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)`);
+      problems.push(
+        `orchestra:allowedCidrs contains "${cidr}": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)`,
+      );
     }
   }
   for (const [key, node] of Object.entries(config.nodes)) {
     if (!NODE_KEY.test(key)) {
-      problems.push(`orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"`);
+      problems.push(
+        `orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"`,
+      );
     }
     if (node.mountFilesystem === true && config.filesystem === undefined) {
-      problems.push(`orchestra:nodes.${key}.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem`);
+      problems.push(
+        `orchestra:nodes.${key}.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem`,
+      );
     }
-    if (node.mountFilesystem === true && config.filesystem !== undefined && !(node.regions as readonly string[]).includes(config.filesystem.region)) {
+    if (
+      node.mountFilesystem === true &&
+      config.filesystem !== undefined &&
+      !(node.regions as readonly string[]).includes(config.filesystem.region)
+    ) {
       problems.push(
         `orchestra:nodes.${key}.regions = ${JSON.stringify(node.regions)} does not include ${config.filesystem.region}, where orchestra:filesystem lives; a filesystem attaches only to instances in its region: add "${config.filesystem.region}" to the regions`,
       );
     }
   }
   if (Object.keys(config.nodes).length === 0 && config.layer !== "local") {
-    problems.push(`orchestra:nodes is empty; the ${config.layer} layer needs at least one node, e.g. nodes: { app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1] } }`);
+    problems.push(
+      `orchestra:nodes is empty; the ${config.layer} layer needs at least one node, e.g. nodes: { app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1] } }`,
+    );
   }
   if (problems.length > 0) throw new StackConfigError(problems);
   return Object.freeze({
     layer: config.layer,
     lambdaApiUrl: config.lambdaApiUrl,
-    ssh: Object.freeze({ publicKey: config.sshPublicKey, user: config.sshUser ?? "ubuntu", port: config.sshPort ?? 22 }),
+    ssh: Object.freeze({
+      publicKey: config.sshPublicKey,
+      user: config.sshUser ?? "ubuntu",
+      port: config.sshPort ?? 22,
+    }),
     fleet: Object.freeze({
       nodes: Object.entries(config.nodes).map(([key, node]) => ({
         key,
@@ -149,7 +182,15 @@ export function readSecrets(): StackSecrets {
   const config = new pulumi.Config("orchestra");
   const missing = ["sshPrivateKey", "databasePassword"].filter((key) => config.get(key) === undefined);
   if (missing.length > 0) {
-    throw new StackConfigError(missing.map((key) => `orchestra:${key} is not set; set it with \`pulumi config set --secret ${key} <value>\` (it is a secret: never commit it in plain text)`));
+    throw new StackConfigError(
+      missing.map(
+        (key) =>
+          `orchestra:${key} is not set; set it with \`pulumi config set --secret ${key} <value>\` (it is a secret: never commit it in plain text)`,
+      ),
+    );
   }
-  return { sshPrivateKey: config.requireSecret("sshPrivateKey"), databasePassword: config.requireSecret("databasePassword") };
+  return {
+    sshPrivateKey: config.requireSecret("sshPrivateKey"),
+    databasePassword: config.requireSecret("databasePassword"),
+  };
 }

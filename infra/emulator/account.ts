@@ -26,11 +26,18 @@ export class ApiFailure extends Error {
     super(message);
   }
   body(): { error: { code: string; message: string; suggestion?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.suggestion !== undefined ? { suggestion: this.suggestion } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.suggestion !== undefined ? { suggestion: this.suggestion } : {}),
+      },
+    };
   }
 }
 
-const invalid = (message: string) => new ApiFailure(400, "global/invalid-parameters", message, "Check the request and try again.");
+const invalid = (message: string) =>
+  new ApiFailure(400, "global/invalid-parameters", message, "Check the request and try again.");
 
 interface StoredInstance {
   id: string;
@@ -104,7 +111,9 @@ export class EmulatedAccount {
   instanceTypes(): Record<string, unknown> {
     const map: Record<string, unknown> = {};
     for (const type of EMULATED_INSTANCE_TYPES) {
-      const regions = PUBLIC_REGION_CODES.filter((region) => this.capacityOf(type.name, region) > this.unitsInUse(type.name, region));
+      const regions = PUBLIC_REGION_CODES.filter(
+        (region) => this.capacityOf(type.name, region) > this.unitsInUse(type.name, region),
+      );
       map[type.name] = { instance_type: type, regions_with_capacity_available: regions.map(regionObject) };
     }
     return map;
@@ -112,10 +121,14 @@ export class EmulatedAccount {
 
   // ---- instances -----------------------------------------------------------------------------
 
-  private statusOf(instance: StoredInstance): "booting" | "active" | "unhealthy" | "terminating" | "terminated" {
+  private statusOf(
+    instance: StoredInstance,
+  ): "booting" | "active" | "unhealthy" | "terminating" | "terminated" {
     const now = this.now();
     if (instance.terminateRequestedAt !== undefined) {
-      return now - instance.terminateRequestedAt >= this.options.terminateDelayMs ? "terminated" : "terminating";
+      return now - instance.terminateRequestedAt >= this.options.terminateDelayMs
+        ? "terminated"
+        : "terminating";
     }
     if (instance.forcedStatus !== undefined) return instance.forcedStatus;
     if (now - instance.launchedAt < this.options.bootDelayMs) return "booting";
@@ -130,7 +143,9 @@ export class EmulatedAccount {
       const goneAt =
         instance.terminateRequestedAt === undefined
           ? undefined
-          : instance.terminateRequestedAt + this.options.terminateDelayMs + this.options.terminatedRetentionMs;
+          : instance.terminateRequestedAt +
+            this.options.terminateDelayMs +
+            this.options.terminatedRetentionMs;
       if (goneAt !== undefined && now >= goneAt) {
         this.instances.delete(instance.id);
         continue;
@@ -144,7 +159,9 @@ export class EmulatedAccount {
     const status = this.statusOf(instance);
     const running = status === "active" || status === "unhealthy";
     const available = (ok: boolean, reason: string) =>
-      ok ? { available: true } : { available: false, reason_code: reason, reason_description: `Not available: ${reason}` };
+      ok
+        ? { available: true }
+        : { available: false, reason_code: reason, reason_description: `Not available: ${reason}` };
     const launched = status !== "booting";
     const terminating = status === "terminating" || status === "terminated";
     return {
@@ -183,7 +200,12 @@ export class EmulatedAccount {
   private requireInstance(id: string): StoredInstance {
     const instance = this.visibleInstances().find((candidate) => candidate.id === id);
     if (instance === undefined) {
-      throw new ApiFailure(404, "global/object-does-not-exist", "Specified instance does not exist.", "Check the instance ID.");
+      throw new ApiFailure(
+        404,
+        "global/object-does-not-exist",
+        "Specified instance does not exist.",
+        "Check the instance ID.",
+      );
     }
     return instance;
   }
@@ -191,7 +213,8 @@ export class EmulatedAccount {
   renameInstance(id: string, body: Record<string, unknown>): Record<string, unknown> {
     const instance = this.requireInstance(id);
     if (body.name !== undefined) {
-      if (typeof body.name !== "string" || body.name.length > 64) throw invalid("name must be a string of at most 64 characters.");
+      if (typeof body.name !== "string" || body.name.length > 64)
+        throw invalid("name must be a string of at most 64 characters.");
       instance.name = body.name;
     }
     this.audit("instance.rename", instance.id);
@@ -202,21 +225,41 @@ export class EmulatedAccount {
     const request = validateLaunchRequest(body);
     const type = EMULATED_INSTANCE_TYPES.find((candidate) => candidate.name === request.instanceType);
     if (type === undefined) {
-      throw new ApiFailure(404, "global/object-does-not-exist", `Instance type ${request.instanceType} does not exist.`, "List instance types with GET /api/v1/instance-types.");
+      throw new ApiFailure(
+        404,
+        "global/object-does-not-exist",
+        `Instance type ${request.instanceType} does not exist.`,
+        "List instance types with GET /api/v1/instance-types.",
+      );
     }
     if (body.image !== undefined && !this.imageExists(body.image, request.region)) {
-      throw new ApiFailure(404, "global/object-does-not-exist", `Image ${JSON.stringify(body.image)} does not exist in ${request.region}.`, "List images with GET /api/v1/images.");
+      throw new ApiFailure(
+        404,
+        "global/object-does-not-exist",
+        `Image ${JSON.stringify(body.image)} does not exist in ${request.region}.`,
+        "List images with GET /api/v1/images.",
+      );
     }
     for (const keyName of request.sshKeyNames) {
       if (![...this.sshKeys.values()].some((key) => key.name === keyName)) {
-        throw new ApiFailure(404, "global/object-does-not-exist", `SSH key ${keyName} does not exist.`, "Add the key with POST /api/v1/ssh-keys first.");
+        throw new ApiFailure(
+          404,
+          "global/object-does-not-exist",
+          `SSH key ${keyName} does not exist.`,
+          "Add the key with POST /api/v1/ssh-keys first.",
+        );
       }
     }
     const mounts: { mount_point: string; file_system_id: string }[] = [];
     for (const fsName of request.fileSystemNames) {
       const fs = [...this.filesystems.values()].find((candidate) => candidate.name === fsName);
       if (fs === undefined) {
-        throw new ApiFailure(404, "global/object-does-not-exist", `Filesystem ${fsName} does not exist.`, "Create the filesystem first.");
+        throw new ApiFailure(
+          404,
+          "global/object-does-not-exist",
+          `Filesystem ${fsName} does not exist.`,
+          "Create the filesystem first.",
+        );
       }
       if (fs.region !== request.region) {
         throw new ApiFailure(
@@ -231,15 +274,34 @@ export class EmulatedAccount {
     }
     for (const rulesetId of request.firewallRulesetIds) {
       const ruleset = this.rulesets.get(rulesetId);
-      if (ruleset === undefined) throw new ApiFailure(404, "global/object-does-not-exist", `Firewall ruleset ${rulesetId} does not exist.`, "Check the ruleset ID.");
-      if (ruleset.region !== request.region) throw invalid(`Firewall ruleset ${rulesetId} is in ${ruleset.region}, not ${request.region}.`);
+      if (ruleset === undefined)
+        throw new ApiFailure(
+          404,
+          "global/object-does-not-exist",
+          `Firewall ruleset ${rulesetId} does not exist.`,
+          "Check the ruleset ID.",
+        );
+      if (ruleset.region !== request.region)
+        throw invalid(`Firewall ruleset ${rulesetId} is in ${ruleset.region}, not ${request.region}.`);
     }
-    const live = this.visibleInstances().filter((instance) => this.statusOf(instance) !== "terminated").length;
+    const live = this.visibleInstances().filter(
+      (instance) => this.statusOf(instance) !== "terminated",
+    ).length;
     if (live >= this.options.instanceQuota) {
-      throw new ApiFailure(400, "global/quota-exceeded", "Quota exceeded.", "Contact Support to increase your quota.");
+      throw new ApiFailure(
+        400,
+        "global/quota-exceeded",
+        "Quota exceeded.",
+        "Contact Support to increase your quota.",
+      );
     }
     if (this.unitsInUse(type.name, request.region) >= this.capacityOf(type.name, request.region)) {
-      throw new ApiFailure(400, "instance-operations/launch/insufficient-capacity", "Not enough capacity to fulfill launch request.", "Try another region or instance type.");
+      throw new ApiFailure(
+        400,
+        "instance-operations/launch/insufficient-capacity",
+        "Not enough capacity to fulfill launch request.",
+        "Try another region or instance type.",
+      );
     }
     const address = this.nextAddress++;
     const id = randomHex(16);
@@ -255,7 +317,10 @@ export class EmulatedAccount {
       tags: request.tags,
       firewallRulesetIds: request.firewallRulesetIds,
       ip: this.options.ipMode === "loopback" ? `127.0.0.${address % 250}` : `203.0.113.${address % 250}`,
-      privateIp: this.options.ipMode === "loopback" ? `127.0.0.${address % 250}` : `10.19.${Math.floor(address / 250)}.${address % 250}`,
+      privateIp:
+        this.options.ipMode === "loopback"
+          ? `127.0.0.${address % 250}`
+          : `10.19.${Math.floor(address / 250)}.${address % 250}`,
       launchedAt: this.now(),
       bootOutcome: this.options.bootOutcome,
     };
@@ -307,16 +372,32 @@ export class EmulatedAccount {
 
   addSshKey(body: Record<string, unknown>): Record<string, unknown> {
     const { name, public_key: publicKey } = body;
-    if (typeof name !== "string" || name.length < 1 || name.length > 64) throw invalid("name must be 1 to 64 characters.");
-    if (publicKey !== undefined && (typeof publicKey !== "string" || !/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(publicKey))) {
+    if (typeof name !== "string" || name.length < 1 || name.length > 64)
+      throw invalid("name must be 1 to 64 characters.");
+    if (
+      publicKey !== undefined &&
+      (typeof publicKey !== "string" ||
+        !/^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(publicKey))
+    ) {
       throw invalid("public_key is not a valid OpenSSH public key.");
     }
-    if ([...this.sshKeys.values()].some((key) => key.name === name)) throw invalid("SSH key name must be unique.");
+    if ([...this.sshKeys.values()].some((key) => key.name === name))
+      throw invalid("SSH key name must be unique.");
     const id = randomHex(16);
-    const key = { id, name, public_key: (publicKey as string | undefined) ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${randomHex(16)} generated` };
+    const key = {
+      id,
+      name,
+      public_key:
+        (publicKey as string | undefined) ?? `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA${randomHex(16)} generated`,
+    };
     this.sshKeys.set(id, key);
     this.audit("ssh_key.create", id);
-    return publicKey === undefined ? { ...key, private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nemulated\n-----END OPENSSH PRIVATE KEY-----\n" } : key;
+    return publicKey === undefined
+      ? {
+          ...key,
+          private_key: "-----BEGIN OPENSSH PRIVATE KEY-----\nemulated\n-----END OPENSSH PRIVATE KEY-----\n",
+        }
+      : key;
   }
 
   deleteSshKey(id: string): Record<string, never> {
@@ -329,7 +410,9 @@ export class EmulatedAccount {
 
   private filesystemInUseBy(fs: StoredFilesystem): string[] {
     return this.visibleInstances()
-      .filter((instance) => this.statusOf(instance) !== "terminated" && instance.fileSystemNames.includes(fs.name))
+      .filter(
+        (instance) => this.statusOf(instance) !== "terminated" && instance.fileSystemNames.includes(fs.name),
+      )
       .map((instance) => instance.id);
   }
 
@@ -355,9 +438,15 @@ export class EmulatedAccount {
     if (typeof name !== "string" || !/^[a-zA-Z]+[0-9a-zA-Z-]*$/.test(name) || name.length > 60) {
       throw invalid("name must match ^[a-zA-Z]+[0-9a-zA-Z-]*$ and be at most 60 characters.");
     }
-    if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region)) throw invalid(`Region ${String(region)} does not exist.`);
+    if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region))
+      throw invalid(`Region ${String(region)} does not exist.`);
     if ([...this.filesystems.values()].some((fs) => fs.name === name)) {
-      throw new ApiFailure(400, "global/duplicate", `A filesystem named ${name} already exists.`, "Choose another name.");
+      throw new ApiFailure(
+        400,
+        "global/duplicate",
+        `A filesystem named ${name} already exists.`,
+        "Choose another name.",
+      );
     }
     const fs = { id: randomHex(16), name, region, created: new Date(this.now()).toISOString() };
     this.filesystems.set(fs.id, fs);
@@ -367,9 +456,20 @@ export class EmulatedAccount {
 
   deleteFilesystem(id: string): Record<string, unknown> {
     const fs = this.filesystems.get(id);
-    if (fs === undefined) throw new ApiFailure(404, "global/object-does-not-exist", "Filesystem was not found.", "Check the filesystem ID.");
+    if (fs === undefined)
+      throw new ApiFailure(
+        404,
+        "global/object-does-not-exist",
+        "Filesystem was not found.",
+        "Check the filesystem ID.",
+      );
     if (this.filesystemInUseBy(fs).length > 0) {
-      throw new ApiFailure(400, "filesystems/filesystem-in-use", "Filesystem is in use by one or more instances.", "Terminate the instances that use it first.");
+      throw new ApiFailure(
+        400,
+        "filesystems/filesystem-in-use",
+        "Filesystem is in use by one or more instances.",
+        "Terminate the instances that use it first.",
+      );
     }
     this.filesystems.delete(id);
     this.audit("filesystem.delete", id);
@@ -407,7 +507,10 @@ export class EmulatedAccount {
 
   private rulesetUsers(ruleset: StoredRuleset): string[] {
     return this.visibleInstances()
-      .filter((instance) => this.statusOf(instance) !== "terminated" && instance.firewallRulesetIds.includes(ruleset.id))
+      .filter(
+        (instance) =>
+          this.statusOf(instance) !== "terminated" && instance.firewallRulesetIds.includes(ruleset.id),
+      )
       .map((instance) => instance.id);
   }
 
@@ -438,9 +541,17 @@ export class EmulatedAccount {
 
   createRuleset(body: Record<string, unknown>): Record<string, unknown> {
     const { name, region, rules } = body;
-    if (typeof name !== "string" || name.length < 1 || name.length > 64) throw invalid("name must be 1 to 64 characters.");
-    if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region)) throw invalid(`Region ${String(region)} does not exist.`);
-    const ruleset = { id: randomHex(16), name, region, rules: validateRules(rules), created: new Date(this.now()).toISOString() };
+    if (typeof name !== "string" || name.length < 1 || name.length > 64)
+      throw invalid("name must be 1 to 64 characters.");
+    if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region))
+      throw invalid(`Region ${String(region)} does not exist.`);
+    const ruleset = {
+      id: randomHex(16),
+      name,
+      region,
+      rules: validateRules(rules),
+      created: new Date(this.now()).toISOString(),
+    };
     this.rulesets.set(ruleset.id, ruleset);
     this.audit("firewall_ruleset.create", ruleset.id);
     return this.renderRuleset(ruleset);
@@ -449,7 +560,8 @@ export class EmulatedAccount {
   updateRuleset(id: string, body: Record<string, unknown>): Record<string, unknown> {
     const ruleset = this.requireRuleset(id);
     if (body.name !== undefined) {
-      if (typeof body.name !== "string" || body.name.length > 64) throw invalid("name must be at most 64 characters.");
+      if (typeof body.name !== "string" || body.name.length > 64)
+        throw invalid("name must be at most 64 characters.");
       ruleset.name = body.name;
     }
     if (body.rules !== undefined) ruleset.rules = validateRules(body.rules);
@@ -514,7 +626,9 @@ export class EmulatedAccount {
     const start = token === null ? 0 : Number(Buffer.from(token, "base64url").toString("utf8"));
     if (!Number.isInteger(start) || start < 0) throw invalid("page_token is not valid.");
     const resourceType = query.get("resource_type");
-    const events = this.auditEvents.filter((event) => resourceType === null || event.resource_name === resourceType.replace(/^cloud\./, ""));
+    const events = this.auditEvents.filter(
+      (event) => resourceType === null || event.resource_name === resourceType.replace(/^cloud\./, ""),
+    );
     const end = start + this.options.auditPageSize;
     return {
       events: events.slice(start, end),
@@ -541,15 +655,25 @@ function requireIdList(ids: unknown): string[] {
 function validateRules(rules: unknown): unknown[] {
   if (!Array.isArray(rules)) throw invalid("rules must be a list.");
   for (const rule of rules as Record<string, unknown>[]) {
-    if (!["tcp", "udp", "icmp", "all"].includes(String(rule.protocol))) throw invalid(`protocol ${String(rule.protocol)} is not one of tcp, udp, icmp, all.`);
-    if (typeof rule.source_network !== "string" || !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(rule.source_network)) {
+    if (!["tcp", "udp", "icmp", "all"].includes(String(rule.protocol)))
+      throw invalid(`protocol ${String(rule.protocol)} is not one of tcp, udp, icmp, all.`);
+    if (
+      typeof rule.source_network !== "string" ||
+      !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(rule.source_network)
+    ) {
       throw invalid(`source_network ${String(rule.source_network)} is not an IPv4 CIDR.`);
     }
-    if (typeof rule.description !== "string" || rule.description.length > 128) throw invalid("description is required (at most 128 characters).");
+    if (typeof rule.description !== "string" || rule.description.length > 128)
+      throw invalid("description is required (at most 128 characters).");
     const range = rule.port_range;
     if (rule.protocol === "icmp") {
       if (range !== undefined) throw invalid("icmp rules must not have a port_range.");
-    } else if (!Array.isArray(range) || range.length !== 2 || !range.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535) || range[0] > range[1]) {
+    } else if (
+      !Array.isArray(range) ||
+      range.length !== 2 ||
+      !range.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535) ||
+      range[0] > range[1]
+    ) {
       throw invalid(`port_range ${JSON.stringify(range)} must be [min, max] within 1-65535.`);
     }
   }
@@ -571,32 +695,48 @@ interface ValidLaunch {
 /** Validates a launch body the way 1.8.3 documents it, in the order Lambda's messages suggest. */
 function validateLaunchRequest(body: Record<string, unknown>): ValidLaunch {
   const region = body.region_name;
-  if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region)) throw invalid(`Region ${String(region)} does not exist.`);
+  if (typeof region !== "string" || !(PUBLIC_REGION_CODES as readonly string[]).includes(region))
+    throw invalid(`Region ${String(region)} does not exist.`);
   if (typeof body.instance_type_name !== "string") throw invalid("instance_type_name is required.");
   if (body.quantity !== undefined && body.quantity !== 1) throw invalid("Requested too many instances.");
   const keys = body.ssh_key_names;
-  if (!Array.isArray(keys) || keys.length !== 1 || typeof keys[0] !== "string") throw invalid("Currently, exactly one SSH key must be specified.");
+  if (!Array.isArray(keys) || keys.length !== 1 || typeof keys[0] !== "string")
+    throw invalid("Currently, exactly one SSH key must be specified.");
   const fsNames = body.file_system_names ?? [];
-  if (!Array.isArray(fsNames) || !fsNames.every((name) => typeof name === "string")) throw invalid("file_system_names must be a list of names.");
+  if (!Array.isArray(fsNames) || !fsNames.every((name) => typeof name === "string"))
+    throw invalid("file_system_names must be a list of names.");
   const mounts = (body.file_system_mounts ?? []) as { mount_point: string; file_system_id: string }[];
   for (const mount of mounts) {
-    if (typeof mount.mount_point !== "string" || !/^(\/home|\/lambda\/nfs|\/data)[//a-zA-Z0-9-]*$/.test(mount.mount_point) || mount.mount_point.length > 256) {
-      throw invalid(`mount_point ${String(mount.mount_point)} must match ^(/home|/lambda/nfs|/data)[//a-zA-Z0-9-]*$.`);
+    if (
+      typeof mount.mount_point !== "string" ||
+      !/^(\/home|\/lambda\/nfs|\/data)[//a-zA-Z0-9-]*$/.test(mount.mount_point) ||
+      mount.mount_point.length > 256
+    ) {
+      throw invalid(
+        `mount_point ${String(mount.mount_point)} must match ^(/home|/lambda/nfs|/data)[//a-zA-Z0-9-]*$.`,
+      );
     }
   }
   const hostname = body.hostname;
-  if (hostname !== undefined && (typeof hostname !== "string" || !/^[a-z0-9][0-9a-z-]{0,62}$/.test(hostname))) {
+  if (
+    hostname !== undefined &&
+    (typeof hostname !== "string" || !/^[a-z0-9][0-9a-z-]{0,62}$/.test(hostname))
+  ) {
     throw invalid(`hostname ${String(hostname)} must match ^[a-z0-9][0-9a-z-]{0,62}$.`);
   }
   const name = body.name;
-  if (name !== undefined && (typeof name !== "string" || name.length > 64)) throw invalid("name must be at most 64 characters.");
+  if (name !== undefined && (typeof name !== "string" || name.length > 64))
+    throw invalid("name must be at most 64 characters.");
   const tags = (body.tags ?? []) as { key: string; value: string }[];
   for (const tag of tags) {
-    if (typeof tag.key !== "string" || !/^[a-z][a-z0-9-:]+$/.test(tag.key) || tag.key.length > 55) throw invalid(`tag key ${String(tag.key)} must match ^[a-z][a-z0-9-:]+$ (at most 55 characters).`);
-    if (typeof tag.value !== "string" || tag.value.length > 128) throw invalid(`tag value for ${tag.key} must be at most 128 characters.`);
+    if (typeof tag.key !== "string" || !/^[a-z][a-z0-9-:]+$/.test(tag.key) || tag.key.length > 55)
+      throw invalid(`tag key ${String(tag.key)} must match ^[a-z][a-z0-9-:]+$ (at most 55 characters).`);
+    if (typeof tag.value !== "string" || tag.value.length > 128)
+      throw invalid(`tag value for ${tag.key} must be at most 128 characters.`);
   }
   const userData = body.user_data;
-  if (userData !== undefined && (typeof userData !== "string" || Buffer.byteLength(userData) > 1024 * 1024)) throw invalid("user_data must be text of at most 1 MB.");
+  if (userData !== undefined && (typeof userData !== "string" || Buffer.byteLength(userData) > 1024 * 1024))
+    throw invalid("user_data must be text of at most 1 MB.");
   const rulesets = (body.firewall_rulesets ?? []) as { id: string }[];
   return {
     region,

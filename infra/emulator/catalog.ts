@@ -54,7 +54,11 @@ export const EMULATED_INSTANCE_TYPES: readonly EmulatedInstanceType[] = [
   gpuType("gpu_2x_a100", 2, "A100 (40 GB PCIe)", 398, { vcpus: 30, memoryGib: 200, storageGib: 512 }),
   gpuType("gpu_4x_a100", 4, "A100 (40 GB PCIe)", 796, { vcpus: 30, memoryGib: 200, storageGib: 512 }),
   gpuType("gpu_8x_a100", 8, "A100 (40 GB SXM4)", 1592, { vcpus: 15, memoryGib: 150, storageGib: 750 }),
-  gpuType("gpu_8x_a100_80gb_sxm4", 8, "A100 (80 GB SXM4)", 2232, { vcpus: 30, memoryGib: 225, storageGib: 2500 }),
+  gpuType("gpu_8x_a100_80gb_sxm4", 8, "A100 (80 GB SXM4)", 2232, {
+    vcpus: 30,
+    memoryGib: 225,
+    storageGib: 2500,
+  }),
   gpuType("gpu_8x_v100", 8, "Tesla V100 (16 GB)", 632, { vcpus: 11, memoryGib: 56, storageGib: 700 }),
   gpuType("gpu_1x_h100_pcie", 1, "H100 (80 GB PCIe)", 329, large),
   gpuType("gpu_1x_h100_sxm5", 1, "H100 (80 GB SXM5)", 429, large),

@@ -10,7 +10,9 @@ import { TEST_API_KEY, startTestEmulator } from "../testing/emulatorHarness";
 import type { RunningEmulator } from "./server";
 
 const SPEC_PATH = join(__dirname, "..", "..", "..", "shared", "lambda-cloud", "openapi-1.8.3.json");
-const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8")) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8")) as {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+};
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
@@ -23,7 +25,13 @@ const pointer = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, 
 let emulator: RunningEmulator;
 const checked = new Set<string>();
 
-async function call(method: string, template: string, path: string, body?: unknown, key = TEST_API_KEY): Promise<{ status: number; json: { data?: unknown } }> {
+async function call(
+  method: string,
+  template: string,
+  path: string,
+  body?: unknown,
+  key = TEST_API_KEY,
+): Promise<{ status: number; json: { data?: unknown } }> {
   const response = await fetch(`${emulator.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -33,11 +41,15 @@ async function call(method: string, template: string, path: string, body?: unkno
   const operation = spec.paths[template]?.[method.toLowerCase()];
   if (operation === undefined) throw new Error(`${method} ${template} is not in the contract`);
   const declared = operation.responses[String(response.status)];
-  if (declared === undefined) throw new Error(`${method} ${template} answered ${response.status}, which the contract does not declare`);
+  if (declared === undefined)
+    throw new Error(`${method} ${template} answered ${response.status}, which the contract does not declare`);
   const ref = `lambda-openapi#/paths/${pointer(template)}/${method.toLowerCase()}/responses/${response.status}/content/application~1json/schema`;
   const validate = ajv.getSchema(ref);
   if (validate === undefined) throw new Error(`no schema at ${ref}`);
-  if (!validate(json)) throw new Error(`${method} ${path} ${response.status} breaks the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(json)}`);
+  if (!validate(json))
+    throw new Error(
+      `${method} ${path} ${response.status} breaks the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(json)}`,
+    );
   checked.add(`${method} ${template} ${response.status}`);
   return { status: response.status, json };
 }
@@ -48,35 +60,88 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 
 test("every operation's responses match the OpenAPI document", async () => {
-  const rule = { protocol: "tcp", port_range: [22, 22], source_network: "198.51.100.0/24", description: "ssh" };
+  const rule = {
+    protocol: "tcp",
+    port_range: [22, 22],
+    source_network: "198.51.100.0/24",
+    description: "ssh",
+  };
   await call("GET", "/api/v1/instance-types", "/api/v1/instance-types");
-  const key = await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", { name: "ops", public_key: "ssh-ed25519 AAAAC3Nza ops" });
+  const key = await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", {
+    name: "ops",
+    public_key: "ssh-ed25519 AAAAC3Nza ops",
+  });
   await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", { name: "generated" });
-  await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", { name: "ops", public_key: "ssh-ed25519 AAAAC3Nza ops" });
+  await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", {
+    name: "ops",
+    public_key: "ssh-ed25519 AAAAC3Nza ops",
+  });
   await call("GET", "/api/v1/ssh-keys", "/api/v1/ssh-keys");
-  const fs = await call("POST", "/api/v1/filesystems", "/api/v1/filesystems", { name: "models", region: "us-west-1" });
+  const fs = await call("POST", "/api/v1/filesystems", "/api/v1/filesystems", {
+    name: "models",
+    region: "us-west-1",
+  });
   await call("POST", "/api/v1/filesystems", "/api/v1/filesystems", { name: "models", region: "us-west-1" });
   await call("GET", "/api/v1/file-systems", "/api/v1/file-systems");
-  const ruleset = await call("POST", "/api/v1/firewall-rulesets", "/api/v1/firewall-rulesets", { name: "fleet", region: "us-west-1", rules: [rule] });
+  const ruleset = await call("POST", "/api/v1/firewall-rulesets", "/api/v1/firewall-rulesets", {
+    name: "fleet",
+    region: "us-west-1",
+    rules: [rule],
+  });
   const rulesetId = (ruleset.json.data as { id: string }).id;
   await call("GET", "/api/v1/firewall-rulesets", "/api/v1/firewall-rulesets");
   await call("GET", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`);
-  await call("PATCH", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`, { name: "fleet-2" });
+  await call("PATCH", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`, {
+    name: "fleet-2",
+  });
   await call("GET", "/api/v1/firewall-rulesets/{id}", "/api/v1/firewall-rulesets/missing");
   await call("GET", "/api/v1/firewall-rulesets/global", "/api/v1/firewall-rulesets/global");
-  await call("PATCH", "/api/v1/firewall-rulesets/global", "/api/v1/firewall-rulesets/global", { rules: [rule] });
+  await call("PATCH", "/api/v1/firewall-rulesets/global", "/api/v1/firewall-rulesets/global", {
+    rules: [rule],
+  });
   await call("GET", "/api/v1/firewall-rules", "/api/v1/firewall-rules");
   await call("PUT", "/api/v1/firewall-rules", "/api/v1/firewall-rules", { data: [rule] });
   await call("GET", "/api/v1/images", "/api/v1/images");
 
-  const launchBody = { region_name: "us-west-1", instance_type_name: "gpu_1x_a10", ssh_key_names: ["ops"], file_system_names: ["models"], firewall_rulesets: [{ id: rulesetId }], name: "n1", tags: [{ key: "stack", value: "test" }] };
-  const launched = await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", launchBody);
+  const launchBody = {
+    region_name: "us-west-1",
+    instance_type_name: "gpu_1x_a10",
+    ssh_key_names: ["ops"],
+    file_system_names: ["models"],
+    firewall_rulesets: [{ id: rulesetId }],
+    name: "n1",
+    tags: [{ key: "stack", value: "test" }],
+  };
+  const launched = await call(
+    "POST",
+    "/api/v1/instance-operations/launch",
+    "/api/v1/instance-operations/launch",
+    launchBody,
+  );
   const id = (launched.json.data as { instance_ids: string[] }).instance_ids[0];
-  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", { ...launchBody, ssh_key_names: ["ops", "generated"] });
-  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", { ...launchBody, instance_type_name: "gpu_9x_none" });
-  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", { ...launchBody, region_name: "us-east-1", firewall_rulesets: [] });
-  await fetch(`${emulator.url}/_emulator/faults`, { method: "POST", body: JSON.stringify({ capacity: { "gpu_1x_a10@us-west-1": 1 } }) });
-  const noCapacity = await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", launchBody);
+  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", {
+    ...launchBody,
+    ssh_key_names: ["ops", "generated"],
+  });
+  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", {
+    ...launchBody,
+    instance_type_name: "gpu_9x_none",
+  });
+  await call("POST", "/api/v1/instance-operations/launch", "/api/v1/instance-operations/launch", {
+    ...launchBody,
+    region_name: "us-east-1",
+    firewall_rulesets: [],
+  });
+  await fetch(`${emulator.url}/_emulator/faults`, {
+    method: "POST",
+    body: JSON.stringify({ capacity: { "gpu_1x_a10@us-west-1": 1 } }),
+  });
+  const noCapacity = await call(
+    "POST",
+    "/api/v1/instance-operations/launch",
+    "/api/v1/instance-operations/launch",
+    launchBody,
+  );
   expect(noCapacity.status).toBe(400);
   await call("GET", "/api/v1/instances", "/api/v1/instances");
   await call("GET", "/api/v1/instances/{id}", `/api/v1/instances/${id}`);
@@ -84,26 +149,50 @@ test("every operation's responses match the OpenAPI document", async () => {
   await call("GET", "/api/v1/instances/{id}", `/api/v1/instances/${id}`);
   await call("POST", "/api/v1/instances/{id}", `/api/v1/instances/${id}`, { name: "renamed" });
   await call("POST", "/api/v1/instances/{id}", `/api/v1/instances/${id}`, { name: "x".repeat(65) });
-  await call("POST", "/api/v1/instance-operations/restart", "/api/v1/instance-operations/restart", { instance_ids: [id] });
-  await call("DELETE", "/api/v1/filesystems/{id}", `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`);
+  await call("POST", "/api/v1/instance-operations/restart", "/api/v1/instance-operations/restart", {
+    instance_ids: [id],
+  });
+  await call(
+    "DELETE",
+    "/api/v1/filesystems/{id}",
+    `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`,
+  );
   await call("DELETE", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`);
-  await call("POST", "/api/v1/instance-operations/terminate", "/api/v1/instance-operations/terminate", { instance_ids: [id] });
-  await call("POST", "/api/v1/instance-operations/terminate", "/api/v1/instance-operations/terminate", { instance_ids: ["0".repeat(32)] });
+  await call("POST", "/api/v1/instance-operations/terminate", "/api/v1/instance-operations/terminate", {
+    instance_ids: [id],
+  });
+  await call("POST", "/api/v1/instance-operations/terminate", "/api/v1/instance-operations/terminate", {
+    instance_ids: ["0".repeat(32)],
+  });
   await call("GET", "/api/v1/instances/{id}", `/api/v1/instances/${"0".repeat(32)}`);
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await call("DELETE", "/api/v1/filesystems/{id}", `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`);
-  await call("DELETE", "/api/v1/filesystems/{id}", `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`);
+  await call(
+    "DELETE",
+    "/api/v1/filesystems/{id}",
+    `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`,
+  );
+  await call(
+    "DELETE",
+    "/api/v1/filesystems/{id}",
+    `/api/v1/filesystems/${(fs.json.data as { id: string }).id}`,
+  );
   await call("DELETE", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`);
   await call("DELETE", "/api/v1/firewall-rulesets/{id}", `/api/v1/firewall-rulesets/${rulesetId}`);
   await call("DELETE", "/api/v1/ssh-keys/{id}", `/api/v1/ssh-keys/${(key.json.data as { id: string }).id}`);
   await call("DELETE", "/api/v1/ssh-keys/{id}", "/api/v1/ssh-keys/missing");
   const page = await call("GET", "/api/v1/audit-events", "/api/v1/audit-events");
-  await call("GET", "/api/v1/audit-events", `/api/v1/audit-events?page_token=${(page.json.data as { page_token: string }).page_token}`);
+  await call(
+    "GET",
+    "/api/v1/audit-events",
+    `/api/v1/audit-events?page_token=${(page.json.data as { page_token: string }).page_token}`,
+  );
   await call("GET", "/api/v1/instances", "/api/v1/instances", undefined, "wrong-key");
 
   // Every operation of the contract was exercised at least once.
   const operations = new Set([...checked].map((entry) => entry.split(" ").slice(0, 2).join(" ")));
-  const declared = Object.entries(spec.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+  const declared = Object.entries(spec.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+  );
   expect(declared.filter((operation) => !operations.has(operation))).toEqual([]);
   // ...and the error answers a client branches on were validated too.
   for (const answer of [

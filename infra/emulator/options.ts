@@ -80,25 +80,58 @@ export function defaultEmulatorOptions(): EmulatorOptions {
 export const EMULATOR_FLAGS: Record<string, { option: keyof EmulatorOptions; help: string }> = {
   "--port": { option: "port", help: "TCP port on 127.0.0.1 (0 picks a free one)" },
   "--api-key": { option: "apiKey", help: `the only API key accepted (default ${DEFAULT_EMULATOR_API_KEY})` },
-  "--request-interval-ms": { option: "requestIntervalMs", help: "min gap between accepted requests; 0 disables (default 1000)" },
-  "--launch-interval-ms": { option: "launchIntervalMs", help: "min gap between accepted launches; 0 disables (default 12000)" },
-  "--retry-after-seconds": { option: "retryAfterSeconds", help: "send Retry-After with 429s (default: none, as Lambda)" },
+  "--request-interval-ms": {
+    option: "requestIntervalMs",
+    help: "min gap between accepted requests; 0 disables (default 1000)",
+  },
+  "--launch-interval-ms": {
+    option: "launchIntervalMs",
+    help: "min gap between accepted launches; 0 disables (default 12000)",
+  },
+  "--retry-after-seconds": {
+    option: "retryAfterSeconds",
+    help: "send Retry-After with 429s (default: none, as Lambda)",
+  },
   "--boot-delay-ms": { option: "bootDelayMs", help: "booting -> active delay (default 60000)" },
-  "--terminate-delay-ms": { option: "terminateDelayMs", help: "terminating -> terminated delay (default 5000)" },
-  "--terminated-retention-ms": { option: "terminatedRetentionMs", help: "how long terminated instances stay listed (default 60000)" },
+  "--terminate-delay-ms": {
+    option: "terminateDelayMs",
+    help: "terminating -> terminated delay (default 5000)",
+  },
+  "--terminated-retention-ms": {
+    option: "terminatedRetentionMs",
+    help: "how long terminated instances stay listed (default 60000)",
+  },
   "--boot-outcome": { option: "bootOutcome", help: "active | unhealthy: what a booted instance becomes" },
-  "--default-capacity": { option: "defaultCapacity", help: "units of each type per stocked region (default 16)" },
+  "--default-capacity": {
+    option: "defaultCapacity",
+    help: "units of each type per stocked region (default 16)",
+  },
   "--stocked-regions": { option: "stockedRegions", help: "comma-separated regions that hold stock" },
   "--capacity": { option: "capacity", help: "TYPE@REGION=N, repeatable: capacity override" },
   "--instance-quota": { option: "instanceQuota", help: "instances the account may hold (default 100)" },
-  "--ip-mode": { option: "ipMode", help: "documentation (203.0.113.x) | loopback (127.0.0.x, reachable by SSH)" },
+  "--ip-mode": {
+    option: "ipMode",
+    help: "documentation (203.0.113.x) | loopback (127.0.0.x, reachable by SSH)",
+  },
   "--audit-page-size": { option: "auditPageSize", help: "audit events per page (default 25)" },
   "--fail-5xx": { option: "fail5xx", help: "the next N requests answer HTTP 500" },
-  "--fail-provider": { option: "failProvider", help: "the next N requests answer 503 provider/internal-unavailable" },
+  "--fail-provider": {
+    option: "failProvider",
+    help: "the next N requests answer 503 provider/internal-unavailable",
+  },
   "--fail-429": { option: "fail429", help: "the next N requests answer 429" },
-  "--fail-launch-5xx": { option: "failLaunch5xx", help: "the next N launches answer HTTP 500 (nothing launched)" },
-  "--fail-launch-provider": { option: "failLaunchProvider", help: "the next N launches answer 503 provider/* (nothing launched)" },
-  "--drop-launch-responses": { option: "dropLaunchResponses", help: "the next N launches succeed but drop the response" },
+  "--fail-launch-5xx": {
+    option: "failLaunch5xx",
+    help: "the next N launches answer HTTP 500 (nothing launched)",
+  },
+  "--fail-launch-provider": {
+    option: "failLaunchProvider",
+    help: "the next N launches answer 503 provider/* (nothing launched)",
+  },
+  "--drop-launch-responses": {
+    option: "dropLaunchResponses",
+    help: "the next N launches succeed but drop the response",
+  },
   "--latency-ms": { option: "latencyMs", help: "added latency per response" },
   "--quiet": { option: "quiet", help: "no request log" },
   "--fast": { option: "bootDelayMs", help: "shorthand: no rate limits, 200 ms boots, 100 ms terminations" },
@@ -118,7 +151,12 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions {
       continue;
     }
     if (flag === "--fast") {
-      Object.assign(options, { requestIntervalMs: 0, launchIntervalMs: 0, bootDelayMs: 200, terminateDelayMs: 100 });
+      Object.assign(options, {
+        requestIntervalMs: 0,
+        launchIntervalMs: 0,
+        bootDelayMs: 200,
+        terminateDelayMs: 100,
+      });
       continue;
     }
     const value = inlineValue ?? argv[++i];
@@ -128,13 +166,19 @@ export function parseEmulatorArgs(argv: string[]): EmulatorOptions {
   return options;
 }
 
-function applyFlag(options: EmulatorOptions, flag: string, option: keyof EmulatorOptions, value: string): void {
+function applyFlag(
+  options: EmulatorOptions,
+  flag: string,
+  option: keyof EmulatorOptions,
+  value: string,
+): void {
   switch (option) {
     case "apiKey":
       options.apiKey = value;
       return;
     case "bootOutcome":
-      if (value !== "active" && value !== "unhealthy") throw new Error(`${flag} ${value}: allowed values are active, unhealthy`);
+      if (value !== "active" && value !== "unhealthy")
+        throw new Error(`${flag} ${value}: allowed values are active, unhealthy`);
       options.bootOutcome = value;
       return;
     case "ipMode":
@@ -144,17 +188,22 @@ function applyFlag(options: EmulatorOptions, flag: string, option: keyof Emulato
       options.ipMode = value;
       return;
     case "stockedRegions":
-      options.stockedRegions = value.split(",").map((region) => region.trim()).filter((region) => region !== "");
+      options.stockedRegions = value
+        .split(",")
+        .map((region) => region.trim())
+        .filter((region) => region !== "");
       return;
     case "capacity": {
       const match = /^([a-z0-9_]+)@([a-z0-9-]+)=(\d+)$/.exec(value);
-      if (match === null) throw new Error(`${flag} ${value}: expected TYPE@REGION=N, e.g. gpu_1x_a10@us-west-1=0`);
+      if (match === null)
+        throw new Error(`${flag} ${value}: expected TYPE@REGION=N, e.g. gpu_1x_a10@us-west-1=0`);
       options.capacity[`${match[1]}@${match[2]}`] = Number(match[3]);
       return;
     }
     default: {
       const number = Number(value);
-      if (!Number.isInteger(number) || number < 0) throw new Error(`${flag} ${value}: expected a whole number >= 0`);
+      if (!Number.isInteger(number) || number < 0)
+        throw new Error(`${flag} ${value}: expected a whole number >= 0`);
       (options as unknown as Record<string, number>)[option] = number;
     }
   }

@@ -24,7 +24,12 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-type Handler = (account: EmulatedAccount, params: string[], body: Record<string, unknown>, query: URLSearchParams) => unknown;
+type Handler = (
+  account: EmulatedAccount,
+  params: string[],
+  body: Record<string, unknown>,
+  query: URLSearchParams,
+) => unknown;
 
 interface Route {
   readonly method: string;
@@ -35,30 +40,145 @@ interface Route {
 
 const ID = "([^/]+)";
 const ROUTES: Route[] = [
-  { method: "GET", pattern: /^\/api\/v1\/instances$/, operation: "listInstances", handler: (a) => a.listInstances() },
-  { method: "GET", pattern: new RegExp(`^/api/v1/instances/${ID}$`), operation: "getInstance", handler: (a, [id]) => a.getInstance(id) },
-  { method: "POST", pattern: new RegExp(`^/api/v1/instances/${ID}$`), operation: "postInstance", handler: (a, [id], b) => a.renameInstance(id, b) },
-  { method: "GET", pattern: /^\/api\/v1\/instance-types$/, operation: "listInstanceTypes", handler: (a) => a.instanceTypes() },
-  { method: "POST", pattern: /^\/api\/v1\/instance-operations\/launch$/, operation: "launchInstance", handler: (a, _p, b) => ({ instance_ids: a.launch(b) }) },
-  { method: "POST", pattern: /^\/api\/v1\/instance-operations\/restart$/, operation: "restartInstance", handler: (a, _p, b) => ({ restarted_instances: a.restart(b.instance_ids) }) },
-  { method: "POST", pattern: /^\/api\/v1\/instance-operations\/terminate$/, operation: "terminateInstance", handler: (a, _p, b) => ({ terminated_instances: a.terminate(b.instance_ids) }) },
-  { method: "GET", pattern: /^\/api\/v1\/ssh-keys$/, operation: "listSSHKeys", handler: (a) => a.listSshKeys() },
-  { method: "POST", pattern: /^\/api\/v1\/ssh-keys$/, operation: "addSSHKey", handler: (a, _p, b) => a.addSshKey(b) },
-  { method: "DELETE", pattern: new RegExp(`^/api/v1/ssh-keys/${ID}$`), operation: "deleteSSHKey", handler: (a, [id]) => a.deleteSshKey(id) },
-  { method: "GET", pattern: /^\/api\/v1\/file-systems$/, operation: "listFilesystems", handler: (a) => a.listFilesystems() },
-  { method: "POST", pattern: /^\/api\/v1\/filesystems$/, operation: "createFilesystem", handler: (a, _p, b) => a.createFilesystem(b) },
-  { method: "DELETE", pattern: new RegExp(`^/api/v1/filesystems/${ID}$`), operation: "filesystemDelete", handler: (a, [id]) => a.deleteFilesystem(id) },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/instances$/,
+    operation: "listInstances",
+    handler: (a) => a.listInstances(),
+  },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/api/v1/instances/${ID}$`),
+    operation: "getInstance",
+    handler: (a, [id]) => a.getInstance(id),
+  },
+  {
+    method: "POST",
+    pattern: new RegExp(`^/api/v1/instances/${ID}$`),
+    operation: "postInstance",
+    handler: (a, [id], b) => a.renameInstance(id, b),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/instance-types$/,
+    operation: "listInstanceTypes",
+    handler: (a) => a.instanceTypes(),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/instance-operations\/launch$/,
+    operation: "launchInstance",
+    handler: (a, _p, b) => ({ instance_ids: a.launch(b) }),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/instance-operations\/restart$/,
+    operation: "restartInstance",
+    handler: (a, _p, b) => ({ restarted_instances: a.restart(b.instance_ids) }),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/instance-operations\/terminate$/,
+    operation: "terminateInstance",
+    handler: (a, _p, b) => ({ terminated_instances: a.terminate(b.instance_ids) }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/ssh-keys$/,
+    operation: "listSSHKeys",
+    handler: (a) => a.listSshKeys(),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/ssh-keys$/,
+    operation: "addSSHKey",
+    handler: (a, _p, b) => a.addSshKey(b),
+  },
+  {
+    method: "DELETE",
+    pattern: new RegExp(`^/api/v1/ssh-keys/${ID}$`),
+    operation: "deleteSSHKey",
+    handler: (a, [id]) => a.deleteSshKey(id),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/file-systems$/,
+    operation: "listFilesystems",
+    handler: (a) => a.listFilesystems(),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/filesystems$/,
+    operation: "createFilesystem",
+    handler: (a, _p, b) => a.createFilesystem(b),
+  },
+  {
+    method: "DELETE",
+    pattern: new RegExp(`^/api/v1/filesystems/${ID}$`),
+    operation: "filesystemDelete",
+    handler: (a, [id]) => a.deleteFilesystem(id),
+  },
   { method: "GET", pattern: /^\/api\/v1\/images$/, operation: "listImages", handler: (a) => a.listImages() },
-  { method: "GET", pattern: /^\/api\/v1\/firewall-rules$/, operation: "firewallRulesList", handler: (a) => a.legacyFirewallRules() },
-  { method: "PUT", pattern: /^\/api\/v1\/firewall-rules$/, operation: "firewallRulesSet", handler: (a, _p, b) => a.setLegacyFirewallRules(b) },
-  { method: "GET", pattern: /^\/api\/v1\/firewall-rulesets$/, operation: "firewallRulesetsList", handler: (a) => a.listRulesets() },
-  { method: "POST", pattern: /^\/api\/v1\/firewall-rulesets$/, operation: "createFirewallRuleset", handler: (a, _p, b) => a.createRuleset(b) },
-  { method: "GET", pattern: /^\/api\/v1\/firewall-rulesets\/global$/, operation: "getGlobalFirewallRuleset", handler: (a) => a.globalRuleset() },
-  { method: "PATCH", pattern: /^\/api\/v1\/firewall-rulesets\/global$/, operation: "updateGlobalFirewallRuleset", handler: (a, _p, b) => a.updateGlobalRuleset(b) },
-  { method: "GET", pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`), operation: "getFirewallRuleset", handler: (a, [id]) => a.getRuleset(id) },
-  { method: "PATCH", pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`), operation: "updateFirewallRuleset", handler: (a, [id], b) => a.updateRuleset(id, b) },
-  { method: "DELETE", pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`), operation: "deleteFirewallRuleset", handler: (a, [id]) => a.deleteRuleset(id) },
-  { method: "GET", pattern: /^\/api\/v1\/audit-events$/, operation: "getAuditEvents", handler: (a, _p, _b, q) => a.auditPage(q) },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/firewall-rules$/,
+    operation: "firewallRulesList",
+    handler: (a) => a.legacyFirewallRules(),
+  },
+  {
+    method: "PUT",
+    pattern: /^\/api\/v1\/firewall-rules$/,
+    operation: "firewallRulesSet",
+    handler: (a, _p, b) => a.setLegacyFirewallRules(b),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/firewall-rulesets$/,
+    operation: "firewallRulesetsList",
+    handler: (a) => a.listRulesets(),
+  },
+  {
+    method: "POST",
+    pattern: /^\/api\/v1\/firewall-rulesets$/,
+    operation: "createFirewallRuleset",
+    handler: (a, _p, b) => a.createRuleset(b),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/firewall-rulesets\/global$/,
+    operation: "getGlobalFirewallRuleset",
+    handler: (a) => a.globalRuleset(),
+  },
+  {
+    method: "PATCH",
+    pattern: /^\/api\/v1\/firewall-rulesets\/global$/,
+    operation: "updateGlobalFirewallRuleset",
+    handler: (a, _p, b) => a.updateGlobalRuleset(b),
+  },
+  {
+    method: "GET",
+    pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`),
+    operation: "getFirewallRuleset",
+    handler: (a, [id]) => a.getRuleset(id),
+  },
+  {
+    method: "PATCH",
+    pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`),
+    operation: "updateFirewallRuleset",
+    handler: (a, [id], b) => a.updateRuleset(id, b),
+  },
+  {
+    method: "DELETE",
+    pattern: new RegExp(`^/api/v1/firewall-rulesets/${ID}$`),
+    operation: "deleteFirewallRuleset",
+    handler: (a, [id]) => a.deleteRuleset(id),
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/v1\/audit-events$/,
+    operation: "getAuditEvents",
+    handler: (a, _p, _b, q) => a.auditPage(q),
+  },
 ];
 
 /** Faults a test may set while the emulator runs (POST /_emulator/faults). */
@@ -90,7 +210,9 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     // Rate limits are judged on arrival, before the body is read, as a front proxy would.
     const arrivedAt = Date.now();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const route = ROUTES.find((candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname));
+    const route = ROUTES.find(
+      (candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname),
+    );
     const isLaunch = route?.operation === "launchInstance";
     const isApi = !url.pathname.startsWith("/_emulator/");
     const authorizedRequest = authorized(req.headers.authorization, options.apiKey);
@@ -98,7 +220,8 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     const rateLimited = isApi && authorizedRequest && route !== undefined && (tooSoon || options.fail429 > 0);
     if (isApi && authorizedRequest && route !== undefined && !rateLimited) {
       if (options.requestIntervalMs > 0) limiter.nextRequestAt = arrivedAt + options.requestIntervalMs;
-      if (isLaunch && options.launchIntervalMs > 0) limiter.nextLaunchAt = arrivedAt + options.launchIntervalMs;
+      if (isLaunch && options.launchIntervalMs > 0)
+        limiter.nextLaunchAt = arrivedAt + options.launchIntervalMs;
     }
 
     const body = await readJson(req);
@@ -116,7 +239,13 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       });
     }
     if (route === undefined) {
-      return send(res, 404, { error: { code: "global/object-does-not-exist", message: `No such endpoint: ${req.method} ${url.pathname}`, suggestion: "Check the API reference." } });
+      return send(res, 404, {
+        error: {
+          code: "global/object-does-not-exist",
+          message: `No such endpoint: ${req.method} ${url.pathname}`,
+          suggestion: "Check the API reference.",
+        },
+      });
     }
     if (rateLimited) {
       if (!tooSoon) options.fail429--;
@@ -138,7 +267,13 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     if (options.failProvider > 0 || (isLaunch && options.failLaunchProvider > 0)) {
       if (options.failProvider > 0) options.failProvider--;
       else options.failLaunchProvider--;
-      return send(res, 503, { error: { code: "provider/internal-unavailable", message: "Provider unavailable", suggestion: "Try again shortly" } });
+      return send(res, 503, {
+        error: {
+          code: "provider/internal-unavailable",
+          message: "Provider unavailable",
+          suggestion: "Try again shortly",
+        },
+      });
     }
 
     const params = route.pattern.exec(url.pathname)?.slice(1).map(decodeURIComponent) ?? [];
@@ -160,9 +295,15 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     }
   };
 
-  const control = (path: string, method: string, body: Record<string, unknown>, res: ServerResponse): void => {
+  const control = (
+    path: string,
+    method: string,
+    body: Record<string, unknown>,
+    res: ServerResponse,
+  ): void => {
     try {
-      if (path === "/_emulator/stats" && method === "GET") return send(res, 200, { ...stats, byOperation: { ...stats.byOperation } });
+      if (path === "/_emulator/stats" && method === "GET")
+        return send(res, 200, { ...stats, byOperation: { ...stats.byOperation } });
       if (path === "/_emulator/stats" && method === "DELETE") {
         Object.assign(stats, { requests: 0, rateLimited: 0, launchesAccepted: 0, byOperation: {} });
         return send(res, 200, {});
@@ -170,7 +311,9 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       if (path === "/_emulator/faults" && method === "POST") {
         for (const [key, value] of Object.entries(body)) {
           if (!MUTABLE_OPTIONS.includes(key as keyof EmulatorOptions)) {
-            return send(res, 400, { error: `unknown setting ${key}; allowed: ${MUTABLE_OPTIONS.join(", ")}` });
+            return send(res, 400, {
+              error: `unknown setting ${key}; allowed: ${MUTABLE_OPTIONS.join(", ")}`,
+            });
           }
           (options as unknown as Record<string, unknown>)[key] = value;
         }
@@ -192,9 +335,13 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
   const server: Server = createServer((req, res) => {
     if (!options.quiet) {
       const started = Date.now();
-      res.on("finish", () => console.log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
+      res.on("finish", () =>
+        console.log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`),
+      );
     }
-    handle(req, res).catch(() => send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } }));
+    handle(req, res).catch(() =>
+      send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } }),
+    );
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {

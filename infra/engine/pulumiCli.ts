@@ -17,7 +17,13 @@ export interface RunResult {
 
 /** Builds the toolchain if missing (a no-op when cached) and returns the environment it needs. */
 export function toolchainEnv(): Record<string, string> {
-  const bin = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
+  const bin = execFileSync("bash", [join(PROJECT_ROOT, "scripts", "toolchain.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+    .trim()
+    .split("\n")
+    .pop() as string;
   const env: Record<string, string> = {};
   for (const line of readFileSync(join(dirname(bin), "env.sh"), "utf8").split("\n")) {
     const match = /^export (\w+)="(.*)"$/.exec(line);
@@ -44,7 +50,12 @@ export class EngineStack {
   }
 
   private commandEnv(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env, PULUMI_BACKEND_URL: `file://${this.backendDir}`, PULUMI_CONFIG_PASSPHRASE: "orchestra-e2e-passphrase" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.env,
+      PULUMI_BACKEND_URL: `file://${this.backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: "orchestra-e2e-passphrase",
+    };
     delete env.LAMBDA_API_KEY; // the key comes from the stack's secret config
     return env;
   }
@@ -84,8 +95,15 @@ export class EngineStack {
     await this.run(["stack", "init"]);
   }
 
-  async setConfig(key: string, value: string, options: { secret?: boolean; path?: boolean } = {}): Promise<void> {
-    const flags = [...(options.secret === true ? ["--secret"] : []), ...(options.path === true ? ["--path"] : [])];
+  async setConfig(
+    key: string,
+    value: string,
+    options: { secret?: boolean; path?: boolean } = {},
+  ): Promise<void> {
+    const flags = [
+      ...(options.secret === true ? ["--secret"] : []),
+      ...(options.path === true ? ["--path"] : []),
+    ];
     // Secrets through stdin: never on a command line.
     if (options.secret === true) await this.run(["config", "set", ...flags, key], { stdin: value });
     else await this.run(["config", "set", ...flags, key, value]);
@@ -95,9 +113,16 @@ export class EngineStack {
     return JSON.parse((await this.run(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
   }
 
-  async exportState(): Promise<{ text: string; resources: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[] }> {
+  async exportState(): Promise<{
+    text: string;
+    resources: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[];
+  }> {
     const text = (await this.run(["stack", "export", "--show-secrets=false"])).stdout;
-    const parsed = JSON.parse(text) as { deployment: { resources?: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[] } };
+    const parsed = JSON.parse(text) as {
+      deployment: {
+        resources?: { type: string; urn: string; id?: string; outputs?: Record<string, unknown> }[];
+      };
+    };
     return { text, resources: parsed.deployment.resources ?? [] };
   }
 }

@@ -22,7 +22,9 @@ let client: LambdaClient;
 let stateWhileDeployed = "";
 
 async function live() {
-  return (await client.listInstances()).filter((instance) => ["booting", "active", "unhealthy"].includes(instance.status));
+  return (await client.listInstances()).filter((instance) =>
+    ["booting", "active", "unhealthy"].includes(instance.status),
+  );
 }
 
 async function liveByNode(): Promise<Record<string, number>> {
@@ -45,7 +47,14 @@ function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
 
 beforeAll(async () => {
   const env = toolchainEnv();
-  const keyPath = execFileSync("bash", [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, `${PROJECT_ROOT}/.sandbox`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
+  const keyPath = execFileSync(
+    "bash",
+    [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, `${PROJECT_ROOT}/.sandbox`],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  )
+    .trim()
+    .split("\n")
+    .pop() as string;
   emulator = await startEmulator({
     port: 0,
     apiKey: API_KEY,
@@ -58,12 +67,18 @@ beforeAll(async () => {
     quiet: true,
   });
   client = new LambdaClient({ apiUrl: emulator.url, apiKey: API_KEY });
-  stack = new EngineStack("e2e", "Pulumi.sandbox.yaml", { ...env, LAMBDA_REQUEST_INTERVAL_MS: "150", LAMBDA_LAUNCH_INTERVAL_MS: "1300" });
+  stack = new EngineStack("e2e", "Pulumi.sandbox.yaml", {
+    ...env,
+    LAMBDA_REQUEST_INTERVAL_MS: "150",
+    LAMBDA_LAUNCH_INTERVAL_MS: "1300",
+  });
   await stack.init();
   await stack.setConfig("lambdaApiUrl", emulator.url);
   await stack.setConfig("lambdaApiKey", API_KEY, { secret: true });
   await stack.setConfig("databasePassword", DB_PASSWORD, { secret: true });
-  await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), { secret: true });
+  await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
+    secret: true,
+  });
   await stack.setConfig("sshPublicKey", execFileSync("cat", [`${keyPath}.pub`], { encoding: "utf8" }).trim());
 });
 
@@ -82,7 +97,9 @@ test("1. pulumi up creates the fleet and the readiness commands run over SSH", a
   });
   expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
   expect((await client.listSshKeys()).map((key) => key.name)).toEqual(["orchestra-e2e-ssh"]);
-  expect((await client.listFilesystems()).map((fs) => [fs.name, fs.region.name, fs.is_in_use])).toEqual([["orchestra-sandbox-data", "us-west-1", true]]);
+  expect((await client.listFilesystems()).map((fs) => [fs.name, fs.region.name, fs.is_in_use])).toEqual([
+    ["orchestra-sandbox-data", "us-west-1", true],
+  ]);
   expect((await client.listFirewallRulesets()).map((ruleset) => ruleset.name).sort()).toEqual([
     "orchestra-e2e-fw-us-east-1",
     "orchestra-e2e-fw-us-south-1",
@@ -96,19 +113,34 @@ test("2. a second preview reports no changes", async () => {
   // Engine and provider logs at -v=6 go into the transcript that step 7 searches for secrets. (From -v=7
   // the 3.248 engine traces the default provider's inputs, which hold the stack's secret config in
   // plain text: an engine behaviour this project cannot change; see the README.)
-  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=6", "--logflow"], { allowFailure: true });
+  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=6", "--logflow"], {
+    allowFailure: true,
+  });
   expect(result.code).toBe(0);
 });
 
 test("3. a new instance name is an in-place update; a new instance type is a replacement", async () => {
   const before = await stack.outputs();
   await stack.setConfig("nodes.app.name", "orchestra-e2e-api", { path: true });
-  type Step = { op: string; urn: string; replaceReasons?: string[]; oldState?: { inputs: Record<string, unknown> }; newState?: { inputs: Record<string, unknown> } };
+  type Step = {
+    op: string;
+    urn: string;
+    replaceReasons?: string[];
+    oldState?: { inputs: Record<string, unknown> };
+    newState?: { inputs: Record<string, unknown> };
+  };
   const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
   const renameSteps = renamePlan.steps.filter((step) => step.op !== "same");
-  expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop()])).toEqual([["update", "orchestra-e2e-app"]]);
-  const [oldInputs, newInputs] = [renameSteps[0].oldState?.inputs ?? {}, renameSteps[0].newState?.inputs ?? {}];
-  const changedInputs = Object.keys({ ...oldInputs, ...newInputs }).filter((key) => JSON.stringify(oldInputs[key]) !== JSON.stringify(newInputs[key]));
+  expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop()])).toEqual([
+    ["update", "orchestra-e2e-app"],
+  ]);
+  const [oldInputs, newInputs] = [
+    renameSteps[0].oldState?.inputs ?? {},
+    renameSteps[0].newState?.inputs ?? {},
+  ];
+  const changedInputs = Object.keys({ ...oldInputs, ...newInputs }).filter(
+    (key) => JSON.stringify(oldInputs[key]) !== JSON.stringify(newInputs[key]),
+  );
   expect(changedInputs).toEqual(["name"]);
   expect(newInputs.name).toBe("orchestra-e2e-api");
 
@@ -116,14 +148,18 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
   const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
   const appSteps = typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app"));
   expect(appSteps.map((step) => step.op)).toContain("replace");
-  expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(expect.arrayContaining(["instanceType"]));
+  expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(
+    expect.arrayContaining(["instanceType"]),
+  );
 
   // Apply only the rename: same instance, new name.
   await stack.setConfig("nodes.app.instanceType", "gpu_1x_a10", { path: true });
   await stack.run(["up", "--yes", "--skip-preview"]);
   const after = await stack.outputs();
   expect(instanceIdOf(after, "app")).toBe(instanceIdOf(before, "app"));
-  expect((await client.getInstance(instanceIdOf(after, "app"))).name).toMatch(/^orchestra-e2e-api-[0-9a-f]{8}$/);
+  expect((await client.getInstance(instanceIdOf(after, "app"))).name).toMatch(
+    /^orchestra-e2e-api-[0-9a-f]{8}$/,
+  );
 });
 
 test("4. an instance terminated out of band is seen gone by refresh and re-created by up", async () => {
@@ -131,10 +167,12 @@ test("4. an instance terminated out of band is seen gone by refresh and re-creat
   await fetch(`${emulator.url}/_emulator/instances/${before}/terminate`, { method: "POST" });
   await stack.run(["refresh", "--yes", "--skip-preview"]);
   const state = await stack.exportState();
-  expect(state.resources.filter((resource) => resource.type === "pulumi-nodejs:dynamic/lambda:Instance").map((resource) => resource.urn.split("::").pop()).sort()).toEqual([
-    "orchestra-e2e-app",
-    "orchestra-e2e-data",
-  ]);
+  expect(
+    state.resources
+      .filter((resource) => resource.type === "pulumi-nodejs:dynamic/lambda:Instance")
+      .map((resource) => resource.urn.split("::").pop())
+      .sort(),
+  ).toEqual(["orchestra-e2e-app", "orchestra-e2e-data"]);
   await stack.run(["up", "--yes", "--skip-preview"]);
   const after = instanceIdOf(await stack.outputs(), "gpu-a");
   expect(after).not.toBe(before);
@@ -149,7 +187,8 @@ test("5. killing pulumi up in the middle of a launch, then running it again, lea
   await setFaults({ bootDelayMs: 60_000 });
   const launchesBefore = emulator.stats().launchesAccepted;
   const { child, done } = stack.start(["up", "--yes", "--skip-preview"]);
-  for (let i = 0; i < 600 && emulator.stats().launchesAccepted === launchesBefore; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 600 && emulator.stats().launchesAccepted === launchesBefore; i++)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
   killGroup(child);
   await done;

@@ -41,7 +41,9 @@ describe("retry policy", () => {
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
   test("errors are classified by code, never by message", () => {
-    expect(classifyLambdaError("instance-operations/launch/insufficient-capacity", 400)).toBe("insufficient-capacity");
+    expect(classifyLambdaError("instance-operations/launch/insufficient-capacity", 400)).toBe(
+      "insufficient-capacity",
+    );
     expect(classifyLambdaError("provider/internal-unavailable", 503)).toBe("provider");
     expect(classifyLambdaError("firewall-rulesets/firewall-ruleset-in-use", 400)).toBe("in-use");
     expect(classifyLambdaError(undefined, 429)).toBe("rate-limited");
@@ -100,25 +102,37 @@ describe("the API key never leaks", () => {
     const error = (await client.listInstances().catch((thrown: unknown) => thrown)) as LambdaApiError;
     delete process.env.LAMBDA_RETRY_ATTEMPTS;
     expect(error.kind).toBe("network");
-    expect(error.message).toBe("Lambda API listInstances failed after 2 attempts: network: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9 (http://127.0.0.1:9)");
-    for (const text of [error.message, String(error.stack), JSON.stringify(error)]) expect(text).not.toContain("secret-key-abcdef");
+    expect(error.message).toBe(
+      "Lambda API listInstances failed after 2 attempts: network: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:9 (http://127.0.0.1:9)",
+    );
+    for (const text of [error.message, String(error.stack), JSON.stringify(error)])
+      expect(text).not.toContain("secret-key-abcdef");
   });
 
   test("a server that echoes the key has it redacted; a malformed body names the field", async () => {
     const server = createServer((req, res) => {
       res.writeHead(req.url?.includes("ssh-keys") ? 200 : 400, { "content-type": "application/json" });
       if (req.url?.includes("ssh-keys")) res.end(JSON.stringify({ data: [{ id: "k1", name: "ops" }] }));
-      else res.end(JSON.stringify({ error: { code: "global/invalid-parameters", message: `bad header ${req.headers.authorization}` } }));
+      else
+        res.end(
+          JSON.stringify({
+            error: { code: "global/invalid-parameters", message: `bad header ${req.headers.authorization}` },
+          }),
+        );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const client = new LambdaClient({ apiUrl: url, apiKey: "secret-key-abcdef" });
       const error = (await client.listInstances().catch((thrown: unknown) => thrown)) as Error;
-      expect(error.message).toBe("Lambda API listInstances failed: global/invalid-parameters (HTTP 400): bad header Bearer [REDACTED]");
+      expect(error.message).toBe(
+        "Lambda API listInstances failed: global/invalid-parameters (HTTP 400): bad header Bearer [REDACTED]",
+      );
       const shape = await client.listSshKeys().catch((thrown: unknown) => thrown);
       expect(shape).toBeInstanceOf(LambdaResponseShapeError);
-      expect((shape as Error).message).toBe("Lambda API listSSHKeys: unexpected response, field 0.public_key: Invalid input: expected string, received undefined");
+      expect((shape as Error).message).toBe(
+        "Lambda API listSSHKeys: unexpected response, field 0.public_key: Invalid input: expected string, received undefined",
+      );
     } finally {
       server.close();
     }
@@ -128,7 +142,9 @@ describe("the API key never leaks", () => {
 test("the emulator refuses every other key", async () => {
   const emulator = await startTestEmulator();
   try {
-    const error = (await new LambdaClient({ apiKey: `${TEST_API_KEY}x` }).listInstances().catch((thrown: unknown) => thrown)) as LambdaApiError;
+    const error = (await new LambdaClient({ apiKey: `${TEST_API_KEY}x` })
+      .listInstances()
+      .catch((thrown: unknown) => thrown)) as LambdaApiError;
     expect(error.kind).toBe("invalid-api-key");
   } finally {
     await emulator.close();

@@ -7,8 +7,21 @@
  */
 import axios, { AxiosInstance } from "axios";
 import type { z } from "zod";
-import { LambdaApiError, LambdaResponseShapeError, classifyLambdaError, isRetryableKind, redactSecrets } from "./errors";
-import { RequestKind, holdAllRequestsUntil, pace, recordApiCall, recordRateLimited, recordRetry } from "./pacer";
+import {
+  LambdaApiError,
+  LambdaResponseShapeError,
+  classifyLambdaError,
+  isRetryableKind,
+  redactSecrets,
+} from "./errors";
+import {
+  RequestKind,
+  holdAllRequestsUntil,
+  pace,
+  recordApiCall,
+  recordRateLimited,
+  recordRetry,
+} from "./pacer";
 import { backoffDelayMs, parseRetryAfter, retrySettingsFromEnv } from "./retry";
 import {
   AuditEventsPage,
@@ -225,7 +238,12 @@ export class LambdaClient {
   // ---- images ----------------------------------------------------------------------------------
 
   listImages(): Promise<Image[]> {
-    return this.call({ operation: "listImages", method: "GET", path: "/api/v1/images", schema: lambdaSchemas().imageList });
+    return this.call({
+      operation: "listImages",
+      method: "GET",
+      path: "/api/v1/images",
+      schema: lambdaSchemas().imageList,
+    });
   }
 
   // ---- firewall (legacy account-wide rules, rulesets, the global ruleset) -----------------------
@@ -278,7 +296,10 @@ export class LambdaClient {
     });
   }
 
-  updateFirewallRuleset(id: string, patch: { name?: string; rules?: FirewallRule[] }): Promise<FirewallRuleset> {
+  updateFirewallRuleset(
+    id: string,
+    patch: { name?: string; rules?: FirewallRule[] },
+  ): Promise<FirewallRuleset> {
     return this.call({
       operation: "updateFirewallRuleset",
       method: "PATCH",
@@ -318,18 +339,30 @@ export class LambdaClient {
 
   // ---- audit events (the one paginated call) ---------------------------------------------------
 
-  getAuditEventsPage(query: { start?: string; end?: string; resourceType?: string; pageToken?: string }): Promise<AuditEventsPage> {
+  getAuditEventsPage(query: {
+    start?: string;
+    end?: string;
+    resourceType?: string;
+    pageToken?: string;
+  }): Promise<AuditEventsPage> {
     return this.call({
       operation: "getAuditEvents",
       method: "GET",
       path: "/api/v1/audit-events",
-      params: { start: query.start, end: query.end, resource_type: query.resourceType, page_token: query.pageToken },
+      params: {
+        start: query.start,
+        end: query.end,
+        resource_type: query.resourceType,
+        page_token: query.pageToken,
+      },
       schema: lambdaSchemas().auditEventsPage,
     });
   }
 
   /** Every audit event in the range, following `page_token` until Lambda returns null. */
-  async listAuditEvents(query: { start?: string; end?: string; resourceType?: string } = {}): Promise<AuditEventsPage["events"]> {
+  async listAuditEvents(
+    query: { start?: string; end?: string; resourceType?: string } = {},
+  ): Promise<AuditEventsPage["events"]> {
     const events: AuditEventsPage["events"] = [];
     let pageToken: string | undefined;
     do {
@@ -363,7 +396,13 @@ export class LambdaClient {
           }
           return parseResponse(options.schema, body.data, options.operation);
         }
-        error = this.errorFromResponse(options.operation, response.status, response.data, response.headers["retry-after"], attempt);
+        error = this.errorFromResponse(
+          options.operation,
+          response.status,
+          response.data,
+          response.headers["retry-after"],
+          attempt,
+        );
       } catch (thrown) {
         if (thrown instanceof LambdaResponseShapeError) throw thrown;
         error = this.errorFromTransport(options.operation, thrown, attempt);
@@ -371,16 +410,26 @@ export class LambdaClient {
 
       if (error.kind === "rate-limited") {
         recordRateLimited();
-        if (error.retryAfterSeconds !== undefined) holdAllRequestsUntil(Date.now() + error.retryAfterSeconds * 1000);
+        if (error.retryAfterSeconds !== undefined)
+          holdAllRequestsUntil(Date.now() + error.retryAfterSeconds * 1000);
       }
-      const retryable = options.retryOnlyWhenRejected === true ? error.kind === "rate-limited" : isRetryableKind(error.kind);
+      const retryable =
+        options.retryOnlyWhenRejected === true ? error.kind === "rate-limited" : isRetryableKind(error.kind);
       if (!retryable || attempt >= retry.maxAttempts) throw error;
       recordRetry();
-      await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, retry, error.retryAfterSeconds)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, backoffDelayMs(attempt, retry, error.retryAfterSeconds)),
+      );
     }
   }
 
-  private errorFromResponse(operation: string, status: number, data: unknown, retryAfter: unknown, attempt: number): LambdaApiError {
+  private errorFromResponse(
+    operation: string,
+    status: number,
+    data: unknown,
+    retryAfter: unknown,
+    attempt: number,
+  ): LambdaApiError {
     const envelope = lambdaSchemas().errorEnvelope.safeParse(data);
     const code = envelope.success ? envelope.data.error.code : undefined;
     return new LambdaApiError({
@@ -389,7 +438,10 @@ export class LambdaClient {
       code,
       httpStatus: status,
       lambdaMessage: envelope.success ? this.redact(envelope.data.error.message) : undefined,
-      suggestion: envelope.success && envelope.data.error.suggestion !== undefined ? this.redact(envelope.data.error.suggestion) : undefined,
+      suggestion:
+        envelope.success && envelope.data.error.suggestion !== undefined
+          ? this.redact(envelope.data.error.suggestion)
+          : undefined,
       retryAfterSeconds: parseRetryAfter(retryAfter),
       attempts: attempt,
     });

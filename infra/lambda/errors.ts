@@ -26,7 +26,10 @@ export type LambdaErrorKind =
   | "unknown";
 
 /** Maps a Lambda error code (and HTTP status) to the kind the client branches on. */
-export function classifyLambdaError(code: string | undefined, httpStatus: number | undefined): LambdaErrorKind {
+export function classifyLambdaError(
+  code: string | undefined,
+  httpStatus: number | undefined,
+): LambdaErrorKind {
   switch (code) {
     case "global/invalid-api-key":
       return "invalid-api-key";
@@ -113,9 +116,13 @@ export class LambdaApiError extends Error {
 
 /** `Lambda API launchInstance failed: instance-operations/launch/insufficient-capacity (HTTP 400): Not enough ... Try ...` */
 export function describeLambdaError(details: LambdaApiErrorDetails): string {
-  const what = details.code ?? (details.httpStatus !== undefined ? `HTTP ${details.httpStatus}` : details.kind);
-  const status = details.code !== undefined && details.httpStatus !== undefined ? ` (HTTP ${details.httpStatus})` : "";
-  const text = [details.lambdaMessage, details.suggestion].filter((part) => part !== undefined && part !== "");
+  const what =
+    details.code ?? (details.httpStatus !== undefined ? `HTTP ${details.httpStatus}` : details.kind);
+  const status =
+    details.code !== undefined && details.httpStatus !== undefined ? ` (HTTP ${details.httpStatus})` : "";
+  const text = [details.lambdaMessage, details.suggestion].filter(
+    (part) => part !== undefined && part !== "",
+  );
   const tries = (details.attempts ?? 1) > 1 ? ` after ${details.attempts} attempts` : "";
   return `Lambda API ${details.operation} failed${tries}: ${what}${status}${text.length > 0 ? `: ${text.join(" ")}` : ""}`;
 }

@@ -41,7 +41,9 @@ function readIntervalFromEnv(name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0) {
-    throw new Error(`${name}=${raw} is not a number of milliseconds >= 0; unset it or set e.g. ${name}=${fallback}`);
+    throw new Error(
+      `${name}=${raw} is not a number of milliseconds >= 0; unset it or set e.g. ${name}=${fallback}`,
+    );
   }
   return value;
 }
@@ -94,14 +96,20 @@ const wait = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resol
  * is then, and waits again if another caller got there first: the gap between two sends is never
  * shorter than the interval, whatever the event loop did.
  */
-export async function pace(kind: RequestKind, settings: PacerSettings = pacerSettingsFromEnv()): Promise<void> {
+export async function pace(
+  kind: RequestKind,
+  settings: PacerSettings = pacerSettingsFromEnv(),
+): Promise<void> {
   // Queued launches take turns in the order they asked (their reserved slots)...
   if (kind === "launch") await wait(reserveLaunchSlot(Date.now(), settings));
   const state = pacerState();
   for (;;) {
     // ...and each send is judged against the real time of the previous sends.
     const now = Date.now();
-    const readyAt = Math.max(state.nextRequestAt, kind === "launch" ? state.lastLaunchSentAt + settings.launchIntervalMs : 0);
+    const readyAt = Math.max(
+      state.nextRequestAt,
+      kind === "launch" ? state.lastLaunchSentAt + settings.launchIntervalMs : 0,
+    );
     if (now >= readyAt) {
       state.nextRequestAt = now + settings.requestIntervalMs;
       if (kind === "launch") state.lastLaunchSentAt = now;

@@ -153,7 +153,11 @@ export function buildLambdaSchemas() {
     firewallRuleList: z.array(firewallRule),
     firewallRulesetList: z.array(firewallRuleset),
     firewallRuleset,
-    globalFirewallRuleset: z.object({ id: z.literal("global"), name: z.string(), rules: z.array(firewallRule) }),
+    globalFirewallRuleset: z.object({
+      id: z.literal("global"),
+      name: z.string(),
+      rules: z.array(firewallRule),
+    }),
     auditEventsPage: z.object({ events: z.array(auditEvent), page_token: z.string().nullable() }),
     errorEnvelope: z.object({
       error: z.object({ code: z.string(), message: z.string(), suggestion: z.string().optional() }),

@@ -40,7 +40,8 @@ export function forgetConfiguredSettings(): void {
 
 export function resolveLambdaSettings(explicit: Partial<LambdaSettings> = {}): LambdaSettings {
   const configured = configuredSettings();
-  const apiUrl = explicit.apiUrl ?? configured.apiUrl ?? nonEmpty(process.env.LAMBDA_API_URL) ?? DEFAULT_LAMBDA_API_URL;
+  const apiUrl =
+    explicit.apiUrl ?? configured.apiUrl ?? nonEmpty(process.env.LAMBDA_API_URL) ?? DEFAULT_LAMBDA_API_URL;
   const apiKey = explicit.apiKey ?? configured.apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY);
   if (apiKey === undefined) {
     throw new Error(

@@ -11,7 +11,12 @@ import { lambdaFirewallRulesetProvider } from "./lambdaFirewallRuleset";
 import { lambdaSshKeyProvider } from "./lambdaSshKey";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq9 ops@example.com";
-const SSH_RULE = { protocol: "tcp" as const, port_range: [22, 22] as [number, number], source_network: "198.51.100.0/24", description: "ssh from the office" };
+const SSH_RULE = {
+  protocol: "tcp" as const,
+  port_range: [22, 22] as [number, number],
+  source_network: "198.51.100.0/24",
+  description: "ssh from the office",
+};
 
 let emulator: RunningEmulator;
 let client: LambdaClient;
@@ -23,7 +28,13 @@ beforeEach(async () => {
 afterEach(() => emulator.close());
 
 async function launchUsing(extra: Record<string, unknown>): Promise<string> {
-  return client.launchInstance({ region_name: "us-west-1", instance_type_name: "gpu_1x_a10", ssh_key_names: ["ops"], name: "holder-1", ...extra });
+  return client.launchInstance({
+    region_name: "us-west-1",
+    instance_type_name: "gpu_1x_a10",
+    ssh_key_names: ["ops"],
+    name: "holder-1",
+    ...extra,
+  });
 }
 
 test("SSH key: create, adopt on re-run, refuse a different key under the same name, read, delete", async () => {
@@ -34,8 +45,15 @@ test("SSH key: create, adopt on re-run, refuse a different key under the same na
   await expect(provider.create({ name: "ops", publicKey: "ssh-ed25519 AAAAother x" })).rejects.toThrow(
     'An SSH key named "ops" already exists in the Lambda account with a different public key; choose another name or delete that key first',
   );
-  expect((await provider.read(created.id, created.outs)).props).toEqual({ name: "ops", publicKey: PUBLIC_KEY, keyId: created.id });
-  expect((await provider.diff(created.id, created.outs, { name: "ops", publicKey: "ssh-ed25519 AAAAnew x" })).deleteBeforeReplace).toBe(true);
+  expect((await provider.read(created.id, created.outs)).props).toEqual({
+    name: "ops",
+    publicKey: PUBLIC_KEY,
+    keyId: created.id,
+  });
+  expect(
+    (await provider.diff(created.id, created.outs, { name: "ops", publicKey: "ssh-ed25519 AAAAnew x" }))
+      .deleteBeforeReplace,
+  ).toBe(true);
   await provider.delete(created.id, created.outs);
   expect(await client.listSshKeys()).toEqual([]);
   expect(await provider.read(created.id, created.outs)).toEqual({});
@@ -49,7 +67,8 @@ test("SSH key check refuses what Lambda would", async () => {
     { property: "name", reason: 'SSH key name "" must be 1 to 64 characters' },
     {
       property: "publicKey",
-      reason: "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+      reason:
+        "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
     },
   ]);
 });
@@ -58,7 +77,12 @@ test("filesystem: create, read, in-use delete names the instance, delete after t
   const { provider } = await serializeProvider(lambdaFilesystemProvider);
   await client.addSshKey("ops", PUBLIC_KEY);
   const created = await provider.create({ name: "models", region: "us-west-1" });
-  expect(created.outs).toEqual({ name: "models", region: "us-west-1", filesystemId: created.id, mountPoint: "/lambda/nfs/models" });
+  expect(created.outs).toEqual({
+    name: "models",
+    region: "us-west-1",
+    filesystemId: created.id,
+    mountPoint: "/lambda/nfs/models",
+  });
   const instanceId = await launchUsing({ file_system_names: ["models"] });
   await expect(provider.delete(created.id, created.outs)).rejects.toThrow(
     `Filesystem "models" is still mounted by holder-1 (id ${instanceId}, booting); terminate those instances first`,
@@ -83,12 +107,30 @@ test("firewall ruleset: create, update rules in place, in-use delete names the i
   const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
   await client.addSshKey("ops", PUBLIC_KEY);
   const created = await provider.create({ name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE] });
-  expect(created.outs).toEqual({ name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE], rulesetId: created.id });
+  expect(created.outs).toEqual({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE],
+    rulesetId: created.id,
+  });
   const api = { ...SSH_RULE, port_range: [8000, 8000] as [number, number], description: "api" };
-  const diff = await provider.diff(created.id, created.outs, { name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE, api] });
+  const diff = await provider.diff(created.id, created.outs, {
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE, api],
+  });
   expect(diff).toEqual({ changes: true, replaces: [], deleteBeforeReplace: undefined, stables: undefined });
-  const updated = await provider.update!(created.id, created.outs, { name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE, api] });
-  expect(updated.outs).toEqual({ name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE, api], rulesetId: created.id });
+  const updated = await provider.update!(created.id, created.outs, {
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE, api],
+  });
+  expect(updated.outs).toEqual({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE, api],
+    rulesetId: created.id,
+  });
   const instanceId = await launchUsing({ firewall_rulesets: [{ id: created.id }] });
   await expect(provider.delete(created.id, created.outs)).rejects.toThrow(
     `Firewall ruleset "fleet-us-west-1" is still used by holder-1 (id ${instanceId}, booting); terminate those instances first`,
@@ -101,14 +143,17 @@ test("firewall ruleset: create, update rules in place, in-use delete names the i
 
 test("firewall ruleset check lists every bad rule", async () => {
   const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
-  const result = await provider.check({}, {
-    name: "r",
-    region: "us-west-1",
-    rules: [
-      { protocol: "tcp", port_range: [0, 22], source_network: "10.0.0.0/8", description: "bad port" },
-      { protocol: "icmp", port_range: [1, 1], source_network: "300.1.1.1/32", description: "bad icmp" },
-    ],
-  });
+  const result = await provider.check(
+    {},
+    {
+      name: "r",
+      region: "us-west-1",
+      rules: [
+        { protocol: "tcp", port_range: [0, 22], source_network: "10.0.0.0/8", description: "bad port" },
+        { protocol: "icmp", port_range: [1, 1], source_network: "300.1.1.1/32", description: "bad icmp" },
+      ],
+    },
+  );
   expect(result.failures?.map((failure) => failure.reason)).toEqual([
     "rules[0] (bad port): port_range [0,22] must be [min, max] within 1-65535 (a single port is [p, p])",
     'rules[1] (bad icmp): source_network "300.1.1.1/32" is not an IPv4 CIDR such as 203.0.113.0/24',

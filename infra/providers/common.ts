@@ -43,7 +43,11 @@ export function stableJson(value: unknown): string {
 }
 
 /** Keys whose values differ between olds and news (never `__provider`). */
-export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
+export function changedKeys(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  keys: readonly string[],
+): string[] {
   return keys.filter((key) => stableJson(olds[key]) !== stableJson(news[key]));
 }
 
@@ -97,7 +101,9 @@ export function invalidateInstanceList(): void {
 
 /** "gpu-a (id 0920…, active), gpu-b (id 77ab…, booting)" */
 export function describeInstances(instances: Instance[]): string {
-  return instances.map((instance) => `${instance.name ?? "(unnamed)"} (id ${instance.id}, ${instance.status})`).join(", ");
+  return instances
+    .map((instance) => `${instance.name ?? "(unnamed)"} (id ${instance.id}, ${instance.status})`)
+    .join(", ");
 }
 
 export const LIVE_STATUSES: ReadonlyArray<Instance["status"]> = ["booting", "active", "unhealthy"];

@@ -79,15 +79,22 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
   if (known(inputs.name)) {
     const name = inputs.name as string;
     if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH) {
-      fail("name", `name "${name}" is ${name.length} characters; use 1 to ${MAX_DISPLAY_NAME_LENGTH} (Lambda allows 64 and the stack appends a 9-character launch token)`);
+      fail(
+        "name",
+        `name "${name}" is ${name.length} characters; use 1 to ${MAX_DISPLAY_NAME_LENGTH} (Lambda allows 64 and the stack appends a 9-character launch token)`,
+      );
     }
   }
   if (known(inputs.regions)) {
     const regions = inputs.regions as string[];
-    if (regions.length === 0) fail("regions", "regions is empty; list at least one region to launch in, e.g. [\"us-west-1\"]");
+    if (regions.length === 0)
+      fail("regions", 'regions is empty; list at least one region to launch in, e.g. ["us-west-1"]');
     for (const region of regions) {
       if (!(PUBLIC_REGION_CODES as readonly string[]).includes(region)) {
-        fail("regions", `region "${region}" is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}`);
+        fail(
+          "regions",
+          `region "${region}" is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}`,
+        );
       }
     }
   }
@@ -101,17 +108,29 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
     }
   }
   if (known(inputs.hostname) && !HOSTNAME_PATTERN.test(inputs.hostname as string)) {
-    fail("hostname", `hostname "${inputs.hostname}" must match ${HOSTNAME_PATTERN.source} (lowercase letters, digits and hyphens, at most 63, not starting with a hyphen)`);
+    fail(
+      "hostname",
+      `hostname "${inputs.hostname}" must match ${HOSTNAME_PATTERN.source} (lowercase letters, digits and hyphens, at most 63, not starting with a hyphen)`,
+    );
   }
   if (known(inputs.tags)) {
     for (const [key, value] of Object.entries(inputs.tags as Record<string, string>)) {
       if (!TAG_KEY_PATTERN.test(key) || key.length > 55) {
-        fail("tags", `tag key "${key}" must match ${TAG_KEY_PATTERN.source} and be at most 55 characters (start with a lowercase letter; lowercase letters, digits, "-" and ":")`);
+        fail(
+          "tags",
+          `tag key "${key}" must match ${TAG_KEY_PATTERN.source} and be at most 55 characters (start with a lowercase letter; lowercase letters, digits, "-" and ":")`,
+        );
       }
-      if (typeof value !== "string" || value.length > 128) fail("tags", `tag "${key}" has a value longer than 128 characters`);
+      if (typeof value !== "string" || value.length > 128)
+        fail("tags", `tag "${key}" has a value longer than 128 characters`);
     }
   }
-  if (known(inputs.imageFamily) && known(inputs.imageId) && inputs.imageFamily !== undefined && inputs.imageId !== undefined) {
+  if (
+    known(inputs.imageFamily) &&
+    known(inputs.imageId) &&
+    inputs.imageFamily !== undefined &&
+    inputs.imageId !== undefined
+  ) {
     fail("imageId", "set imageId or imageFamily, not both");
   }
   if (known(inputs.userData) && Buffer.byteLength(inputs.userData as string) > 1024 * 1024) {
@@ -119,7 +138,8 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
   }
   for (const key of ["bootTimeoutMinutes", "pollIntervalSeconds"] as const) {
     const value = inputs[key];
-    if (known(value) && (typeof value !== "number" || !(value > 0))) fail(key, `${key} must be a number greater than 0, got ${JSON.stringify(value)}`);
+    if (known(value) && (typeof value !== "number" || !(value > 0)))
+      fail(key, `${key} must be a number greater than 0, got ${JSON.stringify(value)}`);
   }
   return failures;
 }

@@ -5,7 +5,13 @@
 import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
 import { SerializedProvider, providerProcessStats, serializeProvider } from "../testing/serializedProvider";
-import { TEST_API_KEY, pointClientAt, setFaults, startTestEmulator, unsetEnv } from "../testing/emulatorHarness";
+import {
+  TEST_API_KEY,
+  pointClientAt,
+  setFaults,
+  startTestEmulator,
+  unsetEnv,
+} from "../testing/emulatorHarness";
 import { lambdaInstanceProvider } from "./instanceProvider";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq9 ops@example.com";
@@ -32,7 +38,9 @@ function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown
 }
 
 async function liveInstances() {
-  return (await client.listInstances()).filter((instance) => ["booting", "active", "unhealthy"].includes(instance.status));
+  return (await client.listInstances()).filter((instance) =>
+    ["booting", "active", "unhealthy"].includes(instance.status),
+  );
 }
 
 beforeAll(async () => {
@@ -87,13 +95,26 @@ describe("LambdaInstance provider", () => {
     const typeDiff = await provider.diff(created.id, olds, inputs({ instanceType: "gpu_1x_a100" }));
     expect(typeDiff.replaces).toEqual(["instanceType"]);
     expect(typeDiff.deleteBeforeReplace).toBe(true);
-    expect((await provider.diff(created.id, olds, inputs({ regions: ["us-east-1"] }))).replaces).toEqual(["regions"]);
-    expect((await provider.diff(created.id, olds, inputs({ regions: ["us-east-1", "us-west-1"] }))).changes).toBe(false);
-    expect((await provider.diff(created.id, olds, inputs({ userData: "#cloud-config\n" }))).replaces).toEqual(["userData"]);
-    expect((await provider.diff(created.id, olds, { ...inputs(), __provider: "changed code" })).changes).toBe(false);
+    expect((await provider.diff(created.id, olds, inputs({ regions: ["us-east-1"] }))).replaces).toEqual([
+      "regions",
+    ]);
+    expect(
+      (await provider.diff(created.id, olds, inputs({ regions: ["us-east-1", "us-west-1"] }))).changes,
+    ).toBe(false);
+    expect((await provider.diff(created.id, olds, inputs({ userData: "#cloud-config\n" }))).replaces).toEqual(
+      ["userData"],
+    );
+    expect((await provider.diff(created.id, olds, { ...inputs(), __provider: "changed code" })).changes).toBe(
+      false,
+    );
 
     const updated = await provider.update!(created.id, olds, inputs({ name: "gpu-b" }));
-    expect(updated.outs).toMatchObject({ instanceId: created.id, launchedName: "gpu-b-0a1b2c3d", status: "active", region: "us-west-1" });
+    expect(updated.outs).toMatchObject({
+      instanceId: created.id,
+      launchedName: "gpu-b-0a1b2c3d",
+      status: "active",
+      region: "us-west-1",
+    });
     expect((await client.getInstance(created.id)).name).toBe("gpu-b-0a1b2c3d");
   });
 
@@ -178,7 +199,9 @@ describe("LambdaInstance provider", () => {
     const before = await provider.read(created.id, created.outs);
     expect(before.id).toBe(created.id);
     expect(before.props).toMatchObject({ status: "active", instanceId: created.id });
-    const response = await fetch(`${emulator.url}/_emulator/instances/${created.id}/terminate`, { method: "POST" });
+    const response = await fetch(`${emulator.url}/_emulator/instances/${created.id}/terminate`, {
+      method: "POST",
+    });
     expect(response.status).toBe(200);
     expect(await provider.read(created.id, created.outs)).toEqual({});
   });
@@ -219,7 +242,9 @@ describe("LambdaInstance check: bad input fails before anything is created", () 
     expect(reasons[3]).toBe(
       'tags: tag key "Owner" must match ^[a-z][a-z0-9-:]+$ and be at most 55 characters (start with a lowercase letter; lowercase letters, digits, "-" and ":")',
     );
-    expect(reasons[4]).toMatch(/^instanceType: instance type "gpu_9x_imaginary" does not exist on Lambda; valid types: cpu_4x_general, gpu_1x_a10, gpu_1x_a100, /);
+    expect(reasons[4]).toMatch(
+      /^instanceType: instance type "gpu_9x_imaginary" does not exist on Lambda; valid types: cpu_4x_general, gpu_1x_a10, gpu_1x_a100, /,
+    );
     expect(emulator.stats().launchesAccepted).toBe(0);
   });
 
@@ -237,7 +262,10 @@ describe("LambdaInstance check: bad input fails before anything is created", () 
 
   test("unknown values during preview are tolerated", async () => {
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    const result = await provider.check({}, inputs({ instanceType: unknown, sshKeyNames: unknown, bootTimeoutMinutes: unknown }));
+    const result = await provider.check(
+      {},
+      inputs({ instanceType: unknown, sshKeyNames: unknown, bootTimeoutMinutes: unknown }),
+    );
     expect(result.failures).toEqual([]);
   });
 
@@ -245,7 +273,12 @@ describe("LambdaInstance check: bad input fails before anything is created", () 
     pointClientAt(emulator.url);
     unsetEnv("LAMBDA_API_KEY");
     const { provider: configured } = await serializeProvider(lambdaInstanceProvider);
-    await configured.configure!({ config: { get: (key: string) => (key === "orchestra:lambdaApiKey" ? "wrong-key-123456" : undefined), require: () => "" } });
+    await configured.configure!({
+      config: {
+        get: (key: string) => (key === "orchestra:lambdaApiKey" ? "wrong-key-123456" : undefined),
+        require: () => "",
+      },
+    });
     const failure = await configured.check({}, inputs()).catch((error: Error) => error);
     expect(String(failure)).toBe(
       "LambdaApiError: Lambda API listInstanceTypes failed: global/invalid-api-key (HTTP 401): API key was invalid, expired, or deleted. Check your API key or create a new one, then try again.",

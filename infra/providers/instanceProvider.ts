@@ -43,7 +43,10 @@ const TYPES_KEY = "__orchestraLambdaInstanceTypes";
 
 /** `/instance-types`, fetched once per process per 5 minutes: every instance's check shares it. */
 function cachedInstanceTypes(client: LambdaClient): Promise<InstanceTypesMap> {
-  const holder = globalThis as unknown as Record<string, { at: number; promise: Promise<InstanceTypesMap> } | undefined>;
+  const holder = globalThis as unknown as Record<
+    string,
+    { at: number; promise: Promise<InstanceTypesMap> } | undefined
+  >;
   const current = holder[TYPES_KEY];
   if (current !== undefined && Date.now() - current.at < 300_000) return current.promise;
   const promise = client.listInstanceTypes();
@@ -52,7 +55,10 @@ function cachedInstanceTypes(client: LambdaClient): Promise<InstanceTypesMap> {
   return promise;
 }
 
-async function checkInstance(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+async function checkInstance(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   const inputs = news as Partial<InstanceInputs>;
   const failures = validateInstanceInputs(inputs);
   const client = lambdaClient();
@@ -67,7 +73,13 @@ async function checkInstance(_olds: Record<string, unknown>, news: Record<string
   }
   const fsNames = inputs.fileSystemNames;
   const regions = inputs.regions;
-  if (fsNames !== undefined && fsNames.length > 0 && !isUnknown(fsNames) && regions !== undefined && !isUnknown(regions)) {
+  if (
+    fsNames !== undefined &&
+    fsNames.length > 0 &&
+    !isUnknown(fsNames) &&
+    regions !== undefined &&
+    !isUnknown(regions)
+  ) {
     const filesystems = await client.listFilesystems();
     for (const fsName of fsNames) {
       const fs = filesystems.find((candidate) => candidate.name === fsName);
@@ -86,7 +98,9 @@ async function checkInstance(_olds: Record<string, unknown>, news: Record<string
 async function findLiveByName(client: LambdaClient, launchedName: string): Promise<Instance | undefined> {
   invalidateInstanceList();
   const instances = await client.listInstances();
-  return instances.find((instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status));
+  return instances.find(
+    (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
+  );
 }
 
 function buildLaunchRequest(inputs: InstanceInputs, region: string): LaunchRequest {
@@ -97,7 +111,10 @@ function buildLaunchRequest(inputs: InstanceInputs, region: string): LaunchReque
     file_system_names: inputs.fileSystemNames,
     name: launchedInstanceName(inputs.name, inputs.launchToken),
     tags: Object.entries(inputs.tags).map(([key, value]) => ({ key, value })),
-    firewall_rulesets: inputs.firewallRulesetsByRegion[region] !== undefined ? [{ id: inputs.firewallRulesetsByRegion[region] }] : [],
+    firewall_rulesets:
+      inputs.firewallRulesetsByRegion[region] !== undefined
+        ? [{ id: inputs.firewallRulesetsByRegion[region] }]
+        : [],
   };
   if (inputs.hostname !== undefined) request.hostname = inputs.hostname;
   if (inputs.imageId !== undefined) request.image = { id: inputs.imageId };
@@ -107,11 +124,17 @@ function buildLaunchRequest(inputs: InstanceInputs, region: string): LaunchReque
 }
 
 function isAmbiguousLaunchFailure(error: unknown): boolean {
-  return isLambdaError(error) && (error.kind === "server" || error.kind === "provider" || error.kind === "network");
+  return (
+    isLambdaError(error) && (error.kind === "server" || error.kind === "provider" || error.kind === "network")
+  );
 }
 
 /** Launches in the first region that has capacity; never launches twice for one ambiguous failure. */
-async function launchSomewhere(client: LambdaClient, inputs: InstanceInputs, regions: string[]): Promise<string> {
+async function launchSomewhere(
+  client: LambdaClient,
+  inputs: InstanceInputs,
+  regions: string[],
+): Promise<string> {
   const launchedName = launchedInstanceName(inputs.name, inputs.launchToken);
   const refusedForCapacity: string[] = [];
   for (const region of regions) {
@@ -134,7 +157,8 @@ async function launchSomewhere(client: LambdaClient, inputs: InstanceInputs, reg
     }
   }
   const types = await cachedInstanceTypes(client).catch(() => undefined);
-  const withCapacity = types?.[inputs.instanceType]?.regions_with_capacity_available.map((region) => region.name) ?? [];
+  const withCapacity =
+    types?.[inputs.instanceType]?.regions_with_capacity_available.map((region) => region.name) ?? [];
   throw new Error(
     `No capacity for ${inputs.instanceType} in ${refusedForCapacity.join(", ")} (tried in that order; Lambda answered insufficient-capacity). ` +
       (withCapacity.length > 0
@@ -144,7 +168,12 @@ async function launchSomewhere(client: LambdaClient, inputs: InstanceInputs, reg
 }
 
 /** Terminates and waits until Lambda reports `terminated` or forgets the instance (404). */
-async function terminateAndConfirm(client: LambdaClient, id: string, pollMs: number, timeoutMs: number): Promise<void> {
+async function terminateAndConfirm(
+  client: LambdaClient,
+  id: string,
+  pollMs: number,
+  timeoutMs: number,
+): Promise<void> {
   try {
     await client.terminateInstances([id]);
   } catch (error) {
@@ -162,7 +191,9 @@ async function terminateAndConfirm(client: LambdaClient, id: string, pollMs: num
       throw error;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`Instance ${id} was asked to terminate but is still not terminated after ${Math.round(timeoutMs / 1000)} s; check it in the Lambda console, it may still bill`);
+      throw new Error(
+        `Instance ${id} was asked to terminate but is still not terminated after ${Math.round(timeoutMs / 1000)} s; check it in the Lambda console, it may still bill`,
+      );
     }
     await sleep(pollMs);
   }
@@ -179,10 +210,13 @@ async function waitUntilActive(client: LambdaClient, id: string, inputs: Instanc
     let problem: string | undefined;
     if (instance.status === "unhealthy") problem = "became unhealthy while booting";
     else if (instance.status !== "booting") problem = `is ${instance.status} before it became active`;
-    else if (Date.now() >= deadline) problem = `was still booting after ${inputs.bootTimeoutMinutes} minutes (bootTimeoutMinutes)`;
+    else if (Date.now() >= deadline)
+      problem = `was still booting after ${inputs.bootTimeoutMinutes} minutes (bootTimeoutMinutes)`;
     if (problem !== undefined) {
       await terminateAndConfirm(client, id, pollMs, 10 * 60_000);
-      throw new Error(`Instance ${label} ${problem}; it has been terminated so that it does not bill. Run the deployment again to launch a new one.`);
+      throw new Error(
+        `Instance ${label} ${problem}; it has been terminated so that it does not bill. Run the deployment again to launch a new one.`,
+      );
     }
     await sleep(pollMs);
   }
@@ -220,12 +254,16 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
     const pinned = filesystems.find((fs) => inputs.fileSystemNames.includes(fs.name))?.region.name;
     if (pinned !== undefined) regions = regions.filter((region) => region === pinned);
     if (regions.length === 0) {
-      throw new Error(`filesystem ${inputs.fileSystemNames.join(", ")} is in ${pinned}, which is not in regions [${inputs.regions.join(", ")}]`);
+      throw new Error(
+        `filesystem ${inputs.fileSystemNames.join(", ")} is in ${pinned}, which is not in regions [${inputs.regions.join(", ")}]`,
+      );
     }
   }
   // Adopt an instance an interrupted run launched under this name. One listing serves every create
   // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
-  const existing = (await cachedInstanceList(client)).find((instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status));
+  const existing = (await cachedInstanceList(client)).find(
+    (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
+  );
   const id = existing?.id ?? (await launchSomewhere(client, inputs, regions));
   const instance = await waitUntilActive(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };
@@ -241,7 +279,11 @@ async function readInstance(id: string, props: Record<string, unknown>): Promise
   return { id, props: { ...props, ...outputs, name: props.name } };
 }
 
-async function updateInstance(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.UpdateResult> {
+async function updateInstance(
+  id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.UpdateResult> {
   const inputs = news as unknown as InstanceInputs;
   const client = lambdaClient();
   let instance: Instance;
@@ -263,16 +305,27 @@ async function deleteInstance(id: string, props: Record<string, unknown>): Promi
  * `olds` are the stored outputs. User data is kept there only as a hash, so it is compared by hash;
  * an instance whose region is still among the listed regions stays where it is.
  */
-function diffInstance(olds: Record<string, unknown>, news: Record<string, unknown>): pulumi.dynamic.DiffResult {
-  const result = diffByKeys(olds, news, { replace: INSTANCE_REPLACE_KEYS, update: INSTANCE_UPDATE_KEYS }, true);
+function diffInstance(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): pulumi.dynamic.DiffResult {
+  const result = diffByKeys(
+    olds,
+    news,
+    { replace: INSTANCE_REPLACE_KEYS, update: INSTANCE_UPDATE_KEYS },
+    true,
+  );
   const extra: string[] = [];
-  if (Array.isArray(news.regions) && !isUnknown(news.regions) && !news.regions.includes(olds.region)) extra.push("regions");
+  if (Array.isArray(news.regions) && !isUnknown(news.regions) && !news.regions.includes(olds.region))
+    extra.push("regions");
   const region = olds.region as string;
   const oldRuleset = (olds.firewallRulesetsByRegion as Record<string, string> | undefined)?.[region];
   const newRulesets = news.firewallRulesetsByRegion as Record<string, string> | string | undefined;
-  if (newRulesets === UNKNOWN || (typeof newRulesets === "object" && newRulesets[region] !== oldRuleset)) extra.push("firewallRulesetsByRegion");
+  if (newRulesets === UNKNOWN || (typeof newRulesets === "object" && newRulesets[region] !== oldRuleset))
+    extra.push("firewallRulesetsByRegion");
   const newUserData = news.userData;
-  const newHash = typeof newUserData === "string" && newUserData !== UNKNOWN ? sha256(newUserData) : undefined;
+  const newHash =
+    typeof newUserData === "string" && newUserData !== UNKNOWN ? sha256(newUserData) : undefined;
   if (newUserData === UNKNOWN || newHash !== olds.userDataSha256) extra.push("userData");
   if (extra.length === 0) return result;
   return { changes: true, replaces: [...(result.replaces ?? []), ...extra], deleteBeforeReplace: true };
@@ -287,4 +340,3 @@ export const lambdaInstanceProvider: pulumi.dynamic.ResourceProvider = {
   update: (id, olds, news) => updateInstance(id, olds, news),
   delete: (id, props) => deleteInstance(id, props),
 };
-

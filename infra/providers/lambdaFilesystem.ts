@@ -6,7 +6,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
 import { PUBLIC_REGION_CODES } from "../lambda/schemas";
-import { cachedInstanceList, configureFromStack, describeInstances, diffByKeys, isUnknown, lambdaClient, LIVE_STATUSES } from "./common";
+import {
+  cachedInstanceList,
+  configureFromStack,
+  describeInstances,
+  diffByKeys,
+  isUnknown,
+  lambdaClient,
+  LIVE_STATUSES,
+} from "./common";
 
 export interface LambdaFilesystemArgs {
   /** Filesystem name: a letter first, then letters, digits and hyphens, at most 60. @default the resource name */
@@ -23,11 +31,17 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const name = news.name as unknown;
     if (!isUnknown(name) && (typeof name !== "string" || !FILESYSTEM_NAME.test(name) || name.length > 60)) {
-      failures.push({ property: "name", reason: `filesystem name ${JSON.stringify(name)} must match ${FILESYSTEM_NAME.source} and be at most 60 characters` });
+      failures.push({
+        property: "name",
+        reason: `filesystem name ${JSON.stringify(name)} must match ${FILESYSTEM_NAME.source} and be at most 60 characters`,
+      });
     }
     const region = news.region as unknown;
     if (!isUnknown(region) && !(PUBLIC_REGION_CODES as readonly unknown[]).includes(region)) {
-      failures.push({ property: "region", reason: `region ${JSON.stringify(region)} is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}` });
+      failures.push({
+        property: "region",
+        reason: `region ${JSON.stringify(region)} is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}`,
+      });
     }
     return { inputs: news, failures };
   },
@@ -38,7 +52,9 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     const region = inputs.region as string;
     const existing = (await client.listFilesystems()).find((fs) => fs.name === name);
     if (existing !== undefined && existing.region.name !== region) {
-      throw new Error(`A filesystem named "${name}" already exists in ${existing.region.name}, not ${region}; choose another name`);
+      throw new Error(
+        `A filesystem named "${name}" already exists in ${existing.region.name}, not ${region}; choose another name`,
+      );
     }
     // An interrupted run may have created it already: adopt it rather than fail on global/duplicate.
     const fs = existing ?? (await client.createFilesystem(name, region));
@@ -47,7 +63,17 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
   read: async (id, props) => {
     const fs = (await lambdaClient().listFilesystems()).find((candidate) => candidate.id === id);
     if (fs === undefined) return {};
-    return { id, props: { ...props, name: fs.name, region: fs.region.name, filesystemId: fs.id, mountPoint: fs.mount_point, bytesUsed: fs.bytes_used ?? 0 } };
+    return {
+      id,
+      props: {
+        ...props,
+        name: fs.name,
+        region: fs.region.name,
+        filesystemId: fs.id,
+        mountPoint: fs.mount_point,
+        bytesUsed: fs.bytes_used ?? 0,
+      },
+    };
   },
   delete: async (id, props) => {
     const client = lambdaClient();
@@ -57,9 +83,13 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
       if (isLambdaError(error, "not-found")) return;
       if (isLambdaError(error, "in-use")) {
         const holders = (await cachedInstanceList(client)).filter(
-          (instance) => LIVE_STATUSES.includes(instance.status) && instance.file_system_names.includes(props.name as string),
+          (instance) =>
+            LIVE_STATUSES.includes(instance.status) &&
+            instance.file_system_names.includes(props.name as string),
         );
-        throw new Error(`Filesystem "${props.name}" is still mounted by ${describeInstances(holders)}; terminate those instances first`);
+        throw new Error(
+          `Filesystem "${props.name}" is still mounted by ${describeInstances(holders)}; terminate those instances first`,
+        );
       }
       throw error;
     }

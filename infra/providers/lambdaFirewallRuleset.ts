@@ -5,7 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
 import { PUBLIC_REGION_CODES, type FirewallRule } from "../lambda/schemas";
-import { cachedInstanceList, configureFromStack, describeInstances, diffByKeys, isUnknown, lambdaClient } from "./common";
+import {
+  cachedInstanceList,
+  configureFromStack,
+  describeInstances,
+  diffByKeys,
+  isUnknown,
+  lambdaClient,
+} from "./common";
 
 export interface LambdaFirewallRulesetArgs {
   /** Ruleset name (at most 64). @default the resource name */
@@ -20,21 +27,39 @@ const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
 /** Every problem with a rule list, each naming the rule by index and description. */
 export function validateFirewallRules(rules: FirewallRule[]): string[] {
   const problems: string[] = [];
-  if (rules.length > 20) problems.push(`${rules.length} rules; Lambda warns that with more than 20, new instances might not launch`);
+  if (rules.length > 20)
+    problems.push(
+      `${rules.length} rules; Lambda warns that with more than 20, new instances might not launch`,
+    );
   rules.forEach((rule, index) => {
     const label = `rules[${index}] (${rule.description ?? "no description"})`;
-    if (!["tcp", "udp", "icmp", "all"].includes(rule.protocol)) problems.push(`${label}: protocol "${rule.protocol}" is not one of tcp, udp, icmp, all`);
+    if (!["tcp", "udp", "icmp", "all"].includes(rule.protocol))
+      problems.push(`${label}: protocol "${rule.protocol}" is not one of tcp, udp, icmp, all`);
     const cidr = CIDR.exec(rule.source_network ?? "");
-    if (cidr === null || cidr.slice(1, 5).some((octet) => Number(octet) > 255) || (cidr[6] !== undefined && Number(cidr[6]) > 32)) {
-      problems.push(`${label}: source_network "${rule.source_network}" is not an IPv4 CIDR such as 203.0.113.0/24`);
+    if (
+      cidr === null ||
+      cidr.slice(1, 5).some((octet) => Number(octet) > 255) ||
+      (cidr[6] !== undefined && Number(cidr[6]) > 32)
+    ) {
+      problems.push(
+        `${label}: source_network "${rule.source_network}" is not an IPv4 CIDR such as 203.0.113.0/24`,
+      );
     }
-    if (typeof rule.description !== "string" || rule.description.length > 128) problems.push(`${label}: description is required, at most 128 characters`);
+    if (typeof rule.description !== "string" || rule.description.length > 128)
+      problems.push(`${label}: description is required, at most 128 characters`);
     if (rule.protocol === "icmp") {
       if (rule.port_range !== undefined) problems.push(`${label}: icmp rules take no port_range`);
     } else {
       const range = rule.port_range;
-      if (!Array.isArray(range) || range.length !== 2 || range.some((port) => !Number.isInteger(port) || port < 1 || port > 65535) || range[0] > range[1]) {
-        problems.push(`${label}: port_range ${JSON.stringify(range)} must be [min, max] within 1-65535 (a single port is [p, p])`);
+      if (
+        !Array.isArray(range) ||
+        range.length !== 2 ||
+        range.some((port) => !Number.isInteger(port) || port < 1 || port > 65535) ||
+        range[0] > range[1]
+      ) {
+        problems.push(
+          `${label}: port_range ${JSON.stringify(range)} must be [min, max] within 1-65535 (a single port is [p, p])`,
+        );
       }
     }
   });
@@ -46,37 +71,65 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
   check: async (_olds, news) => {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     if (!isUnknown(news.region) && !(PUBLIC_REGION_CODES as readonly unknown[]).includes(news.region)) {
-      failures.push({ property: "region", reason: `region ${JSON.stringify(news.region)} is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}` });
+      failures.push({
+        property: "region",
+        reason: `region ${JSON.stringify(news.region)} is not a Lambda region; allowed: ${PUBLIC_REGION_CODES.join(", ")}`,
+      });
     }
-    if (!isUnknown(news.name) && (typeof news.name !== "string" || news.name.length < 1 || news.name.length > 64)) {
-      failures.push({ property: "name", reason: `ruleset name ${JSON.stringify(news.name)} must be 1 to 64 characters` });
+    if (
+      !isUnknown(news.name) &&
+      (typeof news.name !== "string" || news.name.length < 1 || news.name.length > 64)
+    ) {
+      failures.push({
+        property: "name",
+        reason: `ruleset name ${JSON.stringify(news.name)} must be 1 to 64 characters`,
+      });
     }
     if (!isUnknown(news.rules)) {
-      for (const reason of validateFirewallRules(news.rules as FirewallRule[])) failures.push({ property: "rules", reason });
+      for (const reason of validateFirewallRules(news.rules as FirewallRule[]))
+        failures.push({ property: "rules", reason });
     }
     return { inputs: news, failures };
   },
-  diff: async (_id, olds, news) => diffByKeys(olds, news, { replace: ["region"], update: ["name", "rules"] }, false),
+  diff: async (_id, olds, news) =>
+    diffByKeys(olds, news, { replace: ["region"], update: ["name", "rules"] }, false),
   create: async (inputs) => {
     const created = await lambdaClient().createFirewallRuleset({
       name: inputs.name as string,
       region: inputs.region as string,
       rules: inputs.rules as FirewallRule[],
     });
-    return { id: created.id, outs: { name: created.name, region: created.region.name, rules: created.rules, rulesetId: created.id } };
+    return {
+      id: created.id,
+      outs: { name: created.name, region: created.region.name, rules: created.rules, rulesetId: created.id },
+    };
   },
   read: async (id, props) => {
     try {
       const ruleset = await lambdaClient().getFirewallRuleset(id);
-      return { id, props: { ...props, name: ruleset.name, region: ruleset.region.name, rules: ruleset.rules, rulesetId: ruleset.id } };
+      return {
+        id,
+        props: {
+          ...props,
+          name: ruleset.name,
+          region: ruleset.region.name,
+          rules: ruleset.rules,
+          rulesetId: ruleset.id,
+        },
+      };
     } catch (error) {
       if (isLambdaError(error, "not-found")) return {};
       throw error;
     }
   },
   update: async (id, _olds, news) => {
-    const updated = await lambdaClient().updateFirewallRuleset(id, { name: news.name as string, rules: news.rules as FirewallRule[] });
-    return { outs: { name: updated.name, region: updated.region.name, rules: updated.rules, rulesetId: updated.id } };
+    const updated = await lambdaClient().updateFirewallRuleset(id, {
+      name: news.name as string,
+      rules: news.rules as FirewallRule[],
+    });
+    return {
+      outs: { name: updated.name, region: updated.region.name, rules: updated.rules, rulesetId: updated.id },
+    };
   },
   delete: async (id, props) => {
     const client = lambdaClient();
@@ -85,8 +138,12 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
     } catch (error) {
       if (isLambdaError(error, "not-found")) return;
       if (isLambdaError(error, "in-use")) {
-        const holders = (await cachedInstanceList(client)).filter((instance) => (instance.firewall_rulesets ?? []).some((entry) => entry.id === id));
-        throw new Error(`Firewall ruleset "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`);
+        const holders = (await cachedInstanceList(client)).filter((instance) =>
+          (instance.firewall_rulesets ?? []).some((entry) => entry.id === id),
+        );
+        throw new Error(
+          `Firewall ruleset "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`,
+        );
       }
       throw error;
     }
@@ -100,6 +157,13 @@ export class LambdaFirewallRuleset extends pulumi.dynamic.Resource {
   declare readonly rules: pulumi.Output<FirewallRule[]>;
 
   constructor(name: string, args: LambdaFirewallRulesetArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(lambdaFirewallRulesetProvider, name, { name: args.name ?? name, region: args.region, rules: args.rules, rulesetId: undefined }, opts, "lambda", "FirewallRuleset");
+    super(
+      lambdaFirewallRulesetProvider,
+      name,
+      { name: args.name ?? name, region: args.region, rules: args.rules, rulesetId: undefined },
+      opts,
+      "lambda",
+      "FirewallRuleset",
+    );
   }
 }

@@ -60,8 +60,19 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: LambdaInstanceArgs, opts: pulumi.CustomResourceOptions = {}) {
     const launchToken = pulumi
-      .all([args.instanceType, args.regions, args.sshKeyNames, args.fileSystemNames, args.imageFamily, args.imageId, args.hostname, args.tags])
-      .apply((launchSettings) => launchTokenFor([pulumi.getProject(), pulumi.getStack(), name, ...launchSettings]));
+      .all([
+        args.instanceType,
+        args.regions,
+        args.sshKeyNames,
+        args.fileSystemNames,
+        args.imageFamily,
+        args.imageId,
+        args.hostname,
+        args.tags,
+      ])
+      .apply((launchSettings) =>
+        launchTokenFor([pulumi.getProject(), pulumi.getStack(), name, ...launchSettings]),
+      );
     super(
       lambdaInstanceProvider,
       name,

@@ -4,7 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
-import { cachedInstanceList, configureFromStack, describeInstances, diffByKeys, isUnknown, lambdaClient, LIVE_STATUSES } from "./common";
+import {
+  cachedInstanceList,
+  configureFromStack,
+  describeInstances,
+  diffByKeys,
+  isUnknown,
+  lambdaClient,
+  LIVE_STATUSES,
+} from "./common";
 
 export interface LambdaSshKeyArgs {
   /** Name Lambda knows the key by (1-64 characters, unique in the account). @default the resource name */
@@ -13,7 +21,8 @@ export interface LambdaSshKeyArgs {
   readonly publicKey: pulumi.Input<string>;
 }
 
-const OPENSSH_PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
+const OPENSSH_PUBLIC_KEY =
+  /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
 
 export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => configureFromStack(req),
@@ -21,18 +30,26 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const name = news.name as unknown;
     if (!isUnknown(name) && (typeof name !== "string" || name.length < 1 || name.length > 64)) {
-      failures.push({ property: "name", reason: `SSH key name ${JSON.stringify(name)} must be 1 to 64 characters` });
+      failures.push({
+        property: "name",
+        reason: `SSH key name ${JSON.stringify(name)} must be 1 to 64 characters`,
+      });
     }
     const key = news.publicKey as unknown;
-    if (!isUnknown(key) && (typeof key !== "string" || !OPENSSH_PUBLIC_KEY.test(key.trim()) || key.length > 4096)) {
+    if (
+      !isUnknown(key) &&
+      (typeof key !== "string" || !OPENSSH_PUBLIC_KEY.test(key.trim()) || key.length > 4096)
+    ) {
       failures.push({
         property: "publicKey",
-        reason: "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+        reason:
+          "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
       });
     }
     return { inputs: news, failures };
   },
-  diff: async (_id, olds, news) => diffByKeys(olds, news, { replace: ["name", "publicKey"], update: [] }, olds.name === news.name),
+  diff: async (_id, olds, news) =>
+    diffByKeys(olds, news, { replace: ["name", "publicKey"], update: [] }, olds.name === news.name),
   create: async (inputs) => {
     const client = lambdaClient();
     const name = inputs.name as string;
@@ -41,7 +58,9 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const existing = (await client.listSshKeys()).find((key) => key.name === name);
     if (existing !== undefined) {
       if (existing.public_key.trim() !== publicKey) {
-        throw new Error(`An SSH key named "${name}" already exists in the Lambda account with a different public key; choose another name or delete that key first`);
+        throw new Error(
+          `An SSH key named "${name}" already exists in the Lambda account with a different public key; choose another name or delete that key first`,
+        );
       }
       return { id: existing.id, outs: { name, publicKey, keyId: existing.id } };
     }
@@ -60,9 +79,12 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     } catch (error) {
       if (isLambdaError(error, "in-use")) {
         const holders = (await cachedInstanceList(client)).filter(
-          (instance) => LIVE_STATUSES.includes(instance.status) && instance.ssh_key_names.includes(props.name as string),
+          (instance) =>
+            LIVE_STATUSES.includes(instance.status) && instance.ssh_key_names.includes(props.name as string),
         );
-        throw new Error(`SSH key "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`);
+        throw new Error(
+          `SSH key "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`,
+        );
       }
       const gone = (await client.listSshKeys()).every((key) => key.id !== id);
       if (!gone) throw error;
@@ -76,6 +98,13 @@ export class LambdaSshKey extends pulumi.dynamic.Resource {
   declare readonly publicKey: pulumi.Output<string>;
 
   constructor(name: string, args: LambdaSshKeyArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(lambdaSshKeyProvider, name, { name: args.name ?? name, publicKey: args.publicKey, keyId: undefined }, opts, "lambda", "SshKey");
+    super(
+      lambdaSshKeyProvider,
+      name,
+      { name: args.name ?? name, publicKey: args.publicKey, keyId: undefined },
+      opts,
+      "lambda",
+      "SshKey",
+    );
   }
 }

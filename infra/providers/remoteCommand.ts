@@ -70,7 +70,13 @@ function execOverSsh(inputs: RemoteCommandInputs): Promise<ExecResult> {
         });
       })
       .on("error", (error) => reject(error))
-      .connect({ host: inputs.host, port: inputs.port, username: inputs.user, privateKey: inputs.privateKey, readyTimeout: 15_000 });
+      .connect({
+        host: inputs.host,
+        port: inputs.port,
+        username: inputs.user,
+        privateKey: inputs.privateKey,
+        readyTimeout: 15_000,
+      });
   });
 }
 
@@ -109,16 +115,29 @@ const REPLACE_KEYS = ["host", "port", "user", "create", "triggers"] as const;
  * step as replaced. Unknown values therefore count as no change at preview; `up` diffs again with
  * the real values, and a replaced instance shows as a replacement in the same plan anyway.
  */
-function diffRemoteCommand(olds: Record<string, unknown>, news: Record<string, unknown>): pulumi.dynamic.DiffResult {
-  const known = Object.fromEntries(Object.entries(news).map(([key, value]) => [key, isUnknown(value) ? olds[key] : value]));
-  return diffByKeys(olds, known, { replace: REPLACE_KEYS, update: ["dialAttempts", "dialIntervalSeconds"] }, false);
+function diffRemoteCommand(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): pulumi.dynamic.DiffResult {
+  const known = Object.fromEntries(
+    Object.entries(news).map(([key, value]) => [key, isUnknown(value) ? olds[key] : value]),
+  );
+  return diffByKeys(
+    olds,
+    known,
+    { replace: REPLACE_KEYS, update: ["dialAttempts", "dialIntervalSeconds"] },
+    false,
+  );
 }
 
 export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => configureFromStack(req),
   check: async (_olds, news) => ({ inputs: news, failures: [] }),
   diff: async (_id, olds, news) => diffRemoteCommand(olds, news),
-  create: async (inputs) => ({ id: `${inputs.host as string}-${Date.now().toString(36)}`, outs: await runScript(inputs) }),
+  create: async (inputs) => ({
+    id: `${inputs.host as string}-${Date.now().toString(36)}`,
+    outs: await runScript(inputs),
+  }),
   update: async (_id, olds, news) => {
     const { privateKey: _omitted, ...visible } = news;
     return { outs: { ...visible, stdout: olds.stdout, stderr: olds.stderr } };

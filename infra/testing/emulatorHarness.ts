@@ -42,8 +42,14 @@ export const TEST_CLIENT_ENV: Readonly<Record<string, string>> = {
  */
 export function pointClientAt(url: string): void {
   const host = hostGlobal();
-  for (const env of [process.env, hostProcess().env]) Object.assign(env, TEST_CLIENT_ENV, { LAMBDA_API_URL: url });
-  for (const key of ["__orchestraLambdaPacer", "__orchestraLambdaConfigured", "__orchestraLambdaInstanceListing", "__orchestraLambdaInstanceTypes"]) {
+  for (const env of [process.env, hostProcess().env])
+    Object.assign(env, TEST_CLIENT_ENV, { LAMBDA_API_URL: url });
+  for (const key of [
+    "__orchestraLambdaPacer",
+    "__orchestraLambdaConfigured",
+    "__orchestraLambdaInstanceListing",
+    "__orchestraLambdaInstanceTypes",
+  ]) {
     host[key] = undefined;
   }
   resetPacer();

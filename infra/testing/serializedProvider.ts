@@ -13,11 +13,15 @@ const requireFromString = require("require-from-string") as (code: string) => un
 
 export interface SerializedProvider {
   readonly text: string;
-  readonly provider: Required<Pick<pulumi.dynamic.ResourceProvider, "check" | "diff" | "create" | "read" | "delete">> &
+  readonly provider: Required<
+    Pick<pulumi.dynamic.ResourceProvider, "check" | "diff" | "create" | "read" | "delete">
+  > &
     pulumi.dynamic.ResourceProvider;
 }
 
-export async function serializeProvider(provider: pulumi.dynamic.ResourceProvider): Promise<SerializedProvider> {
+export async function serializeProvider(
+  provider: pulumi.dynamic.ResourceProvider,
+): Promise<SerializedProvider> {
   const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
   const loaded = (requireFromString(serialized.text) as { handler: () => unknown }).handler();
   return { text: serialized.text, provider: loaded as SerializedProvider["provider"] };
