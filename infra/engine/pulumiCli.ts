@@ -5,7 +5,7 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
-import { dirname, join } from "path";
+import { dirname, join, resolve } from "path";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 
@@ -46,7 +46,7 @@ export class EngineStack {
     this.backendDir = join(mkdtempSync(join(tmpdir(), "orchestra-engine-")), "state");
     // A stack file at the project root (Pulumi.e2e.yaml is ignored by git), copied from the template.
     this.configFile = join(PROJECT_ROOT, `Pulumi.${stack}.yaml`);
-    copyFileSync(join(PROJECT_ROOT, templateConfig), this.configFile);
+    copyFileSync(resolve(PROJECT_ROOT, templateConfig), this.configFile);
   }
 
   private commandEnv(): NodeJS.ProcessEnv {
