@@ -16,7 +16,11 @@ import { EngineStack, removeStackFile, toolchainEnv } from "../infra/engine/pulu
 const REGIONS = ["us-west-1", "us-east-1", "us-south-1", "europe-central-1"];
 
 function stackYaml(nodes: number, apiUrl: string, publicKey: string): string {
-  const nodeLines = Array.from({ length: nodes }, (_, index) => `    n${index}:\n      role: gpu\n      instanceType: gpu_1x_a10\n      regions: [${REGIONS.join(", ")}]`);
+  const nodeLines = Array.from(
+    { length: nodes },
+    (_, index) =>
+      `    n${index}:\n      role: gpu\n      instanceType: gpu_1x_a10\n      regions: [${REGIONS.join(", ")}]`,
+  );
   return [
     "config:",
     "  orchestra:layer: staging",
@@ -49,7 +53,13 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const nodes of sizes) {
     const apiKey = `bench-${nodes}-key`;
-    const emulator = await startEmulator({ port: 0, apiKey, bootDelayMs: 5000, terminateDelayMs: 1000, quiet: true });
+    const emulator = await startEmulator({
+      port: 0,
+      apiKey,
+      bootDelayMs: 5000,
+      terminateDelayMs: 1000,
+      quiet: true,
+    });
     const template = join(mkdtempSync(join(tmpdir(), "bench-stack-")), "Pulumi.template.yaml");
     writeFileSync(template, stackYaml(nodes, emulator.url, publicKey));
     const stack = new EngineStack("bench", template, env);
@@ -57,7 +67,9 @@ async function main(): Promise<void> {
       await stack.init();
       await stack.setConfig("lambdaApiKey", apiKey, { secret: true });
       await stack.setConfig("databasePassword", "bench-db-password", { secret: true });
-      await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), { secret: true });
+      await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
+        secret: true,
+      });
 
       let before = emulator.stats();
       let started = Date.now();
@@ -74,7 +86,9 @@ async function main(): Promise<void> {
       const refreshCalls = `${after.requests - before.requests} calls (${delta(after.byOperation, before.byOperation)}), 429s: ${after.rateLimited - before.rateLimited}`;
 
       const floor = ((nodes - 1) * 12 + 5).toFixed(0);
-      rows.push(`| ${nodes} | ${upSeconds.toFixed(1)} s (floor ${floor} s) | ${upCalls} | ${refreshSeconds.toFixed(1)} s | ${refreshCalls} |`);
+      rows.push(
+        `| ${nodes} | ${upSeconds.toFixed(1)} s (floor ${floor} s) | ${upCalls} | ${refreshSeconds.toFixed(1)} s | ${refreshCalls} |`,
+      );
       console.log(rows[rows.length - 1]);
       await stack.run(["destroy", "--yes", "--skip-preview"]);
     } finally {
@@ -82,7 +96,9 @@ async function main(): Promise<void> {
       await emulator.close();
     }
   }
-  console.log("\n| N | pulumi up | up API calls | preview --refresh (no change) | refresh API calls |\n|---|---|---|---|---|");
+  console.log(
+    "\n| N | pulumi up | up API calls | preview --refresh (no change) | refresh API calls |\n|---|---|---|---|---|",
+  );
   for (const row of rows) console.log(row);
 }
 
