@@ -6,12 +6,12 @@ import { GpuFleet } from "./components/gpuFleet";
 import { loadStackConfig, readSecrets } from "./stacks/config";
 
 const config = loadStackConfig();
-const secrets = readSecrets();
+const secrets = readSecrets(config);
 
 const fleet = new GpuFleet(`orchestra-${pulumi.getStack()}`, {
   settings: config.fleet,
   sshPublicKey: config.ssh.publicKey,
-  sshPrivateKey: secrets.sshPrivateKey,
+  sshPrivateKey: secrets.sshPrivateKey ?? "",
   sshUser: config.ssh.user,
   sshPort: config.ssh.port,
   readinessChecks: config.readinessChecks,

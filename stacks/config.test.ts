@@ -6,6 +6,7 @@ const valid = {
   sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA ops",
   allowedCidrs: ["203.0.113.0/24"],
   nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
+  monthlyBudgetUsd: 3000,
 };
 
 test("a valid config becomes a frozen, typed object with defaults", () => {
@@ -31,6 +32,7 @@ test("every problem is listed at once, with key, value and fix", () => {
       ...valid,
       allowedCidrs: ["10.0.0.300/8"],
       nodes: {
+        app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] },
         GPU_A: { role: "gpu", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: true },
       },
     });

@@ -1,0 +1,180 @@
+/**
+ * Pure planning for AppServices: the API, the frontend and the chosen MCP servers as container
+ * specs, wired to the data stores by name over the private network, plus the health gate's list
+ * of endpoints. Ports come from the single port map.
+ */
+import type { ContainerSpec, HealthCheckSpec } from "./containerSpec";
+import { DATABASE_NAME, DATABASE_USER } from "./dataServicesPlan";
+import {
+  MCP_DESCRIPTIONS,
+  type AppService,
+  type DataService,
+  type McpServer,
+  type ServiceName,
+} from "./serviceCatalog";
+
+export interface AppServicesSettings {
+  /** Layer name, passed as ENVIRONMENT / ORCHESTRA_AI_ENV. */
+  readonly environment: string;
+  readonly stores: readonly ("sqlite" | DataService)[];
+  readonly mcpServers: readonly McpServer[];
+  readonly images: Readonly<Record<ServiceName, string>>;
+  readonly ports: Readonly<Partial<Record<ServiceName, number>>> & {
+    readonly api: number;
+    readonly frontend: number;
+  };
+  /**
+   * Host name of the data stores as the app containers see it: the service name when they share
+   * the Docker network, otherwise `{dataHost}`, which the component fills with the data node's
+   * private address.
+   */
+  readonly dataHost?: string;
+  /** Where the API and frontend publish: 0.0.0.0 on a Lambda node (the firewall guards it), 127.0.0.1 locally. */
+  readonly publicBindAddress: string;
+  /** Where MCP servers publish: the private side (the component substitutes the node's address). */
+  readonly privateBindAddress: string;
+  /** The SQLite volume (local layer). */
+  readonly sqliteVolumeName?: string;
+}
+
+export interface HealthEndpoint {
+  readonly service: AppService;
+  readonly url: string;
+}
+
+export interface AppServicesPlan {
+  readonly containers: ContainerSpec[];
+  /** What the post-deploy health gate checks, from the app host itself. */
+  readonly healthEndpoints: HealthEndpoint[];
+}
+
+/** A placeholder the component replaces with the data node's private address. */
+export const DATA_HOST_PLACEHOLDER = "{dataHost}";
+
+const TIMING = { intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 20 };
+
+/** Python is in every Orchestra image (FastAPI); curl is not, so the checks use urllib. */
+function httpCheck(url: string): HealthCheckSpec {
+  return {
+    test: ["CMD", "python3", "-c", `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`],
+    ...TIMING,
+  };
+}
+
+const LIMITS: Readonly<Record<"api" | "frontend" | "mcp", { memoryMiB: number; cpus: number }>> = {
+  api: { memoryMiB: 2048, cpus: 2 },
+  frontend: { memoryMiB: 512, cpus: 0.5 },
+  mcp: { memoryMiB: 512, cpus: 0.5 },
+};
+
+function storeWiring(
+  settings: AppServicesSettings,
+): Pick<ContainerSpec, "env" | "secretEnv" | "secretEnvTemplates"> {
+  const host = (service: DataService) => settings.dataHost ?? service;
+  const port = (service: DataService) =>
+    settings.ports[service] ?? { postgres: 5432, redis: 6379, weaviate: 8080 }[service];
+  const env: Record<string, string> = {};
+  const secretEnv: ContainerSpec["secretEnv"] = {};
+  const templates: Record<string, string> = {};
+  if (settings.stores.includes("sqlite")) env.DATABASE_URL = "sqlite:////data/orchestra.db";
+  if (settings.stores.includes("postgres")) {
+    env.POSTGRES_HOST = host("postgres");
+    templates.DATABASE_URL = `postgresql://${DATABASE_USER}:{databasePassword}@${host("postgres")}:${port("postgres")}/${DATABASE_NAME}`;
+  }
+  if (settings.stores.includes("redis")) {
+    env.REDIS_HOST = host("redis");
+    templates.REDIS_URL = `redis://:{redisPassword}@${host("redis")}:${port("redis")}/0`;
+  }
+  if (settings.stores.includes("weaviate")) {
+    env.WEAVIATE_URL = `http://${host("weaviate")}:${port("weaviate")}`;
+    return {
+      env,
+      secretEnv: { ...secretEnv, WEAVIATE_API_KEY: "weaviateApiKey" },
+      secretEnvTemplates: templates,
+    };
+  }
+  return { env, secretEnv, secretEnvTemplates: templates };
+}
+
+export function planAppServices(prefix: string, settings: AppServicesSettings): AppServicesPlan {
+  const common = { ENVIRONMENT: settings.environment, ORCHESTRA_AI_ENV: settings.environment };
+  const stores = storeWiring(settings);
+  const apiPort = settings.ports.api;
+  const apiUrl = `http://api:${apiPort}`;
+  const containers: ContainerSpec[] = [
+    {
+      service: "api",
+      containerName: `${prefix}-api`,
+      image: settings.images.api,
+      env: { ...common, ...stores.env, PORT: String(apiPort) },
+      secretEnv: stores.secretEnv,
+      secretEnvTemplates: stores.secretEnvTemplates,
+      ports: [{ internal: apiPort, external: apiPort, hostIp: settings.publicBindAddress }],
+      healthCheck: httpCheck(`http://127.0.0.1:${apiPort}/api/health`),
+      restart: "unless-stopped",
+      ...LIMITS.api,
+      volumes:
+        settings.sqliteVolumeName !== undefined
+          ? [{ volumeName: settings.sqliteVolumeName, containerPath: "/data" }]
+          : [],
+    },
+    {
+      service: "frontend",
+      containerName: `${prefix}-frontend`,
+      image: settings.images.frontend,
+      // The frontend proxies /api and /ws to the API over the private network.
+      env: { ...common, VITE_API_URL: apiUrl, PORT: String(settings.ports.frontend) },
+      secretEnv: {},
+      secretEnvTemplates: {},
+      ports: [
+        {
+          internal: settings.ports.frontend,
+          external: settings.ports.frontend,
+          hostIp: settings.publicBindAddress,
+        },
+      ],
+      healthCheck: {
+        test: ["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${settings.ports.frontend}/`],
+        ...TIMING,
+      },
+      restart: "unless-stopped",
+      ...LIMITS.frontend,
+      volumes: [],
+    },
+  ];
+  const healthEndpoints: HealthEndpoint[] = [
+    { service: "api", url: `http://127.0.0.1:${apiPort}/api/health` },
+  ];
+  for (const server of settings.mcpServers) {
+    const service = `mcp-${server}` as const;
+    const port = settings.ports[service];
+    if (port === undefined) throw new Error(`no port for ${service} in the port map`);
+    // The memory server keeps its state in the stores; the others only talk to the API.
+    const wiring = server === "memory" ? stores : { env: {}, secretEnv: {}, secretEnvTemplates: {} };
+    containers.push({
+      service,
+      containerName: `${prefix}-${service}`,
+      image: settings.images[service],
+      env: {
+        ...common,
+        ...wiring.env,
+        MCP_SERVER_NAME: MCP_DESCRIPTIONS[server],
+        MCP_SERVER_PORT: String(port),
+        ...(server === "memory" ? { MCP_MEMORY_PORT: String(port) } : {}),
+        ORCHESTRA_API_URL: apiUrl,
+      },
+      secretEnv: wiring.secretEnv,
+      secretEnvTemplates: wiring.secretEnvTemplates,
+      ports: [{ internal: port, external: port, hostIp: settings.privateBindAddress }],
+      healthCheck: httpCheck(`http://127.0.0.1:${port}/health`),
+      // unless-stopped: a crashed MCP server is brought back by the Docker daemon.
+      restart: "unless-stopped",
+      ...LIMITS.mcp,
+      volumes: [],
+      // Upstream MCP images run as non-root; keep it that way.
+      user: "1000:1000",
+    });
+    healthEndpoints.push({ service, url: `http://127.0.0.1:${port}/health` });
+  }
+  return { containers, healthEndpoints };
+}

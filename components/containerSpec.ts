@@ -1,0 +1,83 @@
+/**
+ * The plain shape every container planner produces. Components map it to `docker.Container`; the
+ * services test tier runs the very same spec on a real Docker engine (infra/testing/dockerCli.ts),
+ * so what the mocks pin and what the engine proves are one object.
+ */
+
+export interface PortBinding {
+  /** Port inside the container. */
+  readonly internal: number;
+  /** Port on the host. */
+  readonly external: number;
+  /**
+   * Host address the port is published on. Data stores bind the node's private side (or
+   * 127.0.0.1 locally), never 0.0.0.0: Docker's iptables rules bypass ufw and Lambda's firewall
+   * only guards the public address.
+   */
+  readonly hostIp: string;
+}
+
+export interface HealthCheckSpec {
+  /** Docker HEALTHCHECK test, e.g. ["CMD", "pg_isready"] or ["CMD-SHELL", "..."]. */
+  readonly test: readonly string[];
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+export interface VolumeMount {
+  /** Docker volume name (named volumes survive container replacement). */
+  readonly volumeName: string;
+  readonly containerPath: string;
+}
+
+export interface ContainerSpec {
+  /** Stable service key (`postgres`, `api`, `mcp-memory`); child names derive from it. */
+  readonly service: string;
+  /** Container name on the host; also its DNS name on the private network. */
+  readonly containerName: string;
+  /** Pinned image reference (tag or digest, never `:latest`). */
+  readonly image: string;
+  /** Plain environment. Never holds a secret. */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Environment variables whose values are secrets, by variable name -> secret key in the
+   * layer's secrets (`databasePassword`, ...). Kept apart so the component can pass them as
+   * Pulumi secrets and the test runner through an env file, never on a command line.
+   */
+  readonly secretEnv: Readonly<Record<string, SecretName>>;
+  /**
+   * Environment variables built from a template with secrets spliced in, e.g. DATABASE_URL.
+   * `{secretName}` placeholders are replaced with the secret's value at deploy time.
+   */
+  readonly secretEnvTemplates: Readonly<Record<string, string>>;
+  readonly ports: readonly PortBinding[];
+  readonly healthCheck: HealthCheckSpec;
+  /** Docker restart policy; `unless-stopped` brings a crashed server back. */
+  readonly restart: "unless-stopped" | "always" | "on-failure" | "no";
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly volumes: readonly VolumeMount[];
+  /** Overrides the image's command. Must never contain a secret value. */
+  readonly command?: readonly string[];
+  /** User to run as (`uid:gid`), where the image supports it. */
+  readonly user?: string;
+}
+
+/** Secret values a layer's containers may need; each is secret stack config. */
+export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey"] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/** Replaces `{secretName}` placeholders with values (used at deploy time and by the test runner). */
+export function renderSecretTemplate(
+  template: string,
+  secrets: Readonly<Record<SecretName, string>>,
+): string {
+  return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
+    if (!(SECRET_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`unknown secret placeholder ${placeholder} in an environment template`);
+    }
+    return encodeURIComponent(secrets[name as SecretName]);
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * Pure planning for DataServices: Postgres, Redis and Weaviate as container specs (or, on the
+ * local layer, nothing but a SQLite volume the API mounts). Every store binds its port on the
+ * host's private side only and keeps its data in a named volume.
+ */
+import type { ContainerSpec, HealthCheckSpec, VolumeMount } from "./containerSpec";
+import { DEFAULT_PORTS, type DataService } from "./serviceCatalog";
+
+export interface DataServicesSettings {
+  /** Stores to run; `sqlite` means no container, a volume for the API instead. */
+  readonly stores: readonly ("sqlite" | DataService)[];
+  readonly images: Readonly<Record<DataService, string>>;
+  readonly ports: Readonly<Partial<Record<DataService, number>>>;
+  /**
+   * Host address the stores publish on: 127.0.0.1 locally, the node's private address on Lambda
+   * (the component substitutes it). Never 0.0.0.0.
+   */
+  readonly bindAddress: string;
+  /** Where a Lambda filesystem is mounted on the node; volumes live there when set. */
+  readonly filesystemMountPath?: string;
+}
+
+export interface VolumePlan {
+  readonly resourceName: string;
+  readonly volumeName: string;
+  /** Bind the volume to this host directory (on the Lambda filesystem) instead of Docker's own. */
+  readonly hostPath?: string;
+}
+
+export interface DataServicesPlan {
+  readonly networkName: string;
+  readonly containers: ContainerSpec[];
+  readonly volumes: VolumePlan[];
+  /** The SQLite volume the API mounts on the local layer. */
+  readonly sqliteVolume?: VolumePlan;
+}
+
+/** Health checks every 30 s, as the operators' workflow expects; a store gets 3 misses. */
+export const DATA_HEALTH_TIMING = {
+  intervalSeconds: 30,
+  timeoutSeconds: 5,
+  retries: 3,
+  startPeriodSeconds: 30,
+};
+
+export const DATABASE_NAME = "orchestra";
+export const DATABASE_USER = "orchestra";
+
+const LIMITS: Readonly<Record<DataService, { memoryMiB: number; cpus: number }>> = {
+  postgres: { memoryMiB: 2048, cpus: 2 },
+  redis: { memoryMiB: 512, cpus: 1 },
+  weaviate: { memoryMiB: 4096, cpus: 2 },
+};
+
+function volume(prefix: string, service: string, filesystemMountPath?: string): VolumePlan {
+  return {
+    resourceName: `${prefix}-${service}-data`,
+    volumeName: `${prefix}-${service}-data`,
+    ...(filesystemMountPath !== undefined ? { hostPath: `${filesystemMountPath}/${service}` } : {}),
+  };
+}
+
+function health(test: readonly string[]): HealthCheckSpec {
+  return { test, ...DATA_HEALTH_TIMING };
+}
+
+function storeSpec(
+  prefix: string,
+  service: DataService,
+  settings: DataServicesSettings,
+  data: VolumeMount,
+): ContainerSpec {
+  const port = settings.ports[service] ?? DEFAULT_PORTS[service];
+  const base = {
+    service,
+    containerName: `${prefix}-${service}`,
+    image: settings.images[service],
+    ports: [{ internal: port, external: port, hostIp: settings.bindAddress }],
+    restart: "unless-stopped" as const,
+    volumes: [data],
+    ...LIMITS[service],
+  };
+  switch (service) {
+    case "postgres":
+      return {
+        ...base,
+        // The official image reads these; the password arrives as a secret env var, never argv.
+        env: { POSTGRES_USER: DATABASE_USER, POSTGRES_DB: DATABASE_NAME, PGPORT: String(port) },
+        secretEnv: { POSTGRES_PASSWORD: "databasePassword" },
+        secretEnvTemplates: {},
+        healthCheck: health(["CMD-SHELL", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1']),
+      };
+    case "redis":
+      return {
+        ...base,
+        env: {},
+        secretEnv: { REDIS_PASSWORD: "redisPassword" },
+        secretEnvTemplates: {},
+        // Config on stdin: `--requirepass <pw>` would put the password on redis-server's command line.
+        command: [
+          "sh",
+          "-c",
+          `printf 'requirepass %s\\nappendonly yes\\ndir /data\\nport ${port}\\n' "$REDIS_PASSWORD" | redis-server -`,
+        ],
+        healthCheck: health([
+          "CMD-SHELL",
+          `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p ${port} ping | grep -q PONG`,
+        ]),
+      };
+    case "weaviate":
+      return {
+        ...base,
+        env: {
+          AUTHENTICATION_APIKEY_ENABLED: "true",
+          AUTHENTICATION_APIKEY_USERS: "orchestra",
+          AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED: "false",
+          PERSISTENCE_DATA_PATH: "/var/lib/weaviate",
+          // Backups need a backup module (upstream had none); the filesystem one writes under the volume.
+          ENABLE_MODULES: "backup-filesystem",
+          BACKUP_FILESYSTEM_PATH: "/var/lib/weaviate/backups",
+          DEFAULT_VECTORIZER_MODULE: "none",
+          CLUSTER_HOSTNAME: "node1",
+          PORT: String(port),
+        },
+        secretEnv: { AUTHENTICATION_APIKEY_ALLOWED_KEYS: "weaviateApiKey" },
+        secretEnvTemplates: {},
+        healthCheck: health([
+          "CMD",
+          "wget",
+          "-q",
+          "--spider",
+          `http://127.0.0.1:${port}/v1/.well-known/ready`,
+        ]),
+      };
+  }
+}
+
+const DATA_PATHS: Readonly<Record<DataService, string>> = {
+  postgres: "/var/lib/postgresql/data",
+  redis: "/data",
+  weaviate: "/var/lib/weaviate",
+};
+
+/** Plans the stores of one Docker host. `prefix` is the component's name; child names derive from it. */
+export function planDataServices(prefix: string, settings: DataServicesSettings): DataServicesPlan {
+  const containers: ContainerSpec[] = [];
+  const volumes: VolumePlan[] = [];
+  for (const store of settings.stores) {
+    if (store === "sqlite") continue;
+    const data = volume(prefix, store, settings.filesystemMountPath);
+    volumes.push(data);
+    containers.push(
+      storeSpec(prefix, store, settings, { volumeName: data.volumeName, containerPath: DATA_PATHS[store] }),
+    );
+  }
+  return {
+    networkName: `${prefix}-net`,
+    containers,
+    volumes,
+    ...(settings.stores.includes("sqlite")
+      ? { sqliteVolume: volume(prefix, "sqlite", settings.filesystemMountPath) }
+      : {}),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Cross-key rules on a schema-valid config. Each rule returns problems in the user's words: the
+ * key, the bad value, what is allowed and how to fix it. All rules run; nothing stops at the first.
+ */
+import { SNAPSHOT_CENTS_PER_HOUR } from "../infra/pricing/priceSnapshot";
+import {
+  DATA_SERVICES,
+  DEFAULT_IMAGES,
+  DEFAULT_PORTS,
+  isPinnedImage,
+  type ServiceName,
+} from "../components/serviceCatalog";
+import { environmentPolicy } from "./policy";
+import type { RawConfig, SecretKey } from "./configSchema";
+
+const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export type Filesystem = { name: string; region: string } | undefined;
+
+/** Whether `cidr` is a well-formed IPv4 CIDR (octets <= 255, prefix <= 32). */
+export function isIpv4Cidr(cidr: string): boolean {
+  const match = CIDR.exec(cidr);
+  return match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(match[5]) <= 32;
+}
+
+export function networkRules(config: RawConfig): string[] {
+  const problems: string[] = [];
+  for (const cidr of config.allowedCidrs) {
+    if (!isIpv4Cidr(cidr)) {
+      problems.push(
+        `orchestra:allowedCidrs contains "${cidr}": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)`,
+      );
+    }
+  }
+  const dataPorts = new Map(DATA_SERVICES.map((service) => [servicePort(config, service), service]));
+  const openToAll = config.allowedCidrs.includes("0.0.0.0/0");
+  for (const port of config.publicPorts ?? []) {
+    const store = dataPorts.get(port);
+    if (store !== undefined) {
+      problems.push(
+        `orchestra:publicPorts contains ${port}, the ${store} port: data stores listen on the node's private side only` +
+          (openToAll
+            ? " and orchestra:allowedCidrs includes 0.0.0.0/0, which would open it to the whole internet"
+            : "") +
+          `; remove ${port} from orchestra:publicPorts (reach ${store} over SSH or the private network)`,
+      );
+    }
+  }
+  return problems;
+}
+
+export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
+  const problems: string[] = [];
+  const knownTypes = Object.keys(SNAPSHOT_CENTS_PER_HOUR);
+  for (const [key, node] of Object.entries(config.nodes)) {
+    if (!NODE_KEY.test(key)) {
+      problems.push(
+        `orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"`,
+      );
+    }
+    if (!knownTypes.includes(node.instanceType) && config.prices?.[node.instanceType] === undefined) {
+      problems.push(
+        `orchestra:nodes.${key}.instanceType = "${node.instanceType}": not a Lambda instance type; allowed: ${knownTypes.join(", ")}; ` +
+          `pick one of these, or for a type Lambda added since, set its price with \`pulumi config set --path 'prices.${node.instanceType}' <usd-per-hour>\``,
+      );
+    }
+    if (node.mountFilesystem === true && filesystem === undefined) {
+      problems.push(
+        `orchestra:nodes.${key}.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem`,
+      );
+    }
+    if (
+      node.mountFilesystem === true &&
+      filesystem !== undefined &&
+      !(node.regions as string[]).includes(filesystem.region)
+    ) {
+      problems.push(
+        `orchestra:nodes.${key}.regions = ${JSON.stringify(node.regions)} does not include ${filesystem.region}, where orchestra:filesystem lives; a filesystem attaches only to instances in its region: add "${filesystem.region}" to the regions`,
+      );
+    }
+  }
+  const roles = Object.values(config.nodes).map((node) => node.role);
+  if (config.layer === "local" && roles.length > 0) {
+    problems.push(
+      `orchestra:nodes has ${roles.length} node(s) but the local layer runs on the operator's own Docker engine and launches nothing on Lambda; set orchestra:nodes to {}`,
+    );
+  }
+  if (config.layer !== "local" && !roles.includes("app")) {
+    problems.push(
+      `orchestra:nodes has no node with role app; the ${config.layer} layer runs the API, the frontend and the MCP servers on it: add one, e.g. nodes: { app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1] } }`,
+    );
+  }
+  return problems;
+}
+
+export function servicePort(config: RawConfig, service: ServiceName): number {
+  return config.ports?.[service] ?? DEFAULT_PORTS[service];
+}
+
+/** Which services a config runs: the layer's data stores, the API, the frontend and the chosen MCP servers. */
+export function runningServices(config: RawConfig): ServiceName[] {
+  const stores = environmentPolicy(config.layer).dataStores.filter(
+    (store): store is (typeof DATA_SERVICES)[number] => store !== "sqlite",
+  );
+  return [
+    ...stores,
+    "api",
+    "frontend",
+    ...(config.mcpServers ?? []).map((server) => `mcp-${server}` as const),
+  ];
+}
+
+export function serviceRules(config: RawConfig): string[] {
+  const problems: string[] = [];
+  const claimedBy = new Map<number, ServiceName>();
+  for (const service of runningServices(config)) {
+    const port = servicePort(config, service);
+    const other = claimedBy.get(port);
+    if (other !== undefined) {
+      problems.push(
+        `orchestra:ports: ${other} and ${service} both claim port ${port}; every service needs its own port: set another with \`pulumi config set --path 'ports.${service}' <port>\` (8010-8014 are free for MCP servers)`,
+      );
+    } else {
+      claimedBy.set(port, service);
+    }
+  }
+  for (const [service, image] of Object.entries({ ...DEFAULT_IMAGES, ...(config.images ?? {}) })) {
+    if (!isPinnedImage(image)) {
+      problems.push(
+        `orchestra:images.${service} = "${image}": images must be pinned by a tag other than latest or by a digest, so a deployment is repeatable; set e.g. \`pulumi config set --path 'images.${service}' ${image.replace(/:latest$/, "")}:<version>\``,
+      );
+    }
+  }
+  return problems;
+}
+
+export function costRules(config: RawConfig): string[] {
+  const problems: string[] = [];
+  const policy = environmentPolicy(config.layer);
+  const ttl = config.ttlHours ?? 0;
+  if (policy.ttlForbidden && ttl > 0) {
+    problems.push(
+      `orchestra:ttlHours = ${ttl}: a ${config.layer} fleet is never reaped, so a TTL is refused there; remove it with \`pulumi config rm ttlHours\``,
+    );
+  }
+  if (config.layer !== "local" && (config.monthlyBudgetUsd ?? 0) <= 0) {
+    problems.push(
+      `orchestra:monthlyBudgetUsd is not set: every ${config.layer} fleet needs a monthly budget so an expensive change fails at preview; set it with \`pulumi config set monthlyBudgetUsd <usd>\``,
+    );
+  }
+  const warn = config.budgetWarnPercent ?? 80;
+  const fail = config.budgetFailPercent ?? 100;
+  if (warn > fail) {
+    problems.push(
+      `orchestra:budgetWarnPercent = ${warn} is above orchestra:budgetFailPercent = ${fail}; the warning must come first: lower budgetWarnPercent or raise budgetFailPercent`,
+    );
+  }
+  if (config.budgetOverride === true && (config.budgetOverrideReason ?? "").trim() === "") {
+    problems.push(
+      'orchestra:budgetOverride is true but orchestra:budgetOverrideReason is empty; an override must say why: `pulumi config set budgetOverrideReason "<why>"`',
+    );
+  }
+  for (const [type, usd] of Object.entries(config.prices ?? {})) {
+    if (Math.abs(usd * 100 - Math.round(usd * 100)) > 1e-9) {
+      problems.push(
+        `orchestra:prices.${type} = ${usd}: prices are US dollars per hour with at most two decimals (whole cents), e.g. 1.29`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Secrets a config needs, from the layer's data stores and whether it has a fleet. */
+export function requiredSecrets(config: RawConfig): SecretKey[] {
+  const stores = environmentPolicy(config.layer).dataStores;
+  return [
+    ...(Object.keys(config.nodes).length > 0 ? (["sshPrivateKey"] as const) : []),
+    ...(stores.includes("postgres") ? (["databasePassword"] as const) : []),
+    ...(stores.includes("redis") ? (["redisPassword"] as const) : []),
+    ...(stores.includes("weaviate") ? (["weaviateApiKey"] as const) : []),
+  ];
+}
+
+export function secretRules(config: RawConfig, presentSecrets: readonly SecretKey[]): string[] {
+  return requiredSecrets(config)
+    .filter((key) => !presentSecrets.includes(key))
+    .map(
+      (key) =>
+        `orchestra:${key} is not set; the ${config.layer} layer needs it: set it with \`pulumi config set --secret ${key} <value>\` (a secret: never commit it in plain text)`,
+    );
+}
