@@ -100,7 +100,8 @@ export function describeSource(book: Pick<PriceBook, "source" | "asOf">): string
 }
 
 export function centsToUsd(cents: number): number {
-  return Math.round(cents) / 100;
+  // `+ 0` turns -0 (a zero diff) into 0, so reports compare and print as plain zero.
+  return Math.round(cents) / 100 + 0;
 }
 
 /** `$1,234.50`: how the reports and messages print money. */
@@ -185,8 +186,17 @@ export function buildCostReport(
   };
 }
 
-/** Exact at the boundaries: integers compared, `cost * 100 >= percent * budget` (percents are whole). */
-function budgetStatus(monthlyCents: number, budgetCents: number, budget: BudgetSettings): BudgetStatus {
+/**
+ * Exact at the boundaries: integers compared, `cost * 100 >= percent * budget` (percents are whole).
+ * A zero budget (the local layer, which launches nothing) is OK while nothing is priced and over
+ * budget as soon as anything is: without this, `0 >= 0` made an empty local stack OVER_BUDGET.
+ */
+export function budgetStatus(
+  monthlyCents: number,
+  budgetCents: number,
+  budget: BudgetSettings,
+): BudgetStatus {
+  if (budgetCents === 0) return monthlyCents > 0 ? "OVER_BUDGET" : "OK";
   const reached = (percent: number) => monthlyCents * 100 >= percent * budgetCents;
   if (reached(budget.failPercent)) return "OVER_BUDGET";
   if (reached(budget.warnPercent)) return "WARNING";
@@ -228,20 +238,23 @@ export function enforceBudget(report: CostReport): string | undefined {
   return report.status === "WARNING" ? budgetWarningMessage(report) : undefined;
 }
 
-/** The same report with diffs against a previous one (as Infracost shows for a plan). */
+/**
+ * The same report with diffs against a previous one (as Infracost shows for a plan): per row by
+ * name (a new row's diff is its whole cost) and in total (which also counts rows that went away).
+ * Key order stays that of buildCostReport, with `diffMonthlyUsd` before `rows`.
+ */
 export function withDiff(report: CostReport, previous: CostReport | undefined): CostReport {
-  const { diffMonthlyUsd: _total, rows, ...rest } = report;
-  void _total;
-  const base = { ...rest, rows: rows.map(({ diffMonthlyUsd: _row, ...row }) => (void _row, row)) };
-  if (previous === undefined) return base;
-  const previousRows = new Map(previous.rows.map((row) => [row.name, row.monthlyUsd]));
+  const { diffMonthlyUsd: _total, rows, ...head } = report;
+  const plainRows = rows.map(({ diffMonthlyUsd: _row, ...row }) => row);
+  if (previous === undefined) return { ...head, rows: plainRows };
   const cents = (usd: number) => Math.round(usd * 100);
+  const previousCents = new Map(previous.rows.map((row) => [row.name, cents(row.monthlyUsd)]));
   return {
-    ...base,
+    ...head,
     diffMonthlyUsd: centsToUsd(cents(report.totalMonthlyUsd) - cents(previous.totalMonthlyUsd)),
-    rows: base.rows.map((row) => ({
+    rows: plainRows.map((row) => ({
       ...row,
-      diffMonthlyUsd: centsToUsd(cents(row.monthlyUsd) - cents(previousRows.get(row.name) ?? 0)),
+      diffMonthlyUsd: centsToUsd(cents(row.monthlyUsd) - (previousCents.get(row.name) ?? 0)),
     })),
   };
 }
