@@ -1,0 +1,92 @@
+/**
+ * Pure cost planning: a validated StackConfig -> the priced items of its layer, the budget it is
+ * judged against and the report. No Pulumi, no API: the gate (costGate.ts) and `npm run cost`
+ * (scripts/cost.ts) both price a stack through here, so a pull request and a preview agree.
+ */
+import type { FleetSettings } from "../components/gpuFleetPlan";
+import {
+  buildCostReport,
+  type BudgetSettings,
+  type CostItem,
+  type CostReport,
+  type PriceBook,
+} from "../infra/pricing/costModel";
+import type { StackConfig } from "./config";
+
+/**
+ * One row per node, named by its node key (the key the `nodes` output uses), in the region it is
+ * tried first (a node that mounts the filesystem is pinned to the filesystem's region, as
+ * GpuFleet launches it), and one usage-based row for the filesystem when one is configured.
+ */
+export function planCostItems(
+  fleet: Pick<FleetSettings, "nodes" | "filesystem">,
+  cost: Pick<StackConfig["cost"], "filesystemEstimateGiB" | "filesystemUsdPerGiBMonth">,
+): CostItem[] {
+  const instances = fleet.nodes.map(
+    (node): CostItem => ({
+      kind: "instance",
+      name: node.key,
+      type: node.instanceType,
+      region:
+        node.mountFilesystem && fleet.filesystem !== undefined ? fleet.filesystem.region : node.regions[0],
+    }),
+  );
+  if (fleet.filesystem === undefined) return instances;
+  return [
+    ...instances,
+    {
+      kind: "filesystem",
+      name: fleet.filesystem.name,
+      region: fleet.filesystem.region,
+      estimatedGiB: cost.filesystemEstimateGiB,
+      // Fractional cents are fine here: the model rounds GiB x rate to whole cents once.
+      centsPerGiBMonth: cost.filesystemUsdPerGiBMonth * 100,
+    },
+  ];
+}
+
+/**
+ * The budget a stack is judged against: its own `monthlyBudgetUsd`, or, when that is unset (0),
+ * the layer's default from the environment policy (integration $300, staging $3,000,
+ * production $6,000; local launches nothing and has none).
+ */
+export function budgetFor(config: Pick<StackConfig, "cost" | "policy">): BudgetSettings {
+  const own = config.cost.budget.monthlyBudgetUsd;
+  return { ...config.cost.budget, monthlyBudgetUsd: own > 0 ? own : config.policy.defaultMonthlyBudgetUsd };
+}
+
+/** Whether pricing needs instance prices at all (the local layer has no nodes: no API call). */
+export function needsInstancePrices(config: Pick<StackConfig, "fleet">): boolean {
+  return config.fleet.nodes.length > 0;
+}
+
+/** Prices a stack with a loaded book. Throws UnpricedInstanceTypeError for a type with no price. */
+export function priceStack(
+  config: Pick<StackConfig, "fleet" | "cost" | "policy">,
+  book: PriceBook,
+): CostReport {
+  return buildCostReport(
+    planCostItems(config.fleet, config.cost),
+    book,
+    budgetFor(config),
+    config.cost.hoursPerMonth,
+  );
+}
+
+/** A value read back from a stack output is a cost report (loosely: the fields the diff reads). */
+export function isCostReport(value: unknown): value is CostReport {
+  if (value === null || typeof value !== "object") return false;
+  const candidate = value as Partial<CostReport>;
+  return (
+    candidate.currency === "USD" &&
+    typeof candidate.totalMonthlyUsd === "number" &&
+    Array.isArray(candidate.rows) &&
+    candidate.rows.every(
+      (row) =>
+        row !== null &&
+        typeof row === "object" &&
+        typeof row.name === "string" &&
+        typeof row.monthlyUsd === "number",
+    )
+  );
+}
