@@ -142,8 +142,11 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
       volumes: [],
     },
   ];
+  // The gate runs on the app host: it reaches each server where it is published (MCP servers on
+  // the private side, which may be a placeholder the component fills in).
+  const publicHost = settings.publicBindAddress === "0.0.0.0" ? "127.0.0.1" : settings.publicBindAddress;
   const healthEndpoints: HealthEndpoint[] = [
-    { service: "api", url: `http://127.0.0.1:${apiPort}/api/health` },
+    { service: "api", url: `http://${publicHost}:${apiPort}/api/health` },
   ];
   for (const server of settings.mcpServers) {
     const service = `mcp-${server}` as const;
@@ -174,7 +177,7 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
       // Upstream MCP images run as non-root; keep it that way.
       user: "1000:1000",
     });
-    healthEndpoints.push({ service, url: `http://127.0.0.1:${port}/health` });
+    healthEndpoints.push({ service, url: `http://${settings.privateBindAddress}:${port}/health` });
   }
   return { containers, healthEndpoints };
 }

@@ -22,7 +22,7 @@ test("a valid config becomes a frozen, typed object with defaults", () => {
     filesystem: undefined,
     bootTimeoutMinutes: 30,
     pollIntervalSeconds: 10,
-    imageFamily: undefined,
+    imageFamily: "lambda-stack-24-04",
   });
 });
 

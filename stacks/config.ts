@@ -16,6 +16,8 @@ import {
 } from "./configSchema";
 import {
   costRules,
+  deploysContainers,
+  mcpServersOf,
   networkRules,
   nodeRules,
   requiredSecrets,
@@ -37,6 +39,8 @@ export interface ServicesSettings {
   readonly ports: Readonly<Record<ServiceName, number>>;
   /** Docker engine for the local layer. */
   readonly dockerHost: string;
+  /** Declare the containers (false: the fleet only; the offline sandbox has no Docker plugin). */
+  readonly deployContainers: boolean;
 }
 
 export interface CostSettings {
@@ -139,13 +143,13 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
       pollIntervalSeconds: config.pollIntervalSeconds ?? CONFIG_DEFAULTS.pollIntervalSeconds,
-      imageFamily: config.imageFamily,
+      imageFamily: config.imageFamily ?? CONFIG_DEFAULTS.imageFamily,
     }),
     readinessChecks: config.readinessChecks ?? CONFIG_DEFAULTS.readinessChecks,
     remoteCommandRunner: config.remoteCommandRunner ?? CONFIG_DEFAULTS.remoteCommandRunner,
     services: Object.freeze({
       running,
-      mcpServers: config.mcpServers ?? [],
+      mcpServers: mcpServersOf(config),
       images: Object.freeze({ ...DEFAULT_IMAGES, ...(config.images ?? {}) }),
       ports: Object.freeze(
         Object.fromEntries(running.map((service) => [service, servicePort(config, service)])) as Record<
@@ -154,6 +158,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
         >,
       ),
       dockerHost: config.dockerHost ?? CONFIG_DEFAULTS.dockerHost,
+      deployContainers: deploysContainers(config),
     }),
     cost: Object.freeze({
       budget: Object.freeze({

@@ -8,10 +8,11 @@ import {
   DEFAULT_IMAGES,
   DEFAULT_PORTS,
   isPinnedImage,
+  type McpServer,
   type ServiceName,
 } from "../components/serviceCatalog";
 import { environmentPolicy } from "./policy";
-import type { RawConfig, SecretKey } from "./configSchema";
+import { CONFIG_DEFAULTS, type RawConfig, type SecretKey } from "./configSchema";
 
 const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -86,7 +87,17 @@ export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
       `orchestra:nodes has ${roles.length} node(s) but the local layer runs on the operator's own Docker engine and launches nothing on Lambda; set orchestra:nodes to {}`,
     );
   }
-  if (config.layer !== "local" && !roles.includes("app")) {
+  for (const role of ["app", "data"] as const) {
+    const keys = Object.entries(config.nodes)
+      .filter(([, node]) => node.role === role)
+      .map(([key]) => key);
+    if (keys.length > 1) {
+      problems.push(
+        `orchestra:nodes: ${keys.map((key) => `"${key}"`).join(" and ")} both have role ${role}; one node runs the ${role === "app" ? "API, frontend and MCP servers" : "data stores"} and their ports can be claimed once: give the others role gpu (or remove them)`,
+      );
+    }
+  }
+  if (config.layer !== "local" && deploysContainers(config) && !roles.includes("app")) {
     problems.push(
       `orchestra:nodes has no node with role app; the ${config.layer} layer runs the API, the frontend and the MCP servers on it: add one, e.g. nodes: { app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1] } }`,
     );
@@ -103,12 +114,17 @@ export function runningServices(config: RawConfig): ServiceName[] {
   const stores = environmentPolicy(config.layer).dataStores.filter(
     (store): store is (typeof DATA_SERVICES)[number] => store !== "sqlite",
   );
-  return [
-    ...stores,
-    "api",
-    "frontend",
-    ...(config.mcpServers ?? []).map((server) => `mcp-${server}` as const),
-  ];
+  return [...stores, "api", "frontend", ...mcpServersOf(config).map((server) => `mcp-${server}` as const)];
+}
+
+/** The MCP servers a config runs: the `mcpServers` key, else the layer's policy default. */
+export function mcpServersOf(config: RawConfig): readonly McpServer[] {
+  return config.mcpServers ?? environmentPolicy(config.layer).defaultMcpServers;
+}
+
+/** Whether the layer declares containers (false: the fleet only, e.g. the offline sandbox). */
+export function deploysContainers(config: RawConfig): boolean {
+  return config.deployContainers ?? CONFIG_DEFAULTS.deployContainers;
 }
 
 export function serviceRules(config: RawConfig): string[] {
@@ -124,6 +140,24 @@ export function serviceRules(config: RawConfig): string[] {
     } else {
       claimedBy.set(port, service);
     }
+  }
+  const sshPort = config.sshPort ?? CONFIG_DEFAULTS.sshPort;
+  const sshClash = claimedBy.get(sshPort);
+  if (sshClash !== undefined) {
+    problems.push(
+      `orchestra:sshPort = ${sshPort}: ${sshClash} already claims port ${sshPort} on the nodes; SSH needs its own port: pick another sshPort or move ${sshClash} with \`pulumi config set --path 'ports.${sshClash}' <port>\``,
+    );
+  }
+  const publicPorts = config.publicPorts ?? [];
+  for (const port of new Set(publicPorts.filter((port, index) => publicPorts.indexOf(port) !== index))) {
+    problems.push(
+      `orchestra:publicPorts lists ${port} more than once; each port is opened once: remove the repeat`,
+    );
+  }
+  if (config.dockerHost !== undefined && !/^(unix|tcp|ssh|npipe):\/\/\S+$/.test(config.dockerHost)) {
+    problems.push(
+      `orchestra:dockerHost = "${config.dockerHost}": not a Docker daemon address; allowed: unix://, tcp://, ssh:// or npipe:// followed by the address, e.g. unix:///var/run/docker.sock`,
+    );
   }
   for (const [service, image] of Object.entries({ ...DEFAULT_IMAGES, ...(config.images ?? {}) })) {
     if (!isPinnedImage(image)) {
@@ -171,9 +205,12 @@ export function costRules(config: RawConfig): string[] {
   return problems;
 }
 
-/** Secrets a config needs, from the layer's data stores and whether it has a fleet. */
+/**
+ * Secrets a config needs, from the layer's data stores and whether it has a fleet. Store secrets
+ * are needed only where containers are declared: a fleet-only stack runs no store.
+ */
 export function requiredSecrets(config: RawConfig): SecretKey[] {
-  const stores = environmentPolicy(config.layer).dataStores;
+  const stores = deploysContainers(config) ? environmentPolicy(config.layer).dataStores : [];
   return [
     ...(Object.keys(config.nodes).length > 0 ? (["sshPrivateKey"] as const) : []),
     ...(stores.includes("postgres") ? (["databasePassword"] as const) : []),

@@ -50,6 +50,7 @@ export const rawConfigSchema = z.object({
   images: z.partialRecord(serviceKey, z.string().min(1)).optional(),
   ports: z.partialRecord(serviceKey, z.number().int().min(1).max(65535)).optional(),
   dockerHost: z.string().min(1).optional(),
+  deployContainers: z.boolean().optional(),
   // ---- cost ----
   monthlyBudgetUsd: z.number().min(0).optional(),
   budgetWarnPercent: wholePercent.optional(),
@@ -74,7 +75,11 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
-/** Defaults shared with Pulumi.yaml (a test keeps the two in step). */
+/**
+ * Defaults shared with Pulumi.yaml (stacks/pulumiYaml.test.ts keeps the two in step). Keys whose
+ * default depends on the layer (`mcpServers`, the TTL) have none here: the policy decides.
+ * `monthlyBudgetUsd` and `ttlHours` default to 0, which means "not set".
+ */
 export const CONFIG_DEFAULTS = {
   sshUser: "ubuntu",
   sshPort: 22,
@@ -83,8 +88,10 @@ export const CONFIG_DEFAULTS = {
   pollIntervalSeconds: 10,
   readinessChecks: true,
   remoteCommandRunner: "pulumi-command",
-  mcpServers: [],
+  imageFamily: "lambda-stack-24-04",
+  filesystem: {},
   dockerHost: "unix:///var/run/docker.sock",
+  deployContainers: true,
   budgetWarnPercent: 80,
   budgetFailPercent: 100,
   budgetOverride: false,

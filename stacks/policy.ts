@@ -2,7 +2,8 @@
  * Environment policy, decided in one place: protection, retention, TTLs, budgets and what each
  * layer runs. Stateful resources and the config defaults take their values from here.
  */
-import type { Layer } from "./config";
+import type { McpServer } from "../components/serviceCatalog";
+import type { Layer } from "./configSchema";
 
 export type DataStore = "sqlite" | "postgres" | "redis" | "weaviate";
 
@@ -21,12 +22,12 @@ export interface EnvironmentPolicy {
   readonly defaultMonthlyBudgetUsd: number;
   readonly dataStores: readonly DataStore[];
   /** MCP servers run by default (the `mcpServers` key overrides). */
-  readonly defaultMcpServers: readonly string[];
+  readonly defaultMcpServers: readonly McpServer[];
   readonly backupRetentionDays: number;
 }
 
-const BASIC_MCP_SERVERS = ["memory", "tools"] as const;
-const ALL_MCP_SERVERS = ["memory", "tools", "code", "git", "infrastructure", "unified"] as const;
+const BASIC_MCP_SERVERS: readonly McpServer[] = ["memory", "tools"];
+const ALL_MCP_SERVERS: readonly McpServer[] = ["memory", "tools", "code", "git", "infrastructure", "unified"];
 
 const POLICIES: Readonly<Record<Layer, EnvironmentPolicy>> = {
   local: {

@@ -1,0 +1,164 @@
+/**
+ * DataServices: the data stores of one Docker host. Postgres, Redis and Weaviate as containers on
+ * a private Docker network, each with a named volume (on the Lambda filesystem where the node
+ * mounts one) and a health check, published on the host's private side only. On the local layer
+ * it is a SQLite volume the API mounts, and the network.
+ *
+ * Passwords and the API key arrive as Pulumi secrets; the connection strings it exposes are
+ * secrets too.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { declareContainer, type ContainerSecrets, type DeclaredContainer } from "./containerResources";
+import {
+  DATABASE_NAME,
+  DATABASE_USER,
+  planDataServices,
+  type DataServicesPlan,
+  type DataServicesSettings,
+  type VolumePlan,
+} from "./dataServicesPlan";
+import { DEFAULT_PORTS, type DataService } from "./serviceCatalog";
+
+export const DATA_SERVICES_TYPE = "orchestra:services:DataServices";
+
+export interface DataServicesArgs {
+  /** Stores, images, ports and where volumes live; `bindAddress` may be `{privateIp}`. */
+  readonly settings: DataServicesSettings;
+  /** The Docker engine of the host the stores run on. */
+  readonly provider: docker.Provider;
+  /** Fills `{privateIp}` in bind addresses: the node's private address (127.0.0.1 locally). */
+  readonly privateIp: pulumi.Input<string>;
+  /** Store passwords and keys (Pulumi secrets); only the running stores' are needed. */
+  readonly secrets: ContainerSecrets;
+  /**
+   * Address the app containers reach the stores at: the service name on a shared network, the
+   * data node's private address otherwise. Used for the connection strings.
+   */
+  readonly clientHost?: pulumi.Input<string>;
+  /** Must finish before the volumes (the step that makes their directories on the filesystem). */
+  readonly volumesAfter?: readonly pulumi.Resource[];
+  /** `pulumi destroy` refuses to delete the volumes (production). @default false */
+  readonly protect?: boolean;
+  /** Keep the volumes on the host when the stack forgets them (production). @default false */
+  readonly retainOnDelete?: boolean;
+}
+
+export class DataServices extends pulumi.ComponentResource {
+  public readonly plan: DataServicesPlan;
+  public readonly networkName: pulumi.Output<string>;
+  /** The SQLite volume's name (local layer), for the API to mount. */
+  public readonly sqliteVolumeName?: string;
+  public readonly containers: Readonly<Partial<Record<DataService, DeclaredContainer>>>;
+  /** Secret connection strings, one per running store (SQLite's file path on the local layer). */
+  public readonly databaseUrl?: pulumi.Output<string>;
+  public readonly redisUrl?: pulumi.Output<string>;
+  public readonly weaviateUrl?: pulumi.Output<string>;
+
+  constructor(name: string, args: DataServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(DATA_SERVICES_TYPE, name, {}, opts);
+    if (args.settings.bindAddress === "0.0.0.0") {
+      throw new Error(
+        `DataServices ${name}: bindAddress 0.0.0.0 would publish the stores on every interface (Docker's iptables rules bypass the host firewall); bind the private address`,
+      );
+    }
+    this.plan = planDataServices(name, args.settings);
+
+    const child = { parent: this, provider: args.provider };
+    const stateful = {
+      ...child,
+      protect: args.protect ?? false,
+      retainOnDelete: args.retainOnDelete ?? false,
+    };
+    const network = new docker.Network(
+      this.plan.networkName,
+      { name: this.plan.networkName, driver: "bridge", attachable: true },
+      child,
+    );
+    this.networkName = network.name;
+
+    const volumes = [...this.plan.volumes, ...(this.plan.sqliteVolume ? [this.plan.sqliteVolume] : [])].map(
+      (volume) => declareVolume(volume, { ...stateful, dependsOn: [...(args.volumesAfter ?? [])] }),
+    );
+    this.sqliteVolumeName = this.plan.sqliteVolume?.volumeName;
+
+    const containers: Partial<Record<DataService, DeclaredContainer>> = {};
+    for (const spec of this.plan.containers) {
+      containers[spec.service as DataService] = declareContainer(
+        spec,
+        {
+          secrets: args.secrets,
+          placeholders: { "{privateIp}": args.privateIp },
+          networkName: network.name,
+        },
+        // Volumes first: a container must not start on a volume that is not there yet.
+        { ...child, dependsOn: volumes },
+      );
+    }
+    this.containers = containers;
+
+    const host = args.clientHost;
+    const port = (store: DataService) => args.settings.ports[store] ?? DEFAULT_PORTS[store];
+    const stores = args.settings.stores;
+    if (stores.includes("sqlite")) {
+      this.databaseUrl = pulumi.secret(pulumi.output("sqlite:////data/orchestra.db"));
+    }
+    if (stores.includes("postgres")) {
+      this.databaseUrl = pulumi.secret(
+        pulumi
+          .all([secret(args.secrets, "databasePassword"), host ?? "postgres"])
+          .apply(
+            ([password, at]) =>
+              `postgresql://${DATABASE_USER}:${encodeURIComponent(password)}@${at}:${port("postgres")}/${DATABASE_NAME}`,
+          ),
+      );
+    }
+    if (stores.includes("redis")) {
+      this.redisUrl = pulumi.secret(
+        pulumi
+          .all([secret(args.secrets, "redisPassword"), host ?? "redis"])
+          .apply(([password, at]) => `redis://:${encodeURIComponent(password)}@${at}:${port("redis")}/0`),
+      );
+    }
+    if (stores.includes("weaviate")) {
+      // The URL carries no key (Weaviate takes it as a header), but it names a private address.
+      this.weaviateUrl = pulumi.secret(
+        pulumi.output(host ?? "weaviate").apply((at) => `http://${at}:${port("weaviate")}`),
+      );
+    }
+    this.registerOutputs({
+      networkName: this.networkName,
+      databaseUrl: this.databaseUrl,
+      redisUrl: this.redisUrl,
+      weaviateUrl: this.weaviateUrl,
+    });
+  }
+}
+
+function secret(secrets: ContainerSecrets, name: keyof ContainerSecrets): pulumi.Input<string> {
+  const value = secrets[name];
+  if (value === undefined) {
+    throw new Error(
+      `DataServices needs the secret orchestra:${name}; set it with \`pulumi config set --secret ${name} <value>\``,
+    );
+  }
+  return value;
+}
+
+/**
+ * A named volume. On the Lambda filesystem it is a bind of a directory there (the local driver's
+ * `o=bind`), so the data outlives the instance; otherwise Docker's own volume directory.
+ */
+function declareVolume(volume: VolumePlan, opts: pulumi.CustomResourceOptions): docker.Volume {
+  return new docker.Volume(
+    volume.resourceName,
+    {
+      name: volume.volumeName,
+      driver: "local",
+      ...(volume.hostPath !== undefined
+        ? { driverOpts: { type: "none", o: "bind", device: volume.hostPath } }
+        : {}),
+    },
+    opts,
+  );
+}
