@@ -53,6 +53,7 @@ const parents = new Map<string, string | undefined>();
 async function build(
   nodeKeys: string[],
   remoteCommandRunner: "pulumi-command" | "ssh2-dynamic" = "pulumi-command",
+  lifetime: { stackTag?: string; ttlHours?: number } = {},
 ) {
   registered.length = 0;
   parents.clear();
@@ -78,6 +79,8 @@ async function build(
       sshUser: "ubuntu",
       sshPort: 22,
       remoteCommandRunner,
+      tags: { "orchestra-layer": "staging" },
+      ...lifetime,
     },
     { transformations: [recordParent] },
   );
@@ -154,4 +157,31 @@ test("the ssh2-dynamic runner declares RemoteCommand resources with the key as a
     [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
     value: "-----BEGIN OPENSSH PRIVATE KEY-----test",
   });
+});
+
+test("the stack tag and the TTL reach every instance; the expiry itself is left to the provider", async () => {
+  const fleet = await build(["app", "gpu-a"], "pulumi-command", {
+    stackTag: "orchestra/staging",
+    ttlHours: 72,
+  });
+  const gpu = registered.find((resource) => resource.name === "orchestra-staging-gpu-a");
+  expect(gpu?.inputs.tags).toEqual({
+    "orchestra-layer": "staging",
+    "orchestra-stack": "orchestra/staging",
+    "orchestra-node": "gpu-a",
+    "orchestra-role": "gpu",
+  });
+  expect(gpu?.inputs.ttlHours).toBe(72);
+  expect(fleet.nodes["gpu-a"].expiresAt).toBeDefined();
+});
+
+test("without them, the instances' inputs are what they were (no replacement of existing fleets)", async () => {
+  await build(["app"]);
+  const app = registered.find((resource) => resource.name === "orchestra-staging-app");
+  expect(app?.inputs.tags).toEqual({
+    "orchestra-layer": "staging",
+    "orchestra-node": "app",
+    "orchestra-role": "app",
+  });
+  expect("ttlHours" in (app?.inputs ?? {})).toBe(false);
 });

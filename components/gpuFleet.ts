@@ -14,7 +14,7 @@ import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset"
 import { LambdaInstance } from "../infra/providers/lambdaInstance";
 import { LambdaSshKey } from "../infra/providers/lambdaSshKey";
 import { RemoteCommand } from "../infra/providers/remoteCommand";
-import { FleetSettings, planFleet } from "./gpuFleetPlan";
+import { FleetSettings, planFleet, planNodeTags } from "./gpuFleetPlan";
 import { readinessScript } from "./nodeReadiness";
 
 export const GPU_FLEET_TYPE = "orchestra:fleet:GpuFleet";
@@ -38,6 +38,17 @@ export interface GpuFleetArgs {
   readonly remoteCommandRunner?: RemoteCommandRunner;
   /** Tags stamped on every instance at launch. */
   readonly tags?: Record<string, string>;
+  /**
+   * `<project>/<stack>`, stamped on every instance as the `orchestra-stack` tag so `npm run reap`
+   * finds this stack's instances and nothing else. @default no stack tag
+   */
+  readonly stackTag?: string;
+  /**
+   * Hours each node may live; the provider stamps the expiry at launch and `npm run reap`
+   * terminates expired nodes. Cost: bounds a forgotten integration or staging fleet. A change
+   * applies to nodes launched after it. @default none (nodes never expire)
+   */
+  readonly ttlHours?: number;
 }
 
 export interface FleetNodeOutputs {
@@ -48,6 +59,8 @@ export interface FleetNodeOutputs {
   readonly instanceType: pulumi.Output<string>;
   readonly hourlyPriceUsd: pulumi.Output<number>;
   readonly sshCommand: pulumi.Output<string>;
+  /** ISO time the node expires and may be reaped; undefined without a TTL. */
+  readonly expiresAt: pulumi.Output<string | undefined>;
 }
 
 export class GpuFleet extends pulumi.ComponentResource {
@@ -96,7 +109,7 @@ export class GpuFleet extends pulumi.ComponentResource {
           fileSystemNames: filesystem === undefined ? [] : node.fileSystemNames.map(() => filesystem.name),
           imageFamily: args.settings.imageFamily,
           hostname: node.resourceName,
-          tags: { ...(args.tags ?? {}), "orchestra-node": node.key, "orchestra-role": node.role },
+          tags: planNodeTags(node, args.tags, args.stackTag),
           firewallRulesetsByRegion: pulumi
             .output(rulesets)
             .apply((byRegion) =>
@@ -108,6 +121,7 @@ export class GpuFleet extends pulumi.ComponentResource {
             ),
           bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
+          ...(args.ttlHours !== undefined && args.ttlHours > 0 ? { ttlHours: args.ttlHours } : {}),
         },
         { parent: this },
       );
@@ -156,6 +170,7 @@ export class GpuFleet extends pulumi.ComponentResource {
         instanceType: instance.instanceType,
         hourlyPriceUsd: instance.hourlyPriceUsd,
         sshCommand: pulumi.interpolate`ssh ${args.sshUser}@${instance.ip}${args.sshPort === 22 ? "" : ` -p ${args.sshPort}`}`,
+        expiresAt: instance.expiresAt,
       };
     }
     this.registerOutputs({ nodes: this.nodes });

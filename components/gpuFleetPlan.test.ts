@@ -1,5 +1,5 @@
 /** Pure tier: fleet planning. */
-import { FleetSettings, planFirewallRules, planFleet } from "./gpuFleetPlan";
+import { FleetSettings, planFirewallRules, planFleet, planNodeTags } from "./gpuFleetPlan";
 
 const settings: FleetSettings = {
   nodes: [
@@ -65,4 +65,17 @@ test("the firewall opens SSH and the public ports to the allowed CIDRs only", ()
     },
     { protocol: "icmp", source_network: "0.0.0.0/0", description: "ping" },
   ]);
+});
+
+test("node tags: the caller's, the stack tag, then the node's own key and role, which win", () => {
+  const node = { key: "gpu-a", role: "gpu" } as const;
+  expect(
+    planNodeTags(node, { "orchestra-layer": "staging", "orchestra-node": "spoofed" }, "orchestra/staging"),
+  ).toEqual({
+    "orchestra-layer": "staging",
+    "orchestra-node": "gpu-a",
+    "orchestra-stack": "orchestra/staging",
+    "orchestra-role": "gpu",
+  });
+  expect(planNodeTags(node)).toEqual({ "orchestra-node": "gpu-a", "orchestra-role": "gpu" });
 });

@@ -104,3 +104,21 @@ export function planFleet(name: string, settings: FleetSettings): FleetPlan {
     rulesets: regions.map((region) => ({ region, resourceName: `${name}-fw-${region}`, rules })),
   };
 }
+
+/**
+ * The tags one node's instance is launched with: the caller's, the stack tag (how `npm run reap`
+ * finds a stack's instances), then the node's own key and role, which win. The expiry tag is not
+ * here: the instance provider stamps it at launch from `ttlHours` (see instanceInputs.expiryFor).
+ */
+export function planNodeTags(
+  node: Pick<NodePlan, "key" | "role">,
+  tags: Readonly<Record<string, string>> = {},
+  stackTag?: string,
+): Record<string, string> {
+  return {
+    ...tags,
+    ...(stackTag !== undefined ? { "orchestra-stack": stackTag } : {}),
+    "orchestra-node": node.key,
+    "orchestra-role": node.role,
+  };
+}

@@ -27,6 +27,11 @@ export interface InstanceInputs {
   userData?: string;
   bootTimeoutMinutes: number;
   pollIntervalSeconds: number;
+  /**
+   * Hours the instance may live; `create` stamps `now + ttlHours` as the `orchestra-expires-at` tag
+   * and the `expiresAt` output, and `npm run reap` terminates it after that. Absent or 0: none.
+   */
+  ttlHours?: number;
 }
 
 export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
@@ -40,6 +45,23 @@ export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
   priceCentsPerHour: number;
   hourlyPriceUsd: number;
   userDataSha256?: string;
+  /** ISO time the instance expires (read back from its `orchestra-expires-at` tag); absent without a TTL. */
+  expiresAt?: string;
+}
+
+/** Tag stamped at launch with the expiry (ISO 8601, UTC); the reaper reads it. Reserved: not settable in `tags`. */
+export const EXPIRES_AT_TAG = "orchestra-expires-at";
+/** Tag naming the stack (`<project>/<stack>`) an instance belongs to, so the reaper finds only that stack's instances. */
+export const STACK_TAG = "orchestra-stack";
+
+/**
+ * The expiry for an instance launched at `nowMs`, or undefined without a TTL. Computed once, in the
+ * provider's `create`, never in the program: tags are launch-time inputs that Lambda cannot change,
+ * so a program-side `Date.now()` would change them, and replace every instance, on every `up`.
+ */
+export function expiryFor(ttlHours: number | undefined, nowMs: number): string | undefined {
+  if (ttlHours === undefined || !(ttlHours > 0)) return undefined;
+  return new Date(nowMs + Math.round(ttlHours * 3_600_000)).toISOString();
 }
 
 /**
@@ -57,8 +79,19 @@ export const INSTANCE_REPLACE_KEYS = [
   "launchToken",
 ] as const;
 
-/** Inputs changed in place: the name (rename API) and our own polling settings (no API call). */
-export const INSTANCE_UPDATE_KEYS = ["name", "bootTimeoutMinutes", "pollIntervalSeconds"] as const;
+/**
+ * Inputs changed in place: the name (rename API), our own polling settings (no API call) and
+ * `ttlHours`. Lambda cannot change a tag after launch, so a new TTL is recorded for the next launch
+ * and the running instance keeps the expiry it was stamped with; replacing a whole GPU node (new
+ * disk, new IP, a reboot's worth of billing) just to move its deadline would cost more than it
+ * saves. To give a node a fresh expiry, replace it: `pulumi up --replace <urn>`.
+ */
+export const INSTANCE_UPDATE_KEYS = [
+  "name",
+  "bootTimeoutMinutes",
+  "pollIntervalSeconds",
+  "ttlHours",
+] as const;
 
 export const HOSTNAME_PATTERN = /^[a-z0-9][0-9a-z-]{0,62}$/;
 export const TAG_KEY_PATTERN = /^[a-z][a-z0-9-:]+$/;
@@ -123,7 +156,20 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
       }
       if (typeof value !== "string" || value.length > 128)
         fail("tags", `tag "${key}" has a value longer than 128 characters`);
+      if (key === EXPIRES_AT_TAG)
+        fail(
+          "tags",
+          `tag "${EXPIRES_AT_TAG}" is stamped by the provider from ttlHours at launch; remove it from tags and set ttlHours instead`,
+        );
     }
+  }
+  if (known(inputs.ttlHours) && inputs.ttlHours !== undefined) {
+    const ttl = inputs.ttlHours as unknown;
+    if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0)
+      fail(
+        "ttlHours",
+        `ttlHours must be a number of hours, 0 or more (0 = no expiry), got ${JSON.stringify(ttl)}`,
+      );
   }
   if (
     known(inputs.imageFamily) &&

@@ -216,6 +216,72 @@ describe("LambdaInstance provider", () => {
   });
 });
 
+describe("TTL: the expiry is stamped at launch, by the provider", () => {
+  test("create stamps now + ttlHours as a tag and the expiresAt output", async () => {
+    const before = Date.now();
+    const result = await provider.create(inputs({ ttlHours: 72 }));
+    const after = Date.now();
+    const outs = result.outs as Record<string, unknown>;
+    const expiresAt = Date.parse(outs.expiresAt as string);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 72 * 3_600_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 72 * 3_600_000);
+    expect(outs.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(outs.ttlHours).toBe(72);
+    const instance = await client.getInstance(result.id);
+    expect(instance.tags).toEqual([
+      { key: "orchestra-stack", value: "test" },
+      { key: "orchestra-expires-at", value: outs.expiresAt },
+    ]);
+  });
+
+  test("without a TTL nothing is stamped and there is no expiresAt", async () => {
+    const result = await provider.create(inputs());
+    expect("expiresAt" in (result.outs as object)).toBe(false);
+    expect((await client.getInstance(result.id)).tags).toEqual([{ key: "orchestra-stack", value: "test" }]);
+  });
+
+  test("an adopted instance keeps the expiry it was launched with", async () => {
+    const first = await provider.create(inputs({ ttlHours: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await provider.create(inputs({ ttlHours: 1 }));
+    expect(second.id).toBe(first.id);
+    expect((second.outs as Record<string, unknown>).expiresAt).toBe(
+      (first.outs as Record<string, unknown>).expiresAt,
+    );
+    expect(emulator.stats().launchesAccepted).toBe(1);
+  });
+
+  test("a ttlHours change is an in-place update that keeps the stamped expiry; read keeps it too", async () => {
+    const created = await provider.create(inputs({ ttlHours: 24 }));
+    const olds = created.outs as Record<string, unknown>;
+    expect(await provider.diff(created.id, olds, inputs({ ttlHours: 24 }))).toMatchObject({ changes: false });
+    expect(await provider.diff(created.id, olds, inputs({ ttlHours: 48 }))).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: undefined,
+      stables: undefined,
+    });
+    const updated = await provider.update!(created.id, olds, inputs({ ttlHours: 48 }));
+    expect(updated.outs).toMatchObject({ ttlHours: 48, expiresAt: olds.expiresAt, instanceId: created.id });
+    const read = await provider.read(created.id, updated.outs as Record<string, unknown>);
+    expect(read.props).toMatchObject({ ttlHours: 48, expiresAt: olds.expiresAt });
+    expect(emulator.stats().launchesAccepted).toBe(1);
+  });
+
+  test("check refuses a negative TTL and a hand-written expiry tag, and tolerates an unknown TTL", async () => {
+    const result = await provider.check(
+      {},
+      inputs({ ttlHours: -1, tags: { "orchestra-expires-at": "2000-01-01" } }),
+    );
+    expect((result.failures ?? []).map((failure) => `${failure.property}: ${failure.reason}`)).toEqual([
+      'tags: tag "orchestra-expires-at" is stamped by the provider from ttlHours at launch; remove it from tags and set ttlHours instead',
+      "ttlHours: ttlHours must be a number of hours, 0 or more (0 = no expiry), got -1",
+    ]);
+    const unknown = await provider.check({}, inputs({ ttlHours: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }));
+    expect(unknown.failures).toEqual([]);
+  });
+});
+
 describe("LambdaInstance check: bad input fails before anything is created", () => {
   test("unknown type, bad region, two SSH keys, bad hostname and tag are all reported at once", async () => {
     const result = await provider.check(

@@ -4,7 +4,7 @@
  * - check: validates inputs, and the type and filesystems against the live API, so a bad type
  *   fails at preview with the list of valid ones.
  * - create: adopts an instance already launched under the same unique name (a killed `pulumi up`
- *   leaves one), else launches, trying regions in order on insufficient-capacity; after an
+ *   leaves one), else launches (stamping `orchestra-expires-at` = now + ttlHours when set), trying regions in order on insufficient-capacity; after an
  *   ambiguous failure (5xx, provider error, dropped connection) looks for the instance by name
  *   before launching again; waits for `active`, and terminates what it launched on `unhealthy`
  *   or timeout.
@@ -28,6 +28,8 @@ import {
   sleep,
 } from "./common";
 import {
+  EXPIRES_AT_TAG,
+  expiryFor,
   INSTANCE_REPLACE_KEYS,
   INSTANCE_UPDATE_KEYS,
   InstanceInputs,
@@ -103,14 +105,15 @@ async function findLiveByName(client: LambdaClient, launchedName: string): Promi
   );
 }
 
-function buildLaunchRequest(inputs: InstanceInputs, region: string): LaunchRequest {
+function buildLaunchRequest(inputs: InstanceInputs, region: string, expiresAt?: string): LaunchRequest {
+  const tags = { ...inputs.tags, ...(expiresAt !== undefined ? { [EXPIRES_AT_TAG]: expiresAt } : {}) };
   const request: LaunchRequest = {
     region_name: region,
     instance_type_name: inputs.instanceType,
     ssh_key_names: inputs.sshKeyNames,
     file_system_names: inputs.fileSystemNames,
     name: launchedInstanceName(inputs.name, inputs.launchToken),
-    tags: Object.entries(inputs.tags).map(([key, value]) => ({ key, value })),
+    tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
     firewall_rulesets:
       inputs.firewallRulesetsByRegion[region] !== undefined
         ? [{ id: inputs.firewallRulesetsByRegion[region] }]
@@ -134,13 +137,14 @@ async function launchSomewhere(
   client: LambdaClient,
   inputs: InstanceInputs,
   regions: string[],
+  expiresAt: string | undefined,
 ): Promise<string> {
   const launchedName = launchedInstanceName(inputs.name, inputs.launchToken);
   const refusedForCapacity: string[] = [];
   for (const region of regions) {
     for (let attempt = 1; ; attempt++) {
       try {
-        const id = await client.launchInstance(buildLaunchRequest(inputs, region));
+        const id = await client.launchInstance(buildLaunchRequest(inputs, region, expiresAt));
         invalidateInstanceList();
         return id;
       } catch (error) {
@@ -226,8 +230,14 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-function toOutputs(inputs: InstanceInputs, instance: Instance): InstanceOutputs {
+/**
+ * Outputs from the instance as Lambda reports it. The expiry is read back from the instance's own
+ * tag (what the reaper acts on); `knownExpiresAt` (the stored output) covers a listing without tags.
+ */
+function toOutputs(inputs: InstanceInputs, instance: Instance, knownExpiresAt?: unknown): InstanceOutputs {
   const { userData, ...rest } = inputs;
+  const tagged = instance.tags?.find((tag) => tag.key === EXPIRES_AT_TAG)?.value;
+  const expiresAt = tagged ?? (typeof knownExpiresAt === "string" ? knownExpiresAt : undefined);
   return {
     ...rest,
     instanceId: instance.id,
@@ -240,6 +250,7 @@ function toOutputs(inputs: InstanceInputs, instance: Instance): InstanceOutputs 
     priceCentsPerHour: instance.instance_type.price_cents_per_hour,
     hourlyPriceUsd: instance.instance_type.price_cents_per_hour / 100,
     ...(userData !== undefined ? { userDataSha256: sha256(userData) } : {}),
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
   };
 }
 
@@ -264,7 +275,10 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   const existing = (await cachedInstanceList(client)).find(
     (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
   );
-  const id = existing?.id ?? (await launchSomewhere(client, inputs, regions));
+  // The clock starts here, at the launch, not in the program (see expiryFor). An adopted instance
+  // keeps the expiry it was launched with.
+  const id =
+    existing?.id ?? (await launchSomewhere(client, inputs, regions, expiryFor(inputs.ttlHours, Date.now())));
   const instance = await waitUntilActive(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };
 }
@@ -275,7 +289,7 @@ async function readInstance(id: string, props: Record<string, unknown>): Promise
   // Gone, or terminated out of band: report it deleted so the next `up` launches a new one.
   if (instance === undefined || !LIVE_STATUSES.includes(instance.status)) return {};
   const inputs = props as unknown as InstanceInputs;
-  const outputs = toOutputs(inputs, instance);
+  const outputs = toOutputs(inputs, instance, props.expiresAt);
   return { id, props: { ...props, ...outputs, name: props.name } };
 }
 
@@ -293,7 +307,8 @@ async function updateInstance(
   } else {
     instance = await client.getInstance(id);
   }
-  return { outs: toOutputs(inputs, instance) };
+  // A new ttlHours is recorded for the next launch; the stamped expiry cannot change (see INSTANCE_UPDATE_KEYS).
+  return { outs: toOutputs(inputs, instance, olds.expiresAt) };
 }
 
 async function deleteInstance(id: string, props: Record<string, unknown>): Promise<void> {

@@ -35,6 +35,13 @@ export interface LambdaInstanceArgs {
   readonly bootTimeoutMinutes?: pulumi.Input<number>;
   /** Status poll interval while booting and terminating. @default 10 */
   readonly pollIntervalSeconds?: pulumi.Input<number>;
+  /**
+   * Hours the instance may live: at launch the provider stamps `now + ttlHours` as the
+   * `orchestra-expires-at` tag and the `expiresAt` output, and `npm run reap` terminates it after
+   * that. Cost: bounds what a forgotten staging node bills. A change applies to the next launch
+   * (Lambda cannot re-tag a running instance), not by replacing this one. @default none (never expires)
+   */
+  readonly ttlHours?: pulumi.Input<number>;
 }
 
 /**
@@ -57,6 +64,8 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
   declare readonly instanceType: pulumi.Output<string>;
   declare readonly priceCentsPerHour: pulumi.Output<number>;
   declare readonly hourlyPriceUsd: pulumi.Output<number>;
+  /** ISO time the instance expires (its `orchestra-expires-at` tag); undefined without a TTL. */
+  declare readonly expiresAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: LambdaInstanceArgs, opts: pulumi.CustomResourceOptions = {}) {
     const launchToken = pulumi
@@ -91,6 +100,8 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
         userData: args.userData === undefined ? undefined : pulumi.secret(args.userData),
         bootTimeoutMinutes: args.bootTimeoutMinutes ?? 30,
         pollIntervalSeconds: args.pollIntervalSeconds ?? 10,
+        // Not part of the launch token: a TTL change must not rename (and so replace) the instance.
+        ttlHours: args.ttlHours,
         instanceId: undefined,
         launchedName: undefined,
         status: undefined,
@@ -100,6 +111,7 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
         region: undefined,
         priceCentsPerHour: undefined,
         hourlyPriceUsd: undefined,
+        expiresAt: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "userData"] },
       "lambda",
