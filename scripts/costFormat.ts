@@ -1,0 +1,195 @@
+/**
+ * Pure formatting for `npm run cost`: a plain-text table per stack and a total across them,
+ * the same as Markdown for a pull-request comment, or JSON. Money is summed in integer cents.
+ */
+import { centsToUsd, describeSource, formatUsd, type CostReport } from "../infra/pricing/costModel";
+
+/** One stack's report, or why there is none (not deployed yet, invalid config, no API). */
+export type StackCost =
+  | { readonly stack: string; readonly report: CostReport }
+  | { readonly stack: string; readonly error: string };
+
+export type CostFormat = "table" | "markdown" | "json";
+
+/** Columns padded to their widest cell; `right` lists columns aligned right (money). */
+export function renderTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => row[column].length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) =>
+        right.includes(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
+      )
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
+
+function signedUsd(usd: number | undefined): string {
+  if (usd === undefined) return "";
+  return usd > 0 ? `+${formatUsd(usd)}` : formatUsd(usd);
+}
+
+const cents = (usd: number) => Math.round(usd * 100);
+
+interface Totals {
+  readonly hourlyUsd: number;
+  readonly monthlyUsd: number;
+  readonly diffMonthlyUsd?: number;
+}
+
+/** The total across the stacks that have a report; a diff only when every one of them has one. */
+export function totalAcross(stacks: readonly StackCost[]): Totals {
+  const reports = stacks.flatMap((entry) => ("report" in entry ? [entry.report] : []));
+  const sum = (pick: (report: CostReport) => number) =>
+    centsToUsd(reports.reduce((total, report) => total + cents(pick(report)), 0));
+  const diffs = reports.every((report) => report.diffMonthlyUsd !== undefined) && reports.length > 0;
+  return {
+    hourlyUsd: sum((report) => report.totalHourlyUsd),
+    monthlyUsd: sum((report) => report.totalMonthlyUsd),
+    ...(diffs ? { diffMonthlyUsd: sum((report) => report.diffMonthlyUsd ?? 0) } : {}),
+  };
+}
+
+function sourceLine(report: CostReport): string {
+  return `prices: ${describeSource({ source: report.priceSource, asOf: report.priceDate })}; ${report.hoursPerMonth} h/month`;
+}
+
+function budgetLine(report: CostReport): string {
+  const { budget } = report;
+  const override = budget.overrideReason !== undefined ? `; override: ${budget.overrideReason}` : "";
+  return `budget ${formatUsd(budget.monthlyUsd)}/month: ${report.percentOfBudget.toFixed(2)}% ${report.status} (warning at ${budget.warnPercent}%, failure at ${budget.failPercent}%)${override}`;
+}
+
+function rowCells(report: CostReport): string[][] {
+  const hasDiff = report.diffMonthlyUsd !== undefined;
+  const rows = report.rows.map((row) => [
+    row.name,
+    row.type,
+    row.region,
+    row.billing,
+    formatUsd(row.hourlyUsd),
+    formatUsd(row.monthlyUsd),
+    ...(hasDiff ? [signedUsd(row.diffMonthlyUsd)] : []),
+  ]);
+  rows.push([
+    "total",
+    "",
+    "",
+    "",
+    formatUsd(report.totalHourlyUsd),
+    formatUsd(report.totalMonthlyUsd),
+    ...(hasDiff ? [signedUsd(report.diffMonthlyUsd)] : []),
+  ]);
+  return rows;
+}
+
+function headers(hasDiff: boolean): string[] {
+  return ["name", "type", "region", "billing", "hourly", "monthly", ...(hasDiff ? ["diff/month"] : [])];
+}
+
+/** Plain text: per stack a heading, the rows, the budget line; then the total across stacks. */
+export function formatCostTable(stacks: readonly StackCost[]): string {
+  const blocks = stacks.map((entry) => {
+    if ("error" in entry) return `${entry.stack}: ${entry.error}`;
+    const { report } = entry;
+    const table = renderTable(headers(report.diffMonthlyUsd !== undefined), rowCells(report), [4, 5, 6]);
+    return [`${entry.stack} (${sourceLine(report)})`, table, budgetLine(report)].join("\n");
+  });
+  const total = totalAcross(stacks);
+  const diff =
+    total.diffMonthlyUsd !== undefined ? `, ${signedUsd(total.diffMonthlyUsd)}/month vs deployed` : "";
+  blocks.push(
+    `Total across ${stacks.length} stack(s): ${formatUsd(total.hourlyUsd)}/h, ${formatUsd(total.monthlyUsd)}/month${diff}`,
+  );
+  return `${blocks.join("\n\n")}\n`;
+}
+
+function markdownTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly number[],
+): string {
+  const escape = (cell: string) => cell.replace(/\|/g, "\\|");
+  const align = head.map((_, column) => (right.includes(column) ? "---:" : "---"));
+  return [head, align, ...rows].map((row) => `| ${row.map(escape).join(" | ")} |`).join("\n");
+}
+
+const STATUS_MARK: Record<CostReport["status"], string> = {
+  OK: "OK",
+  WARNING: "⚠️ WARNING",
+  OVER_BUDGET: "❌ OVER_BUDGET",
+};
+
+/** Markdown for a pull-request comment: a summary across stacks first, then a table per stack. */
+export function formatCostMarkdown(stacks: readonly StackCost[]): string {
+  const total = totalAcross(stacks);
+  const summaryRows = stacks.map((entry) =>
+    "error" in entry
+      ? [entry.stack, entry.error, "", "", "", ""]
+      : [
+          entry.stack,
+          STATUS_MARK[entry.report.status],
+          formatUsd(entry.report.totalHourlyUsd),
+          formatUsd(entry.report.totalMonthlyUsd),
+          signedUsd(entry.report.diffMonthlyUsd),
+          `${formatUsd(entry.report.budget.monthlyUsd)} (${entry.report.percentOfBudget.toFixed(2)}%)`,
+        ],
+  );
+  summaryRows.push([
+    "**total**",
+    "",
+    `**${formatUsd(total.hourlyUsd)}**`,
+    `**${formatUsd(total.monthlyUsd)}**`,
+    signedUsd(total.diffMonthlyUsd),
+    "",
+  ]);
+  const sections = stacks.flatMap((entry) => {
+    if ("error" in entry) return [];
+    const { report } = entry;
+    return [
+      `### ${entry.stack}`,
+      `_${sourceLine(report)}; ${budgetLine(report)}_`,
+      markdownTable(headers(report.diffMonthlyUsd !== undefined), rowCells(report), [4, 5, 6]),
+    ];
+  });
+  return [
+    "## GPU fleet cost",
+    markdownTable(["stack", "status", "hourly", "monthly", "diff/month", "budget"], summaryRows, [2, 3, 4]),
+    ...sections,
+    "",
+  ].join("\n\n");
+}
+
+/** JSON: every report as is (stable key order), errors, and the total. */
+export function formatCostJson(stacks: readonly StackCost[]): string {
+  const total = totalAcross(stacks);
+  return `${JSON.stringify(
+    {
+      currency: "USD",
+      stacks: stacks.map((entry) =>
+        "error" in entry
+          ? { stack: entry.stack, error: entry.error }
+          : { stack: entry.stack, report: entry.report },
+      ),
+      total: {
+        hourlyUsd: total.hourlyUsd,
+        monthlyUsd: total.monthlyUsd,
+        ...(total.diffMonthlyUsd !== undefined ? { diffMonthlyUsd: total.diffMonthlyUsd } : {}),
+      },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function formatCost(stacks: readonly StackCost[], format: CostFormat): string {
+  if (format === "markdown") return formatCostMarkdown(stacks);
+  if (format === "json") return formatCostJson(stacks);
+  return formatCostTable(stacks);
+}
