@@ -158,12 +158,11 @@ export function formatCostMarkdown(stacks: readonly StackCost[]): string {
       markdownTable(headers(report.diffMonthlyUsd !== undefined), rowCells(report), [4, 5, 6]),
     ];
   });
-  return [
+  return `${[
     "## GPU fleet cost",
     markdownTable(["stack", "status", "hourly", "monthly", "diff/month", "budget"], summaryRows, [2, 3, 4]),
     ...sections,
-    "",
-  ].join("\n\n");
+  ].join("\n\n")}\n`;
 }
 
 /** JSON: every report as is (stable key order), errors, and the total. */
