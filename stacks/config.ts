@@ -184,7 +184,8 @@ export function readRawConfig(read: (key: string) => string | undefined): Record
   const raw: Record<string, unknown> = {};
   for (const key of PLAIN_KEYS) {
     const text = read(key);
-    if (text === undefined) continue;
+    // "" is Pulumi.yaml's "not set" default for keys whose default the layer decides.
+    if (text === undefined || text === "") continue;
     try {
       raw[key] = JSON.parse(text);
     } catch {

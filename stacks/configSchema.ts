@@ -76,9 +76,10 @@ export const SECRET_KEYS = [
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /**
- * Defaults shared with Pulumi.yaml (stacks/pulumiYaml.test.ts keeps the two in step). Keys whose
+ * Defaults shared with Pulumi.yaml (stacks/configProjectFile.test.ts keeps the two in step). Keys whose
  * default depends on the layer (`mcpServers`, the TTL) have none here: the policy decides.
- * `monthlyBudgetUsd` and `ttlHours` default to 0, which means "not set".
+ * `monthlyBudgetUsd` and `ttlHours` default to 0, which means "not set"; optional keys without a
+ * natural default are declared in Pulumi.yaml with "" ("not set"), which readRawConfig skips.
  */
 export const CONFIG_DEFAULTS = {
   sshUser: "ubuntu",
@@ -90,6 +91,8 @@ export const CONFIG_DEFAULTS = {
   remoteCommandRunner: "pulumi-command",
   imageFamily: "lambda-stack-24-04",
   filesystem: {},
+  images: {},
+  ports: {},
   dockerHost: "unix:///var/run/docker.sock",
   deployContainers: true,
   budgetWarnPercent: 80,
@@ -98,6 +101,7 @@ export const CONFIG_DEFAULTS = {
   budgetOverrideReason: "",
   hoursPerMonth: 730,
   filesystemEstimateGiB: 100,
+  prices: {},
   filesystemUsdPerGiBMonth: 0.2,
   monthlyBudgetUsd: 0,
   ttlHours: 0,
