@@ -26,8 +26,12 @@ log() { printf '[docker-engine] %s\n' "$*" >&2; }
 die() {
   log "ERROR: $*"
   if [ -f "$LOG_FILE" ]; then
-    log "last lines of $LOG_FILE:"
-    tail -n 25 "$LOG_FILE" | sed 's/^/    /' >&2
+    # The cause is usually one error line lost among gRPC chatter: errors first, then the tail.
+    log "errors in $LOG_FILE (this start):"
+    sed -n '/docker-engine.sh: dockerd/h; /docker-engine.sh: dockerd/!H; ${x;p}' "$LOG_FILE" |
+      grep -E 'level=(error|fatal)|^failed to start' | tail -n 8 | sed 's/^/    /' >&2 || true
+    log "last lines of $LOG_FILE (without gRPC chatter):"
+    grep -v 'module=grpc' "$LOG_FILE" | tail -n 10 | sed 's/^/    /' >&2
   fi
   exit 1
 }
