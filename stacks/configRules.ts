@@ -51,13 +51,24 @@ export function networkRules(config: RawConfig): string[] {
   return problems;
 }
 
+/** A valid node key close to what was written: "Data_1" -> "data-1". */
+function hostnameSuggestion(key: string): string {
+  const cleaned = key
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 21)
+    .replace(/-+$/, "");
+  return cleaned === "" ? "gpu-a" : cleaned;
+}
+
 export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
   const problems: string[] = [];
   const knownTypes = Object.keys(SNAPSHOT_CENTS_PER_HOUR);
   for (const [key, node] of Object.entries(config.nodes)) {
     if (!NODE_KEY.test(key)) {
       problems.push(
-        `orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"`,
+        `orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "${hostnameSuggestion(key)}"`,
       );
     }
     if (!knownTypes.includes(node.instanceType) && config.prices?.[node.instanceType] === undefined) {
