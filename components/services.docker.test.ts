@@ -224,6 +224,26 @@ test("the API reaches Postgres, Redis and Weaviate by service name over the priv
   );
 });
 
+test("the API's /api/health names the store that fails: Redis frozen, then back", async () => {
+  const redis = nameOf("redis");
+  await docker("pause", redis);
+  try {
+    expect(await getJson(`http://127.0.0.1:${port.api}/api/health`)).toEqual({
+      status: 503,
+      body: {
+        status: "unhealthy",
+        checks: { database: "ok", redis: "redis: timed out", vector_store: "ok" },
+      },
+    });
+  } finally {
+    await docker("unpause", redis);
+  }
+  expect(await getJson(`http://127.0.0.1:${port.api}/api/health`)).toEqual({
+    status: 200,
+    body: { status: "healthy", checks: { database: "ok", redis: "ok", vector_store: "ok" } },
+  });
+});
+
 test("Postgres, Redis and Weaviate publish only on the private address, never 0.0.0.0", async () => {
   const stores = await runner.inspectAll(DATA_SERVICES.map((store) => nameOf(store)));
   // Ports lists the image's EXPOSEd ports too (with null bindings); only published ones matter.

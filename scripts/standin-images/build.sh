@@ -18,7 +18,7 @@ SUITE=bookworm
 PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools python3 wget ca-certificates procps)
 BASE_TAG="orchestra-standin/base:$SUITE"
 LABEL=org.orchestra.standin
-# directory -> tag; the tags mirror the upstream images' so specs can swap them with imageOverride.
+# directory -> tag; the tags mirror the upstream images'; tests substitute them through the stack config's `images` key.
 IMAGES=(postgres=orchestra-standin/postgres:15 redis=orchestra-standin/redis:7
   weaviate=orchestra-standin/weaviate:1.22.4 api=orchestra-standin/api:test
   mcp=orchestra-standin/mcp:test frontend=orchestra-standin/frontend:test)
