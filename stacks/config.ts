@@ -211,5 +211,13 @@ export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
 /** The secrets the config needs, each a Pulumi secret end to end (presence was checked by loadStackConfig). */
 export function readSecrets(config: StackConfig): StackSecrets {
   const stackConfig = new pulumi.Config("orchestra");
-  return Object.fromEntries(config.requiredSecrets.map((key) => [key, stackConfig.requireSecret(key)]));
+  // A fleet-only stack needs no store secret, but one that is set still yields its connection string.
+  const optional = STORE_SECRET_KEYS.filter(
+    (key) => !config.requiredSecrets.includes(key) && (stackConfig.get(key) ?? "") !== "",
+  );
+  return Object.fromEntries(
+    [...config.requiredSecrets, ...optional].map((key) => [key, stackConfig.requireSecret(key)]),
+  );
 }
+
+const STORE_SECRET_KEYS: readonly SecretKey[] = ["databasePassword", "redisPassword", "weaviateApiKey"];
