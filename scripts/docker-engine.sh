@@ -53,8 +53,10 @@ fi
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v iptables >/dev/null 2>&1; then
   log "installing docker.io and iptables from Debian (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  "${SUDO[@]}" apt-get update -q >/dev/null ||
-    die "apt-get update failed"
+  # A third-party source that is down (nodesource, cloud-sdk...) fails `update` as a whole while
+  # Debian's own lists refreshed fine: warn and let the install decide.
+  "${SUDO[@]}" apt-get update -q >/tmp/docker-engine-apt-update.log 2>&1 ||
+    log "WARNING: apt-get update reported errors (see /tmp/docker-engine-apt-update.log); trying the install anyway"
   # No recommends: they pull apparmor, git, needrestart... none of which the engine needs here.
   "${SUDO[@]}" apt-get install -y -q --no-install-recommends docker.io iptables >/tmp/docker-engine-apt.log 2>&1 ||
     { tail -n 20 /tmp/docker-engine-apt.log >&2; die "apt-get install docker.io failed"; }
