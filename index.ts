@@ -10,7 +10,9 @@ const secrets = readSecrets(config);
 // The cost gate goes here, between config load and the layer (`const cost = ...`), so an
 // over-budget change fails at preview before anything is created.
 
-const built = buildLayer(`orchestra-${pulumi.getStack()}`, config, secrets);
+const built = buildLayer(`orchestra-${pulumi.getStack()}`, config, secrets, {
+  stackTag: `${pulumi.getProject()}/${pulumi.getStack()}`,
+});
 const fleetNodes = built.fleet?.nodes ?? {};
 
 export const layer = config.layer;
@@ -29,6 +31,7 @@ export const nodes = Object.fromEntries(
       instanceType: node.instanceType,
       hourlyPriceUsd: node.hourlyPriceUsd,
       ssh: node.sshCommand,
+      expiresAt: node.expiresAt,
     },
   ]),
 );

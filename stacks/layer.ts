@@ -39,7 +39,17 @@ function readyAddress(fleet: GpuFleet, key: string): pulumi.Output<string> {
   return pulumi.all([fleet.nodes[key].ip, fleet.readiness[key] ?? ""]).apply(([ip]) => ip);
 }
 
-export function buildLayer(name: string, config: StackConfig, secrets: StackSecrets): BuiltLayer {
+export interface LayerOptions {
+  /** `<project>/<stack>`, tagged on every instance so `npm run reap` finds this stack's nodes only. */
+  readonly stackTag?: string;
+}
+
+export function buildLayer(
+  name: string,
+  config: StackConfig,
+  secrets: StackSecrets,
+  options: LayerOptions = {},
+): BuiltLayer {
   const plan = planLayer(name, config);
   const fleet = plan.hasFleet
     ? new GpuFleet(plan.names.fleet, {
@@ -51,6 +61,9 @@ export function buildLayer(name: string, config: StackConfig, secrets: StackSecr
         readinessChecks: config.readinessChecks,
         remoteCommandRunner: config.remoteCommandRunner,
         tags: { "orchestra-layer": config.layer },
+        ...(options.stackTag !== undefined ? { stackTag: options.stackTag } : {}),
+        // Cost: integration and staging nodes expire (the policy's TTL); production never does.
+        ...(config.cost.ttlHours !== undefined ? { ttlHours: config.cost.ttlHours } : {}),
       })
     : undefined;
   if (!plan.deployContainers)

@@ -102,7 +102,7 @@ async function build(
   let built: BuiltLayer | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation(record);
-    built = buildLayer(`orchestra-${layer}`, config, secrets);
+    built = buildLayer(`orchestra-${layer}`, config, secrets, { stackTag: `orchestra/${layer}` });
     return {};
   });
   // Registration is asynchronous: let every pending apply and registration finish.
@@ -347,6 +347,16 @@ describe("integration", () => {
     expectSecretsEnveloped(["test-sshPrivateKey", "test-databasePassword"]);
   });
 
+  test("the node carries the layer's TTL and the stack tag the reaper selects by", async () => {
+    await build("integration");
+    const app = inputsOf("pulumi-nodejs:dynamic/lambda:Instance", "orchestra-integration-app");
+    expect(app.ttlHours).toBe(24);
+    expect(app.tags).toMatchObject({
+      "orchestra-stack": "orchestra/integration",
+      "orchestra-layer": "integration",
+    });
+  });
+
   test("firewall rules open SSH and the public ports to the allowed CIDRs only", async () => {
     await build("integration");
     expect(
@@ -545,6 +555,13 @@ describe("production", () => {
       STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
     );
     expectSecretsEnveloped(Object.values(TEST_SECRETS));
+  });
+
+  test("production nodes never expire", async () => {
+    await build("production");
+    const app = inputsOf("pulumi-nodejs:dynamic/lambda:Instance", "orchestra-production-app");
+    expect(app.ttlHours).toBeUndefined();
+    expect(app.tags).toMatchObject({ "orchestra-stack": "orchestra/production" });
   });
 
   test("removing a node from the middle of the config renames nothing else", async () => {
