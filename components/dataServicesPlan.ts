@@ -124,6 +124,8 @@ function storeSpec(
         },
         secretEnv: { AUTHENTICATION_APIKEY_ALLOWED_KEYS: "weaviateApiKey" },
         secretEnvTemplates: {},
+        // The image's CMD is `--host 0.0.0.0 --port 8080 --scheme http`; Weaviate ignores PORT.
+        command: ["--host", "0.0.0.0", "--port", String(port), "--scheme", "http"],
         healthCheck: health([
           "CMD",
           "wget",

@@ -9,7 +9,8 @@ import { readdirSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { connect } from "node:net";
 import { validateStackConfig, type StackConfig } from "../stacks/config";
-import { environmentPolicy } from "../stacks/policy";
+import { planLayer, type LayerPlan } from "../stacks/layerPlan";
+import { PRIVATE_IP_PLACEHOLDER } from "./containerResources";
 import { planDataServices, type DataServicesPlan } from "./dataServicesPlan";
 import { planAppServices, type AppServicesPlan } from "./appServicesPlan";
 import { DATA_SERVICES, MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "./serviceCatalog";
@@ -48,6 +49,7 @@ const runner = new DockerRunner({
   log: (line) => process.stderr.write(`[services ${runId}] ${line}\n`),
 });
 let config: StackConfig;
+let layer: LayerPlan;
 let data: DataServicesPlan;
 let app: AppServicesPlan;
 let all: ContainerSpec[];
@@ -87,45 +89,32 @@ beforeAll(async () => {
   // Free host ports for every service (parallel runs and other servers on this machine would
   // collide on the defaults); they reach the specs through the config's `ports` key.
   const ports = await freePorts(SERVICE_NAMES.length);
+  // A staging stack whose stores share the app node (no data node), so the app reaches them by
+  // service name on one Docker network; MCP servers are the staging policy's default (all six).
   config = validateStackConfig({
     layer: "staging",
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIServicesTier services-tier",
     allowedCidrs: ["203.0.113.0/24"],
-    nodes: {
-      app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] },
-      data: { role: "data", instanceType: "cpu_4x_general", regions: ["us-west-1"] },
-    },
+    nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
     monthlyBudgetUsd: 3000,
-    mcpServers: [...MCP_SERVERS],
     images: STANDIN_IMAGES,
     ports: Object.fromEntries(SERVICE_NAMES.map((service, i) => [service, ports[i]])),
   });
   port = config.services.ports as Record<ServiceName, number>;
-  const stores = environmentPolicy(config.layer).dataStores;
-  // As the staging layer plans them, with the stores on this host's loopback ("private side") and
-  // the app sharing the stores' network, so it reaches them by service name.
-  data = planDataServices(runId, {
-    stores,
-    images: config.services.images,
-    ports: config.services.ports,
-    bindAddress: PRIVATE,
-  });
-  app = planAppServices(runId, {
-    environment: config.layer,
-    stores,
-    mcpServers: config.services.mcpServers,
-    images: config.services.images,
-    ports: config.services.ports,
-    publicBindAddress: PUBLIC,
-    privateBindAddress: PRIVATE,
-  });
+  // Exactly what stacks/layer.ts hands the DataServices and AppServices components.
+  layer = planLayer(runId, config);
+  data = planDataServices(layer.names.data, layer.dataSettings);
+  app = planAppServices(layer.names.app, layer.appSettings);
   all = [...data.containers, ...app.containers];
   const secrets = Object.fromEntries(
     config.requiredSecrets.flatMap((key) => (key in SECRETS ? [[key, SECRETS[key as SecretName]]] : [])),
   );
+  // The components fill {privateIp} with the node's private address; here the host's loopback.
+  const placeholders = { [PRIVATE_IP_PLACEHOLDER]: PRIVATE };
   try {
-    await runner.start(data, secrets);
-    await runner.start({ networkName: data.networkName, containers: app.containers }, secrets);
+    await runner.start(data, secrets, placeholders);
+    // sameHost: the app joins the stores' network, as layer.ts passes data.networkName.
+    await runner.start({ networkName: data.networkName, containers: app.containers }, secrets, placeholders);
   } catch (error) {
     await runner.teardown().catch(() => undefined);
     throw error;
@@ -142,6 +131,15 @@ afterAll(async () => {
 }, 120_000);
 
 test("the specs are the staging layer's, with the stand-in images substituted through config", () => {
+  expect([layer.deployContainers, layer.sameHost, layer.dataSettings.bindAddress]).toEqual([
+    true,
+    true,
+    PRIVATE_IP_PLACEHOLDER,
+  ]);
+  expect([layer.appSettings.publicBindAddress, layer.appSettings.privateBindAddress]).toEqual([
+    PUBLIC,
+    PRIVATE_IP_PLACEHOLDER,
+  ]);
   expect(config.requiredSecrets).toEqual([
     "sshPrivateKey",
     "databasePassword",
@@ -264,6 +262,15 @@ test("Postgres, Redis and Weaviate publish only on the private address, never 0.
       for (const binding of list ?? []) expect(["", "0.0.0.0", "::"]).not.toContain(binding.HostIp);
     }
   }
+  // Weaviate takes its (moved) port from its command, as the real image does.
+  expect(stores[2].Config.Cmd).toEqual([
+    "--host",
+    "0.0.0.0",
+    "--port",
+    String(port.weaviate),
+    "--scheme",
+    "http",
+  ]);
   // The public side, by contrast, is what the staging firewall guards.
   expect((await runner.inspect(nameOf("api"))).HostConfig.PortBindings).toEqual({
     [`${port.api}/tcp`]: [{ HostIp: PUBLIC, HostPort: String(port.api) }],

@@ -29,6 +29,16 @@ export interface ServicesToRun {
   readonly volumes?: readonly VolumeToCreate[];
 }
 
+/**
+ * Address placeholders a spec may hold (`{privateIp}`, `{dataHost}`) and their values, filled in
+ * env values, env templates and port host addresses exactly as the components' `fillPlaceholders`.
+ */
+export type Placeholders = Readonly<Record<string, string>>;
+
+export function fillPlaceholders(text: string, placeholders: Placeholders): string {
+  return Object.entries(placeholders).reduce((out, [key, value]) => out.split(key).join(value), text);
+}
+
 export interface DockerRunnerOptions {
   /** Unique per test run; labels everything so parallel runs never touch each other's objects. */
   readonly runId: string;
@@ -184,6 +194,7 @@ export class DockerRunner {
   async start(
     services: ServicesToRun,
     secrets: Readonly<Partial<Record<SecretName, string>>>,
+    placeholders: Placeholders = {},
   ): Promise<void> {
     for (const value of Object.values(secrets)) {
       if (value === undefined || value === "") continue;
@@ -213,13 +224,16 @@ export class DockerRunner {
       this.volumes.push(name);
     }
 
-    for (const spec of services.containers) await this.startContainer(spec, services.networkName, secrets);
+    for (const spec of services.containers) {
+      await this.startContainer(spec, services.networkName, secrets, placeholders);
+    }
   }
 
   private async startContainer(
     spec: ContainerSpec,
     network: string,
     secrets: Readonly<Partial<Record<SecretName, string>>>,
+    placeholders: Placeholders,
   ): Promise<void> {
     const secretLines: string[] = [];
     for (const [variable, name] of Object.entries(spec.secretEnv)) {
@@ -230,7 +244,7 @@ export class DockerRunner {
     }
     for (const [variable, template] of Object.entries(spec.secretEnvTemplates)) {
       secretLines.push(
-        `${variable}=${renderSecretTemplate(template, secrets as Record<SecretName, string>)}`,
+        `${variable}=${renderSecretTemplate(fillPlaceholders(template, placeholders), secrets as Record<SecretName, string>)}`,
       );
     }
     if (secretLines.some((line) => line.includes("\n"))) {
@@ -258,7 +272,10 @@ export class DockerRunner {
       network,
       "--network-alias",
       spec.service,
-      ...spec.ports.flatMap((p) => ["--publish", `${p.hostIp}:${p.external}:${p.internal}`]),
+      ...spec.ports.flatMap((p) => [
+        "--publish",
+        `${fillPlaceholders(p.hostIp, placeholders)}:${p.external}:${p.internal}`,
+      ]),
       "--health-cmd",
       healthCmdString(health.test),
       "--health-interval",
@@ -277,8 +294,24 @@ export class DockerRunner {
       String(cpusLimit),
       ...spec.volumes.flatMap((v) => ["--volume", `${v.volumeName}:${v.containerPath}`]),
       ...(spec.user !== undefined ? ["--user", spec.user] : []),
-      ...Object.entries(spec.env).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
+      ...Object.entries(spec.env).flatMap(([key, value]) => [
+        "--env",
+        `${key}=${fillPlaceholders(value, placeholders)}`,
+      ]),
+      // As the components declare it: bounded json-file logs.
+      "--log-driver",
+      "json-file",
+      "--log-opt",
+      "max-size=10m",
+      "--log-opt",
+      "max-file=3",
     ];
+    const unfilled = args.find((arg) => /\{(privateIp|dataHost)\}/.test(arg));
+    if (unfilled !== undefined) {
+      throw new Error(
+        `${spec.containerName}: placeholder left unfilled in "${unfilled}"; pass its value in placeholders`,
+      );
+    }
     let dir: string | undefined;
     try {
       if (secretLines.length > 0) {

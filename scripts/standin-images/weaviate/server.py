@@ -1,6 +1,10 @@
-"""Weaviate stand-in: GET /v1/.well-known/ready -> 200; GET /v1/meta -> 200 only with
-`Authorization: Bearer <key>` for a key in AUTHENTICATION_APIKEY_ALLOWED_KEYS, else 401."""
+"""Weaviate stand-in, started like semitechnologies/weaviate:1.22.4: the image's ENTRYPOINT is the
+server and its CMD is `--host 0.0.0.0 --port 8080 --scheme http`; the port comes from `--port`
+only (Weaviate ignores a PORT variable), so a spec that moves the port must pass the command.
+GET /v1/.well-known/ready -> 200; GET /v1/meta -> 200 only with `Authorization: Bearer <key>` for a
+key in AUTHENTICATION_APIKEY_ALLOWED_KEYS, else 401."""
 
+import argparse
 import hmac
 import os
 
@@ -23,4 +27,9 @@ class Weaviate(Handler):
 
 
 if __name__ == "__main__":
-    serve(Weaviate, os.environ.get("PORT", "8080"), "weaviate")
+    parser = argparse.ArgumentParser(prog="weaviate")
+    parser.add_argument("--host", default="")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--scheme", default="http")
+    args = parser.parse_args()
+    serve(Weaviate, args.port, "weaviate")
