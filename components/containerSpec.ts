@@ -1,6 +1,6 @@
 /**
  * The plain shape every container planner produces. Components map it to `docker.Container`; the
- * services test tier runs the very same spec on a real Docker engine (infra/testing/dockerCli.ts),
+ * services test tier runs the very same spec on a real Docker engine (infra/testing/dockerRunner.ts),
  * so what the mocks pin and what the engine proves are one object.
  */
 
