@@ -97,10 +97,12 @@ function storeSpec(
         secretEnv: { REDIS_PASSWORD: "redisPassword" },
         secretEnvTemplates: {},
         // Config on stdin: `--requirepass <pw>` would put the password on redis-server's command line.
+        // The password is written double-quoted with `\` and `"` escaped, so spaces and quotes in it
+        // do not break redis.conf's parser ("Unbalanced quotes in configuration line").
         command: [
           "sh",
           "-c",
-          `printf 'requirepass %s\\nappendonly yes\\ndir /data\\nport ${port}\\n' "$REDIS_PASSWORD" | redis-server -`,
+          `printf 'requirepass "%s"\\nappendonly yes\\ndir /data\\nport ${port}\\n' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')" | redis-server -`,
         ],
         healthCheck: health([
           "CMD-SHELL",

@@ -39,7 +39,8 @@ const PUBLIC = "0.0.0.0";
 const rand = () => Math.random().toString(36).slice(2, 10);
 const SECRETS: Record<SecretName, string> = {
   databasePassword: `pg-${rand()}@/:+${rand()}`,
-  redisPassword: `rd-${rand()}@/:+${rand()}`,
+  // A space, a double quote and a backslash: redis.conf needs them quoted and escaped.
+  redisPassword: `rd-${rand()}@/:+ "q\\${rand()}`,
   weaviateApiKey: `wv-${rand()}${rand()}`,
 };
 

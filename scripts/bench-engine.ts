@@ -28,6 +28,9 @@ function stackYaml(nodes: number, apiUrl: string, publicKey: string): string {
     `  orchestra:sshPublicKey: ${publicKey}`,
     "  orchestra:allowedCidrs: [127.0.0.0/8]",
     "  orchestra:readinessChecks: false",
+    // Fleet only (the Docker provider plugin cannot be built here), and a budget that fits 32 GPU nodes.
+    "  orchestra:deployContainers: false",
+    "  orchestra:monthlyBudgetUsd: 100000",
     "  orchestra:pollIntervalSeconds: 10",
     "  orchestra:nodes:",
     ...nodeLines,

@@ -49,7 +49,8 @@ export class EngineStack {
     copyFileSync(resolve(PROJECT_ROOT, templateConfig), this.configFile);
   }
 
-  private commandEnv(): NodeJS.ProcessEnv {
+  /** The environment every command of this stack runs with (also for the project's own scripts). */
+  commandEnv(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.env,

@@ -3,7 +3,8 @@
  * staging topology) against the emulator over HTTP, with the node readiness running over SSH to
  * this machine's sandbox sshd. The steps build on each other and run in order.
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
+import { promisify } from "util";
 import { randomBytes } from "crypto";
 import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
@@ -40,6 +41,32 @@ async function liveByNode(): Promise<Record<string, number>> {
 async function setFaults(faults: Record<string, unknown>): Promise<void> {
   await fetch(`${emulator.url}/_emulator/faults`, { method: "POST", body: JSON.stringify(faults) });
 }
+
+/** Runs one of the project's scripts (tsx) with the stack's environment; never throws on exit codes. */
+async function runScript(
+  script: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      `${PROJECT_ROOT}/node_modules/.bin/tsx`,
+      [`${PROJECT_ROOT}/scripts/${script}`, ...args],
+      { cwd: PROJECT_ROOT, env: { ...stack.commandEnv(), ...extraEnv }, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** The sandbox fleet (Pulumi.sandbox.yaml): node key -> instance type, and its filesystem row. */
+const FLEET_TYPES: Record<string, string> = {
+  app: "gpu_1x_a10",
+  data: "cpu_4x_general",
+  "gpu-a": "gpu_1x_a100_sxm4",
+};
 
 function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
   return (outputs.nodes as Record<string, { instanceId: string }>)[node].instanceId;
@@ -87,6 +114,39 @@ afterAll(async () => {
   await emulator?.close();
 });
 
+test("0. over budget, preview and up fail with the budget message and create nothing", async () => {
+  await stack.setConfig("monthlyBudgetUsd", "1000");
+  const today = new Date().toISOString().slice(0, 10);
+  const expected = [
+    `Projected cost $2,560.40/month (730 h) is 256.04% of the monthly budget $1,000.00; deployments fail at 100%. Prices: Lambda's GET /instance-types (read ${today}).`,
+    "Top cost items:",
+    "  1. gpu-a (gpu_1x_a100_sxm4, us-west-1): $1,452.70/month, $1.99/h",
+    "  2. app (gpu_1x_a10, us-west-1): $941.70/month, $1.29/h",
+    "  3. data (cpu_4x_general, us-west-1): $146.00/month, $0.20/h",
+  ].join("\n");
+  // The CLI indents diagnostics: compare line by line without the indentation.
+  const unindented = (text: string) =>
+    text
+      .split("\n")
+      .map((line) => line.trim())
+      .join("\n");
+  try {
+    const preview = await stack.run(["preview"], { allowFailure: true });
+    expect(preview.code).not.toBe(0);
+    expect(unindented(preview.stdout + preview.stderr)).toContain(unindented(expected));
+    const up = await stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true });
+    expect(up.code).not.toBe(0);
+    expect(unindented(up.stdout + up.stderr)).toContain(unindented(expected));
+  } finally {
+    await stack.setConfig("monthlyBudgetUsd", "3000");
+  }
+  // Nothing was created: no launch, no key, no ruleset, no filesystem.
+  expect(emulator.stats().launchesAccepted).toBe(0);
+  expect(await client.listSshKeys()).toEqual([]);
+  expect(await client.listFirewallRulesets()).toEqual([]);
+  expect(await client.listFilesystems()).toEqual([]);
+});
+
 test("1. pulumi up creates the fleet and the readiness commands run over SSH", async () => {
   await stack.run(["up", "--yes", "--skip-preview"]);
   const outputs = await stack.outputs();
@@ -107,6 +167,41 @@ test("1. pulumi up creates the fleet and the readiness commands run over SSH", a
   ]);
   expect(outputs.fleetHourlyUsd).toBe(3.48);
   expect(emulator.stats().rateLimited).toBe(0);
+});
+
+test("1b. the costReport output is the emulator's prices times the fleet, and npm run cost prints it", async () => {
+  const outputs = await stack.outputs();
+  const types = await client.listInstanceTypes();
+  const centsPerHour = (node: string) => types[FLEET_TYPES[node]].instance_type.price_cents_per_hour;
+  const report = outputs.costReport as {
+    priceSource: string;
+    status: string;
+    totalMonthlyUsd: number;
+    rows: { name: string; type: string; hourlyUsd: number; monthlyUsd: number; billing: string }[];
+  };
+  expect(report.priceSource).toBe("lambda-api");
+  expect(report.rows.map((row) => [row.name, row.type, row.billing, row.hourlyUsd, row.monthlyUsd])).toEqual([
+    ...Object.keys(FLEET_TYPES).map((node) => [
+      node,
+      FLEET_TYPES[node],
+      "always-on",
+      centsPerHour(node) / 100,
+      (centsPerHour(node) * 730) / 100,
+    ]),
+    // The filesystem: the configured 100 GiB estimate at $0.20 per GiB-month.
+    ["orchestra-sandbox-data", "filesystem", "usage", 0.03, 20],
+  ]);
+  const instanceCents = Object.keys(FLEET_TYPES).reduce((sum, node) => sum + centsPerHour(node) * 730, 0);
+  expect(report.totalMonthlyUsd).toBe((instanceCents + 2000) / 100);
+  expect(report.status).toBe("WARNING"); // 85.34 % of $3,000: over the 80 % warning.
+
+  const printed = await runScript("cost.ts", ["--stack", "e2e", "--format", "json"]);
+  expect(printed.code).toBe(0);
+  const fromCli = JSON.parse(printed.stdout) as { stacks: { stack: string; report: unknown }[] };
+  expect(fromCli.stacks.map((entry) => [entry.stack, entry.report])).toEqual([["e2e", report]]);
+  const table = await runScript("cost.ts", ["--stack", "e2e"]);
+  expect(table.stdout).toContain("orchestra-sandbox-data");
+  expect(table.stdout).toContain("$2,560.40");
 });
 
 test("2. a second preview reports no changes", async () => {
@@ -130,7 +225,8 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
     newState?: { inputs: Record<string, unknown> };
   };
   const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
-  const renameSteps = renamePlan.steps.filter((step) => step.op !== "same");
+  // "read" is the cost report's StackReference to this stack's last outputs: not a change.
+  const renameSteps = renamePlan.steps.filter((step) => step.op !== "same" && step.op !== "read");
   expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop()])).toEqual([
     ["update", "orchestra-e2e-app"],
   ]);
@@ -144,7 +240,8 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
   expect(changedInputs).toEqual(["name"]);
   expect(newInputs.name).toBe("orchestra-e2e-api");
 
-  await stack.setConfig("nodes.app.instanceType", "gpu_1x_a100", { path: true });
+  // A cheaper type, so the plan is not stopped by the budget gate (the a100 would be 102 % of $3,000).
+  await stack.setConfig("nodes.app.instanceType", "gpu_1x_a6000", { path: true });
   const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
   const appSteps = typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app"));
   expect(appSteps.map((step) => step.op)).toContain("replace");
@@ -198,6 +295,49 @@ test("5. killing pulumi up in the middle of a launch, then running it again, lea
   expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
   expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
   stateWhileDeployed = (await stack.exportState()).text;
+});
+
+test("5b. npm run reap terminates exactly the stack's expired instances and nothing else", async () => {
+  const outputs = await stack.outputs();
+  const expiresAt = (node: string) =>
+    Date.parse((outputs.nodes as Record<string, { expiresAt: string }>)[node].expiresAt);
+  // app was launched in step 1; gpu-a and data were re-launched in steps 4 and 5, so they expire later.
+  expect(expiresAt("gpu-a")).toBeGreaterThan(expiresAt("app"));
+  expect(expiresAt("data")).toBeGreaterThan(expiresAt("app"));
+  // An expired instance of another stack: the reaper must leave it alone.
+  const foreign = await client.launchInstance({
+    region_name: "us-east-1",
+    instance_type_name: "gpu_1x_a10",
+    ssh_key_names: ["orchestra-e2e-ssh"],
+    name: "another-stack-node",
+    tags: [
+      { key: "orchestra-stack", value: "orchestra/another" },
+      { key: "orchestra-expires-at", value: "2000-01-01T00:00:00.000Z" },
+    ],
+  });
+  const now = new Date(expiresAt("app") + 1000).toISOString();
+  const reapEnv = { LAMBDA_API_URL: emulator.url, LAMBDA_API_KEY: API_KEY };
+
+  const dryRun = await runScript("reap.ts", ["--stack", "e2e", "--now", now, "--json"], reapEnv);
+  expect(dryRun.code).toBe(0);
+  const planned = JSON.parse(dryRun.stdout) as {
+    dryRun: boolean;
+    expired: { id: string }[];
+    terminated: string[];
+  };
+  expect(planned.dryRun).toBe(true);
+  expect(planned.expired.map((row) => row.id)).toEqual([instanceIdOf(outputs, "app")]);
+  expect(planned.terminated).toEqual([]);
+  expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1, "unexpected:another-stack-node": 1 });
+
+  const reaped = await runScript("reap.ts", ["--stack", "e2e", "--now", now, "--yes", "--json"], reapEnv);
+  expect(reaped.code).toBe(0);
+  expect((JSON.parse(reaped.stdout) as { terminated: string[] }).terminated).toEqual([
+    instanceIdOf(outputs, "app"),
+  ]);
+  expect(await liveByNode()).toEqual({ data: 1, "gpu-a": 1, "unexpected:another-stack-node": 1 });
+  await client.terminateInstances([foreign]);
+  expect(dryRun.stdout + dryRun.stderr + reaped.stdout + reaped.stderr).not.toContain(API_KEY);
 });
 
 test("6. pulumi destroy leaves the emulator with no instance, key, filesystem or ruleset of the stack", async () => {

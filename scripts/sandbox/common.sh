@@ -74,8 +74,13 @@ ensure_stack_config() {
   pulumi config set "${cfg[@]}" sshPublicKey "$(cut -d' ' -f1,2 "$key_path.pub") orchestra-sandbox"
   pulumi config set "${cfg[@]}" --secret sshPrivateKey <"$key_path"
   printf '%s' "$EMULATOR_KEY" | pulumi config set "${cfg[@]}" --secret lambdaApiKey
-  if [ ! -s "$STATE/database-password" ]; then
-    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$STATE/database-password")
-  fi
-  pulumi config set "${cfg[@]}" --secret databasePassword <"$STATE/database-password"
+  # The data stores' secrets: random on first use, kept in .sandbox/ (0600), set through stdin.
+  local key file
+  for key in databasePassword redisPassword weaviateApiKey; do
+    file="$STATE/secret-$key"
+    if [ ! -s "$file" ]; then
+      (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$file")
+    fi
+    pulumi config set "${cfg[@]}" --secret "$key" <"$file"
+  done
 }
