@@ -1,5 +1,5 @@
 /** Pure tier: stack config validation reports every problem at once, in the user's words. */
-import { StackConfigError, validateStackConfig } from "./config";
+import { configPath, StackConfigError, validateStackConfig } from "./config";
 
 const valid = {
   layer: "staging",
@@ -27,7 +27,8 @@ test("a valid config becomes a frozen, typed object with defaults", () => {
 });
 
 test("every problem is listed at once, with key, value and fix", () => {
-  const attempt = () =>
+  let thrown: unknown;
+  try {
     validateStackConfig({
       ...valid,
       allowedCidrs: ["10.0.0.300/8"],
@@ -36,16 +37,16 @@ test("every problem is listed at once, with key, value and fix", () => {
         GPU_A: { role: "gpu", instanceType: "gpu_1x_a10", regions: ["us-west-1"], mountFilesystem: true },
       },
     });
-  expect(attempt).toThrow(StackConfigError);
-  try {
-    attempt();
   } catch (error) {
-    expect((error as StackConfigError).problems).toEqual([
-      'orchestra:allowedCidrs contains "10.0.0.300/8": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)',
-      'orchestra:nodes.GPU_A: the node key "GPU_A" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"',
-      "orchestra:nodes.GPU_A.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem",
-    ]);
+    thrown = error;
   }
+  // Asserted after the call, so a config that wrongly validates fails here instead of passing silently.
+  expect(thrown).toBeInstanceOf(StackConfigError);
+  expect((thrown as StackConfigError).problems).toEqual([
+    'orchestra:allowedCidrs contains "10.0.0.300/8": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)',
+    'orchestra:nodes.GPU_A: the node key "GPU_A" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "gpu-a"',
+    "orchestra:nodes.GPU_A.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem",
+  ]);
 });
 
 test("schema problems name the key and the value written", () => {
@@ -57,8 +58,17 @@ test("schema problems name the key and the value written", () => {
     }),
   ).toThrow(
     "Stack config has 2 problems:\n" +
-      '  - orchestra:layer = "prod": Invalid option: expected one of "local"|"integration"|"staging"|"production"; fix with `pulumi config set --path \'orchestra:layer\' <value>`\n' +
-      '  - orchestra:nodes.app.regions.0 = "us-west-9": Invalid option: expected one of "europe-central-1"|"asia-south-1"|"australia-east-1"|"me-west-1"|"asia-northeast-1"|"asia-northeast-2"|"us-east-1"|"us-west-2"|"us-west-1"|"us-south-1"|"us-west-3"|"us-midwest-1"|"us-east-2"|"us-south-2"|"us-south-3"|"us-east-3"|"us-midwest-2"; fix with `pulumi config set --path \'orchestra:nodes.app.regions.0\' <value>`',
+      '  - orchestra:layer = "prod": Invalid option: expected one of "local"|"integration"|"staging"|"production"; fix with `pulumi config set --path \'layer\' <value>`\n' +
+      '  - orchestra:nodes.app.regions[0] = "us-west-9": Invalid option: expected one of "europe-central-1"|"asia-south-1"|"australia-east-1"|"me-west-1"|"asia-northeast-1"|"asia-northeast-2"|"us-east-1"|"us-west-2"|"us-west-1"|"us-south-1"|"us-west-3"|"us-midwest-1"|"us-east-2"|"us-south-2"|"us-south-3"|"us-east-3"|"us-midwest-2"; fix with `pulumi config set --path \'nodes.app.regions[0]\' <value>`',
+  );
+});
+
+test("fix hints use `pulumi config set --path` syntax: list items in brackets, odd keys quoted", () => {
+  expect(configPath(["nodes", "gpu-a", "regions", 2])).toBe("nodes.gpu-a.regions[2]");
+  expect(configPath(["prices", "gpu.x"])).toBe('prices["gpu.x"]');
+  expect(() => validateStackConfig({ ...valid, allowedCidrs: ["203.0.113.0/24", 7] })).toThrow(
+    "Stack config has 1 problem:\n" +
+      "  - orchestra:allowedCidrs[1] = 7: Invalid input: expected string, received number; fix with `pulumi config set --path 'allowedCidrs[1]' <value>`",
   );
 });
 

@@ -75,16 +75,33 @@ export class StackConfigError extends Error {
   }
 }
 
+/**
+ * A zod issue path in `pulumi config set --path` syntax, without the `orchestra:` namespace:
+ * `nodes.app.regions[0]`. List items are `[n]` (`regions.0` would set a map key "0"), and a key
+ * that `--path` would split (a `.`, `[`, `]`, `"` or space in it) is written `["key"]`.
+ */
+export function configPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) => {
+      if (typeof part === "number") return `[${part}]`;
+      const name = String(part);
+      if (/[.[\]"\s]/.test(name) || name === "") return `[${JSON.stringify(name)}]`;
+      return index === 0 ? name : `.${name}`;
+    })
+    .join("");
+}
+
 function schemaProblems(raw: Record<string, unknown>): string[] {
   const parsed = rawConfigSchema.safeParse(raw);
   if (parsed.success) return [];
   return parsed.error.issues.map((issue) => {
-    const key = issue.path.length > 0 ? `orchestra:${issue.path.join(".")}` : "orchestra";
     const value = issue.path.reduce<unknown>(
-      (current, part) => (current as Record<string | number, unknown> | undefined)?.[part as string],
+      (current, part) => (current as Record<PropertyKey, unknown> | undefined)?.[part],
       raw,
     );
-    return `${key} = ${JSON.stringify(value) ?? "(not set)"}: ${issue.message}; fix with \`pulumi config set --path '${key}' <value>\``;
+    if (issue.path.length === 0) return `orchestra: ${issue.message}`;
+    const path = configPath(issue.path);
+    return `orchestra:${path} = ${JSON.stringify(value) ?? "(not set)"}: ${issue.message}; fix with \`pulumi config set --path '${path}' <value>\``;
   });
 }
 
@@ -140,6 +157,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       })),
       allowedCidrs: config.allowedCidrs,
       publicPorts: config.publicPorts ?? [...CONFIG_DEFAULTS.publicPorts],
+      ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
       pollIntervalSeconds: config.pollIntervalSeconds ?? CONFIG_DEFAULTS.pollIntervalSeconds,
