@@ -6,6 +6,7 @@ import { LambdaClient } from "../infra/lambda/client";
 import type { RunningEmulator } from "../infra/emulator/server";
 import { startTestEmulator, TEST_API_KEY } from "../infra/testing/emulatorHarness";
 import { projectName, runReap } from "./reap";
+import { REAP_USAGE } from "./reapPlan";
 
 let emulator: RunningEmulator;
 let client: LambdaClient;
@@ -126,23 +127,26 @@ test("--yes terminates exactly the expired ones of that stack and confirms", asy
 test("bad arguments exit 2 without calling the API; an API failure exits 1 without the key", async () => {
   const usage = await reap(["--yes"]);
   expect(usage.code).toBe(2);
-  expect(usage.err).toMatch(/^--stack is required/);
+  expect(usage.err).toBe(
+    `--stack is required: the reaper only ever touches one stack's instances\n${REAP_USAGE}\n`,
+  );
   expect(emulator.stats().byOperation.listInstances).toBeUndefined();
 
+  let failingErr = "";
   const failing = await runReap(["--stack", "staging"], {
     client: () => new LambdaClient({ apiUrl: emulator.url, apiKey: "wrong-key-31337" }),
     out: () => undefined,
-    err: (text) => {
-      expect(text).toBe(
-        "reap failed: Lambda API listInstances failed: global/invalid-api-key (HTTP 401): API key was invalid, expired, or deleted. Check your API key or create a new one, then try again.\n",
-      );
-      expect(text).not.toContain("wrong-key-31337");
-      expect(text).not.toContain(TEST_API_KEY);
-    },
+    err: (text) => (failingErr += text),
     now: new Date(NOW),
     project: "orchestra",
   });
+  // Asserted after the call: a run that never reports the failure fails here.
   expect(failing).toBe(1);
+  expect(failingErr).toBe(
+    "reap failed: Lambda API listInstances failed: global/invalid-api-key (HTTP 401): API key was invalid, expired, or deleted. Check your API key or create a new one, then try again.\n",
+  );
+  expect(failingErr).not.toContain("wrong-key-31337");
+  expect(failingErr).not.toContain(TEST_API_KEY);
 });
 
 test("the project name comes from Pulumi.yaml", () => {

@@ -65,7 +65,7 @@ export async function runReap(argv: readonly string[], deps: ReapDeps): Promise<
     args = parseReapArgs(argv, deps.project, deps.now);
   } catch (error) {
     if (error instanceof ReapUsageError) {
-      deps.err(error.message);
+      deps.err(`${error.message}\n`);
       return 2;
     }
     throw error;
