@@ -27,8 +27,11 @@ beforeAll(async () => {
             instanceId: `id-${args.name}`,
             hourlyPriceUsd: 1.29,
           });
+        if (args.type === "pulumi-nodejs:dynamic/lambda:Instance" && args.inputs.ttlHours !== undefined)
+          outputs.expiresAt = "2030-01-01T00:00:00.000Z";
         if (args.type === "pulumi-nodejs:dynamic/lambda:FirewallRuleset")
           outputs.rulesetId = `rs-${args.name}`;
+        if (args.type.endsWith("remote:Command")) outputs.stdout = `ran ${args.name}`;
         return { id: `${args.name}-id`, state: outputs };
       },
       call: () => ({}),
@@ -41,6 +44,10 @@ beforeAll(async () => {
 
 /** Test-only transformation: component transformations see every child's options, parent included. */
 const recordParent: pulumi.ResourceTransformation = (args) => {
+  options.set(`${args.type}::${args.name}`, {
+    protect: args.opts.protect,
+    retainOnDelete: (args.opts as pulumi.CustomResourceOptions).retainOnDelete,
+  });
   parents.set(
     `${args.type}::${args.name}`,
     (args.opts.parent as unknown as { __name?: string } | undefined)?.__name,
@@ -49,14 +56,22 @@ const recordParent: pulumi.ResourceTransformation = (args) => {
 };
 
 const parents = new Map<string, string | undefined>();
+const options = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
+
+/** An Output's value, awaited. */
+function value<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
 
 async function build(
   nodeKeys: string[],
   remoteCommandRunner: "pulumi-command" | "ssh2-dynamic" = "pulumi-command",
   lifetime: { stackTag?: string; ttlHours?: number } = {},
+  extra: Partial<import("./gpuFleet").GpuFleetArgs> = {},
 ) {
   registered.length = 0;
   parents.clear();
+  options.clear();
   const { GpuFleet } = await import("./gpuFleet");
   const fleet = new GpuFleet(
     "orchestra-staging",
@@ -81,6 +96,7 @@ async function build(
       remoteCommandRunner,
       tags: { "orchestra-layer": "staging" },
       ...lifetime,
+      ...extra,
     },
     { transformations: [recordParent] },
   );
@@ -138,7 +154,10 @@ test("the readiness step gets the private key as a secret and checks nvidia-smi 
       privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----test",
     },
   });
-  expect(fleet.readiness.app).toBeDefined();
+  // Each node's readiness output is its own step's stdout.
+  expect(Object.keys(fleet.readiness).sort()).toEqual(["app", "gpu-a"]);
+  expect(await value(fleet.readiness.app)).toBe("ran orchestra-staging-app-ready");
+  expect(await value(fleet.readiness["gpu-a"])).toBe("ran orchestra-staging-gpu-a-ready");
 });
 
 test("the ssh2-dynamic runner declares RemoteCommand resources with the key as a secret input", async () => {
@@ -172,7 +191,9 @@ test("the stack tag and the TTL reach every instance; the expiry itself is left 
     "orchestra-role": "gpu",
   });
   expect(gpu?.inputs.ttlHours).toBe(72);
-  expect(fleet.nodes["gpu-a"].expiresAt).toBeDefined();
+  // The node reports the instance's own expiresAt (the mock stamps one when a TTL is set).
+  expect(await value(fleet.nodes["gpu-a"].expiresAt)).toBe("2030-01-01T00:00:00.000Z");
+  expect(await value(fleet.nodes["gpu-a"].instanceId)).toBe("id-orchestra-staging-gpu-a");
 });
 
 test("without them, the instances' inputs are what they were (no replacement of existing fleets)", async () => {
@@ -184,4 +205,78 @@ test("without them, the instances' inputs are what they were (no replacement of 
     "orchestra-role": "app",
   });
   expect("ttlHours" in (app?.inputs ?? {})).toBe(false);
+});
+
+test("protect reaches the instances and the filesystem; retainOnDelete only the filesystem", async () => {
+  await build(
+    ["app"],
+    "pulumi-command",
+    {},
+    {
+      settings: {
+        nodes: [
+          {
+            key: "app",
+            role: "app",
+            instanceType: "cpu_4x_general",
+            regions: ["us-west-1"],
+            mountFilesystem: true,
+          },
+        ],
+        allowedCidrs: ["203.0.113.0/24"],
+        publicPorts: [8000],
+        filesystem: { name: "orchestra-data", region: "us-west-1" },
+        bootTimeoutMinutes: 30,
+        pollIntervalSeconds: 10,
+      },
+      protect: true,
+      retainOnDelete: true,
+    },
+  );
+  expect(options.get("pulumi-nodejs:dynamic/lambda:Instance::orchestra-staging-app")).toEqual({
+    protect: true,
+    retainOnDelete: undefined,
+  });
+  expect(options.get("pulumi-nodejs:dynamic/lambda:Filesystem::orchestra-staging-fs")).toEqual({
+    protect: true,
+    retainOnDelete: true,
+  });
+});
+
+test("without a policy nothing is protected or retained", async () => {
+  await build(["app"]);
+  expect(options.get("pulumi-nodejs:dynamic/lambda:Instance::orchestra-staging-app")).toEqual({
+    protect: false,
+    retainOnDelete: undefined,
+  });
+});
+
+test("sshPort is the port the firewall opens and the readiness step dials", async () => {
+  await build(["app"], "pulumi-command", {}, { sshPort: 2222 });
+  const ruleset = registered.find((resource) => resource.name === "orchestra-staging-fw-us-west-1");
+  expect((ruleset?.inputs.rules as { port_range?: number[] }[])[0].port_range).toEqual([2222, 2222]);
+  const step = registered.find((resource) => resource.name === "orchestra-staging-app-ready");
+  expect((step?.inputs.connection as { value: { port: number } }).value.port).toBe(2222);
+});
+
+test("settings.sshPort that disagrees with sshPort is refused", async () => {
+  await expect(
+    build(
+      ["app"],
+      "pulumi-command",
+      {},
+      {
+        settings: {
+          nodes: [],
+          allowedCidrs: [],
+          publicPorts: [],
+          sshPort: 2200,
+          bootTimeoutMinutes: 30,
+          pollIntervalSeconds: 10,
+        },
+      },
+    ),
+  ).rejects.toThrow(
+    "GpuFleet orchestra-staging: settings.sshPort is 2200 but sshPort is 22; the firewall and the readiness step must use the same SSH port: pass the same value to both",
+  );
 });

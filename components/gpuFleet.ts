@@ -49,6 +49,17 @@ export interface GpuFleetArgs {
    * applies to nodes launched after it. @default none (nodes never expire)
    */
   readonly ttlHours?: number;
+  /**
+   * `protect` on the instances and the filesystem: `pulumi destroy` (or a replacing change)
+   * refuses until it is lifted. Pass the environment policy's value. @default false
+   */
+  readonly protect?: boolean;
+  /**
+   * Keep the filesystem (and its data) when the stack is destroyed or the resource replaced.
+   * Instances are never retained: a retained instance keeps billing its hourly price with nothing
+   * managing it. Pass the environment policy's value. @default false
+   */
+  readonly retainOnDelete?: boolean;
 }
 
 export interface FleetNodeOutputs {
@@ -71,7 +82,12 @@ export class GpuFleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: GpuFleetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(GPU_FLEET_TYPE, name, {}, opts);
-    const plan = planFleet(name, args.settings);
+    if (args.settings.sshPort !== undefined && args.settings.sshPort !== args.sshPort)
+      throw new Error(
+        `GpuFleet ${name}: settings.sshPort is ${args.settings.sshPort} but sshPort is ${args.sshPort}; the firewall and the readiness step must use the same SSH port: pass the same value to both`,
+      );
+    const plan = planFleet(name, { ...args.settings, sshPort: args.sshPort });
+    const protect = args.protect ?? false;
 
     const sshKey = new LambdaSshKey(
       plan.sshKeyName,
@@ -84,7 +100,8 @@ export class GpuFleet extends pulumi.ComponentResource {
         : new LambdaFilesystem(
             `${name}-fs`,
             { name: args.settings.filesystem.name, region: args.settings.filesystem.region },
-            { parent: this },
+            // Stateful: the environment policy decides protection and retention.
+            { parent: this, protect, retainOnDelete: args.retainOnDelete ?? false },
           );
     const rulesets: Record<string, pulumi.Output<string>> = {};
     for (const ruleset of plan.rulesets) {
@@ -123,7 +140,7 @@ export class GpuFleet extends pulumi.ComponentResource {
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
           ...(args.ttlHours !== undefined && args.ttlHours > 0 ? { ttlHours: args.ttlHours } : {}),
         },
-        { parent: this },
+        { parent: this, protect },
       );
       this.instances[node.key] = instance;
       if (args.readinessChecks ?? true) {

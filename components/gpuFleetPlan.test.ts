@@ -67,6 +67,20 @@ test("the firewall opens SSH and the public ports to the allowed CIDRs only", ()
   ]);
 });
 
+test("the SSH rule opens the configured sshPort, not 22", () => {
+  const plan = planFleet("f", { ...settings, sshPort: 2222 });
+  expect(plan.rulesets[0].rules[0]).toEqual({
+    protocol: "tcp",
+    port_range: [2222, 2222],
+    source_network: "203.0.113.0/24",
+    description: "ssh from 203.0.113.0/24",
+  });
+  expect(plan.rulesets[0].rules.map((rule) => rule.port_range?.[0])).toEqual([2222, 3000, 8000, undefined]);
+  expect(planFirewallRules(["198.51.100.0/24"], [], 2200)[0].port_range).toEqual([2200, 2200]);
+  // Without one, SSH stays on 22.
+  expect(planFleet("f", settings).rulesets[0].rules[0].port_range).toEqual([22, 22]);
+});
+
 test("node tags: the caller's, the stack tag, then the node's own key and role, which win", () => {
   const node = { key: "gpu-a", role: "gpu" } as const;
   expect(

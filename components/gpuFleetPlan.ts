@@ -21,6 +21,8 @@ export interface FleetSettings {
   readonly allowedCidrs: readonly string[];
   /** Public ports (API, frontend) opened to `allowedCidrs` besides SSH. */
   readonly publicPorts: readonly number[];
+  /** Port sshd listens on; the firewall opens it (not 22) to `allowedCidrs`. @default 22 */
+  readonly sshPort?: number;
   readonly filesystem?: { readonly name: string; readonly region: string };
   readonly bootTimeoutMinutes: number;
   readonly pollIntervalSeconds: number;
@@ -56,12 +58,13 @@ export interface FleetPlan {
 export function planFirewallRules(
   allowedCidrs: readonly string[],
   publicPorts: readonly number[],
+  sshPort = 22,
 ): FirewallRuleSpec[] {
   const rules: FirewallRuleSpec[] = [];
   for (const cidr of allowedCidrs) {
     rules.push({
       protocol: "tcp",
-      port_range: [22, 22],
+      port_range: [sshPort, sshPort],
       source_network: cidr,
       description: `ssh from ${cidr}`,
     });
@@ -97,7 +100,7 @@ export function planFleet(name: string, settings: FleetSettings): FleetPlan {
     };
   });
   const regions = [...new Set(nodes.flatMap((node) => node.regions))].sort();
-  const rules = planFirewallRules(settings.allowedCidrs, settings.publicPorts);
+  const rules = planFirewallRules(settings.allowedCidrs, settings.publicPorts, settings.sshPort ?? 22);
   return {
     sshKeyName: `${name}-ssh`,
     nodes,

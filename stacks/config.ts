@@ -158,6 +158,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       allowedCidrs: config.allowedCidrs,
       publicPorts: config.publicPorts ?? [...CONFIG_DEFAULTS.publicPorts],
       ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
+      ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
       pollIntervalSeconds: config.pollIntervalSeconds ?? CONFIG_DEFAULTS.pollIntervalSeconds,

@@ -44,6 +44,18 @@ export interface LayerOptions {
   readonly stackTag?: string;
 }
 
+/**
+ * The SSH private key a fleet layer needs (requiredSecrets lists it for every layer with nodes, so
+ * a missing key here is a bug in that list, not a user error, but it must not become "").
+ */
+function sshPrivateKeyOf(secrets: StackSecrets, layer: string): pulumi.Input<string> {
+  if (secrets.sshPrivateKey === undefined)
+    throw new Error(
+      `layer ${layer}: the SSH private key is missing though the layer has nodes; set it with \`pulumi config set --secret sshPrivateKey < key-file\``,
+    );
+  return secrets.sshPrivateKey;
+}
+
 export function buildLayer(
   name: string,
   config: StackConfig,
@@ -51,11 +63,12 @@ export function buildLayer(
   options: LayerOptions = {},
 ): BuiltLayer {
   const plan = planLayer(name, config);
+  const sshPrivateKey = plan.hasFleet ? sshPrivateKeyOf(secrets, config.layer) : "";
   const fleet = plan.hasFleet
     ? new GpuFleet(plan.names.fleet, {
         settings: config.fleet,
         sshPublicKey: config.ssh.publicKey,
-        sshPrivateKey: secrets.sshPrivateKey ?? "",
+        sshPrivateKey,
         sshUser: config.ssh.user,
         sshPort: config.ssh.port,
         readinessChecks: config.readinessChecks,
@@ -64,6 +77,9 @@ export function buildLayer(
         ...(options.stackTag !== undefined ? { stackTag: options.stackTag } : {}),
         // Cost: integration and staging nodes expire (the policy's TTL); production never does.
         ...(config.cost.ttlHours !== undefined ? { ttlHours: config.cost.ttlHours } : {}),
+        // Production instances and filesystem are protected; its filesystem survives a destroy.
+        protect: config.policy.protect,
+        retainOnDelete: config.policy.retainOnDelete,
       })
     : undefined;
   if (!plan.deployContainers)
@@ -96,7 +112,7 @@ export function buildLayer(
           host: readyAddress(fleet, key),
           port: config.ssh.port,
           user: config.ssh.user,
-          privateKey: secrets.sshPrivateKey ?? "",
+          privateKey: sshPrivateKey,
         };
   const containerSecrets: ContainerSecrets = {
     ...(secrets.databasePassword !== undefined ? { databasePassword: secrets.databasePassword } : {}),

@@ -383,6 +383,32 @@ describe("integration", () => {
       { protocol: "icmp", source_network: "0.0.0.0/0", description: "ping" },
     ]);
   });
+
+  test("a non-default sshPort is the port the firewall opens and the readiness step dials", async () => {
+    await build("integration", (values) => ({ ...values, sshPort: 2222 }));
+    const rules = inputsOf(
+      "pulumi-nodejs:dynamic/lambda:FirewallRuleset",
+      "orchestra-integration-fw-us-west-1",
+    ).rules as { port_range?: number[]; description: string }[];
+    expect(rules.map((rule) => [rule.description, rule.port_range])).toEqual([
+      ["ssh from 203.0.113.0/24", [2222, 2222]],
+      ["port 3000 from 203.0.113.0/24", [3000, 3000]],
+      ["port 8000 from 203.0.113.0/24", [8000, 8000]],
+      ["ping", undefined],
+    ]);
+    const ready = inputsOf("command:remote:Command", "orchestra-integration-app-ready");
+    expect((ready.connection as { value: { port: number } }).value.port).toBe(2222);
+  });
+
+  test("a fleet layer without the SSH private key fails with how to set it", async () => {
+    const { validateStackConfig } = await import("./config");
+    const { stackValues } = await import("./configFiles");
+    const { buildLayer } = await import("./layer");
+    const config = validateStackConfig(stackValues("integration"));
+    expect(() => buildLayer("orchestra-integration", config, {})).toThrow(
+      "layer integration: the SSH private key is missing though the layer has nodes; set it with `pulumi config set --secret sshPrivateKey < key-file`",
+    );
+  });
 });
 
 const STAGING_STORES = ["postgres", "redis", "weaviate"];
@@ -439,6 +465,17 @@ describe("staging", () => {
         ...servicesGraph("orchestra-staging", ALL_MCP),
       ].sort(),
     );
+    const stateful = declared.filter((resource) =>
+      ["pulumi-nodejs:dynamic/lambda:Instance", "pulumi-nodejs:dynamic/lambda:Filesystem"].includes(
+        resource.type,
+      ),
+    );
+    expect(stateful.map((resource) => [resource.name, resource.protect, resource.retainOnDelete])).toEqual([
+      ["orchestra-staging-fs", false, false],
+      ["orchestra-staging-app", false, undefined],
+      ["orchestra-staging-data", false, undefined],
+      ["orchestra-staging-gpu-a", false, undefined],
+    ]);
   });
 
   test("key inputs: stores on the data node's private address and the filesystem, apps reach them there", async () => {
@@ -542,7 +579,7 @@ describe("staging", () => {
 describe("production", () => {
   const regions = ["us-east-1", "us-south-1", "us-west-1"];
 
-  test("the graph, with protected, retained store volumes", async () => {
+  test("the graph, with protected, retained store volumes, filesystem and protected instances", async () => {
     await build("production");
     expect(graph()).toEqual(
       [
@@ -554,6 +591,19 @@ describe("production", () => {
     expect(volumes.map((volume) => [volume.name, volume.protect, volume.retainOnDelete])).toEqual(
       STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
     );
+    // The fleet is protected too; the filesystem is retained, instances never (they would bill on).
+    const stateful = declared.filter((resource) =>
+      ["pulumi-nodejs:dynamic/lambda:Instance", "pulumi-nodejs:dynamic/lambda:Filesystem"].includes(
+        resource.type,
+      ),
+    );
+    expect(stateful.map((resource) => [resource.name, resource.protect, resource.retainOnDelete])).toEqual([
+      ["orchestra-production-fs", true, true],
+      ["orchestra-production-app", true, undefined],
+      ["orchestra-production-data", true, undefined],
+      ["orchestra-production-gpu-a", true, undefined],
+      ["orchestra-production-gpu-b", true, undefined],
+    ]);
     expectSecretsEnveloped(Object.values(TEST_SECRETS));
   });
 
