@@ -179,6 +179,30 @@ describe("the report", () => {
     ]);
   });
 
+  test("the total hourly figure is the monthly total over the hours, not a sum of rounded rows", () => {
+    const twoFilesystems: CostItem[] = ["models", "datasets"].map((name) => ({
+      kind: "filesystem",
+      name,
+      region: "us-west-1",
+      estimatedGiB: 100,
+      centsPerGiBMonth: 20,
+    }));
+    const report = buildCostReport(twoFilesystems, snapshotPriceBook(), BUDGET_1000, 730);
+    // $20.00 / 730 h is 2.74 cents: each row shows $0.03, the layer $40.00 / 730 h = $0.05.
+    expect(report.rows.map((row) => [row.name, row.hourlyUsd, row.monthlyUsd])).toEqual([
+      ["models", 0.03, 20],
+      ["datasets", 0.03, 20],
+    ]);
+    expect([report.totalHourlyUsd, report.totalMonthlyUsd]).toEqual([0.05, 40]);
+    // The staging mix: instances are exact, the filesystem adds its rounded share once.
+    const staging = buildCostReport(STAGING_ITEMS, snapshotPriceBook(), BUDGET_1000, 730);
+    expect([staging.totalHourlyUsd, staging.totalMonthlyUsd]).toEqual([3.51, 2560.4]);
+    expect(Math.abs(staging.totalHourlyUsd * 730 - staging.totalMonthlyUsd)).toBeLessThanOrEqual(0.005 * 730);
+    // Instances alone: hourly x hours is the monthly total exactly.
+    const instances = buildCostReport(STAGING_ITEMS.slice(0, 3), snapshotPriceBook(), BUDGET_1000, 730);
+    expect([instances.totalHourlyUsd, instances.totalMonthlyUsd]).toEqual([3.48, 2540.4]);
+  });
+
   test("a config price wins over the source and is labelled config", () => {
     const book = { ...snapshotPriceBook(), overrideCentsPerHour: { gpu_1x_a10: 99 } };
     const report = buildCostReport(STAGING_ITEMS.slice(0, 2), book, BUDGET_1000, 730);

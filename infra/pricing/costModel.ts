@@ -43,6 +43,10 @@ export interface CostRow {
   /** Instances bill every hour from launch until terminate; filesystems bill for data stored. */
   readonly billing: "always-on" | "usage";
   readonly priceSource: PriceSource | "config";
+  /**
+   * Always-on rows: the billed rate. Usage rows: an hourly equivalent for comparison only
+   * (`monthlyUsd / hoursPerMonth` to the cent; Lambda bills them by the month, not by the hour).
+   */
   readonly hourlyUsd: number;
   readonly monthlyUsd: number;
   /** Against the last deployed report; absent when there is none. */
@@ -65,7 +69,15 @@ export interface CostReport {
   readonly status: BudgetStatus;
   /** Projected monthly cost as a share of the budget, two decimals, rounded down. */
   readonly percentOfBudget: number;
+  /**
+   * `totalMonthlyUsd / hoursPerMonth` rounded to the cent: what the whole layer costs per hour
+   * averaged over the month, so `totalHourlyUsd x hoursPerMonth` is `totalMonthlyUsd` to within
+   * half a cent per hour. It is not the sum of the rows' hourly figures: those of usage rows are
+   * rounded equivalents, and adding rounded cents drifts (two $20.00 filesystems at 730 h are
+   * $0.03/h each, but $0.05/h together).
+   */
   readonly totalHourlyUsd: number;
+  /** The authoritative figure, summed from the rows' whole-cent monthly costs; the budget judges this. */
   readonly totalMonthlyUsd: number;
   readonly diffMonthlyUsd?: number;
   readonly rows: readonly CostRow[];
@@ -127,6 +139,7 @@ function priceItem(item: CostItem, book: PriceBook, hoursPerMonth: number): Pric
         billing: "usage",
         priceSource: "config",
       },
+      // Display only: the total hourly figure is derived from the monthly total, not summed from this.
       hourlyCents: Math.round(monthlyCents / hoursPerMonth),
       monthlyCents,
     };
@@ -159,7 +172,8 @@ export function buildCostReport(
 ): CostReport {
   const priced = items.map((item) => priceItem(item, book, hoursPerMonth));
   const totalMonthlyCents = priced.reduce((sum, item) => sum + item.monthlyCents, 0);
-  const totalHourlyCents = priced.reduce((sum, item) => sum + item.hourlyCents, 0);
+  // Derived, not summed per row: see CostReport.totalHourlyUsd. For always-on rows alone it is exact.
+  const totalHourlyCents = Math.round(totalMonthlyCents / hoursPerMonth);
   const budgetCents = Math.round(budget.monthlyBudgetUsd * 100);
   const status = budgetStatus(totalMonthlyCents, budgetCents, budget);
   const rows = priced.map(({ row, hourlyCents, monthlyCents }) => ({
