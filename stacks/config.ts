@@ -44,6 +44,10 @@ export interface ServicesSettings {
 }
 
 export interface CostSettings {
+  /**
+   * `monthlyBudgetUsd` is the stack's own, or when unset (0) the layer's default from the
+   * environment policy (integration $300, staging $3,000, production $6,000; local none).
+   */
   readonly budget: BudgetSettings;
   readonly hoursPerMonth: number;
   readonly pricesUsdPerHour: Readonly<Record<string, number>>;
@@ -137,6 +141,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
     (config.ttlHours ?? CONFIG_DEFAULTS.ttlHours) > 0 ? config.ttlHours : policy.defaultTtlHours;
   const running = runningServices(config);
   const overrideReason = config.budgetOverrideReason?.trim();
+  const ownBudgetUsd = config.monthlyBudgetUsd ?? CONFIG_DEFAULTS.monthlyBudgetUsd;
   return Object.freeze({
     layer: config.layer,
     policy,
@@ -157,7 +162,6 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       })),
       allowedCidrs: config.allowedCidrs,
       publicPorts: config.publicPorts ?? [...CONFIG_DEFAULTS.publicPorts],
-      ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
@@ -181,7 +185,8 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
     }),
     cost: Object.freeze({
       budget: Object.freeze({
-        monthlyBudgetUsd: config.monthlyBudgetUsd ?? CONFIG_DEFAULTS.monthlyBudgetUsd,
+        // 0 means "not set": the environment policy decides the layer's budget.
+        monthlyBudgetUsd: ownBudgetUsd > 0 ? ownBudgetUsd : policy.defaultMonthlyBudgetUsd,
         warnPercent: config.budgetWarnPercent ?? CONFIG_DEFAULTS.budgetWarnPercent,
         failPercent: config.budgetFailPercent ?? CONFIG_DEFAULTS.budgetFailPercent,
         ...(config.budgetOverride === true && overrideReason !== undefined ? { overrideReason } : {}),

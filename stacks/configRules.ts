@@ -189,11 +189,7 @@ export function costRules(config: RawConfig): string[] {
       `orchestra:ttlHours = ${ttl}: a ${config.layer} fleet is never reaped, so a TTL is refused there; remove it with \`pulumi config rm ttlHours\``,
     );
   }
-  if (config.layer !== "local" && (config.monthlyBudgetUsd ?? 0) <= 0) {
-    problems.push(
-      `orchestra:monthlyBudgetUsd is not set: every ${config.layer} fleet needs a monthly budget so an expensive change fails at preview; set it with \`pulumi config set monthlyBudgetUsd <usd>\``,
-    );
-  }
+  // An unset monthlyBudgetUsd is no problem: the environment policy gives every layer a budget.
   const warn = config.budgetWarnPercent ?? 80;
   const fail = config.budgetFailPercent ?? 100;
   if (warn > fail) {

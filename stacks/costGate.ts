@@ -32,7 +32,7 @@ export interface PricedStack {
  * too. A layer without nodes never asks the API (nothing to price but a filesystem).
  */
 export async function priceStackConfig(
-  config: Pick<StackConfig, "fleet" | "cost" | "policy">,
+  config: Pick<StackConfig, "fleet" | "cost">,
   lambda: Partial<LambdaSettings> = {},
   offline = false,
 ): Promise<PricedStack> {

@@ -4,7 +4,7 @@
  */
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
 import { validateStackConfig } from "./config";
-import { budgetFor, isCostReport, planCostItems, priceStack } from "./costPlan";
+import { isCostReport, planCostItems, priceStack } from "./costPlan";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA ops";
 
@@ -67,20 +67,41 @@ test("filesystem estimate, rate, hours per month and prices come from config", (
 });
 
 describe("per-layer budgets", () => {
+  const { monthlyBudgetUsd: _own, ...unbudgeted } = staging;
+
   test.each([
     ["integration", 300],
     ["staging", 3000],
     ["production", 6000],
     ["local", 0],
-  ] as const)("%s defaults to $%i from the environment policy", (layer, usd) => {
-    const nodes = layer === "local" ? {} : staging.nodes;
-    const config = validateStackConfig({ ...staging, layer, nodes, monthlyBudgetUsd: 1 });
-    expect(
-      budgetFor({
-        ...config,
-        cost: { ...config.cost, budget: { ...config.cost.budget, monthlyBudgetUsd: 0 } },
-      }),
-    ).toEqual({ monthlyBudgetUsd: usd, warnPercent: 80, failPercent: 100 });
+  ] as const)(
+    "%s defaults to $%i from the environment policy when monthlyBudgetUsd is unset or 0",
+    (layer, usd) => {
+      const nodes = layer === "local" ? {} : staging.nodes;
+      const unset = validateStackConfig({ ...unbudgeted, layer, nodes });
+      const zero = validateStackConfig({ ...unbudgeted, layer, nodes, monthlyBudgetUsd: 0 });
+      for (const config of [unset, zero]) {
+        expect(config.cost.budget).toEqual({ monthlyBudgetUsd: usd, warnPercent: 80, failPercent: 100 });
+        expect(priceStack(config, snapshotPriceBook()).budget.monthlyUsd).toBe(usd);
+      }
+    },
+  );
+
+  test("an unset budget is judged against the policy's: staging at $2,560.40 of $3,000 warns", () => {
+    const report = priceStack(validateStackConfig(unbudgeted), snapshotPriceBook());
+    expect([report.totalMonthlyUsd, report.budget.monthlyUsd, report.status, report.percentOfBudget]).toEqual(
+      [2560.4, 3000, "WARNING", 85.34],
+    );
+  });
+
+  test("an explicit budget wins over the policy's", () => {
+    const config = validateStackConfig({ ...unbudgeted, layer: "integration", monthlyBudgetUsd: 5000 });
+    expect(config.cost.budget.monthlyBudgetUsd).toBe(5000);
+    expect(priceStack(config, snapshotPriceBook())).toMatchObject({
+      budget: { monthlyUsd: 5000 },
+      status: "OK",
+      percentOfBudget: 51.2,
+    });
   });
 
   test("the local layer prices nothing and is OK against its zero budget", () => {
@@ -104,7 +125,7 @@ describe("per-layer budgets", () => {
       budgetOverride: true,
       budgetOverrideReason: "  GPU benchmark week (OPS-7) ",
     });
-    expect(budgetFor(config)).toEqual({
+    expect(config.cost.budget).toEqual({
       monthlyBudgetUsd: 2000,
       warnPercent: 70,
       failPercent: 110,
@@ -115,7 +136,7 @@ describe("per-layer budgets", () => {
 
   test("a reason without budgetOverride: true is not an override", () => {
     const config = validateStackConfig({ ...staging, budgetOverrideReason: "just because" });
-    expect(budgetFor(config).overrideReason).toBeUndefined();
+    expect(config.cost.budget.overrideReason).toBeUndefined();
   });
 });
 

@@ -4,13 +4,7 @@
  * (scripts/cost.ts) both price a stack through here, so a pull request and a preview agree.
  */
 import type { FleetSettings } from "../components/gpuFleetPlan";
-import {
-  buildCostReport,
-  type BudgetSettings,
-  type CostItem,
-  type CostReport,
-  type PriceBook,
-} from "../infra/pricing/costModel";
+import { buildCostReport, type CostItem, type CostReport, type PriceBook } from "../infra/pricing/costModel";
 import type { StackConfig } from "./config";
 
 /**
@@ -45,30 +39,21 @@ export function planCostItems(
   ];
 }
 
-/**
- * The budget a stack is judged against: its own `monthlyBudgetUsd`, or, when that is unset (0),
- * the layer's default from the environment policy (integration $300, staging $3,000,
- * production $6,000; local launches nothing and has none).
- */
-export function budgetFor(config: Pick<StackConfig, "cost" | "policy">): BudgetSettings {
-  const own = config.cost.budget.monthlyBudgetUsd;
-  return { ...config.cost.budget, monthlyBudgetUsd: own > 0 ? own : config.policy.defaultMonthlyBudgetUsd };
-}
-
 /** Whether pricing needs instance prices at all (the local layer has no nodes: no API call). */
 export function needsInstancePrices(config: Pick<StackConfig, "fleet">): boolean {
   return config.fleet.nodes.length > 0;
 }
 
-/** Prices a stack with a loaded book. Throws UnpricedInstanceTypeError for a type with no price. */
-export function priceStack(
-  config: Pick<StackConfig, "fleet" | "cost" | "policy">,
-  book: PriceBook,
-): CostReport {
+/**
+ * Prices a stack with a loaded book against `config.cost.budget` (the stack's own budget, or the
+ * environment policy's default for its layer, resolved once by validateStackConfig). Throws
+ * UnpricedInstanceTypeError for a type with no price.
+ */
+export function priceStack(config: Pick<StackConfig, "fleet" | "cost">, book: PriceBook): CostReport {
   return buildCostReport(
     planCostItems(config.fleet, config.cost),
     book,
-    budgetFor(config),
+    config.cost.budget,
     config.cost.hoursPerMonth,
   );
 }
