@@ -112,12 +112,25 @@ test("YAML config values reach the validator the way Pulumi hands them to the pr
 
 test("from config: the committed layer configs price offline with the snapshot", async () => {
   const costs = await configCosts([], ROOT, {});
-  expect(costs.map((entry) => entry.stack)).toEqual(["local", "integration", "staging", "production"]);
-  for (const entry of costs) {
-    expect(entry).not.toHaveProperty("error");
-    if ("report" in entry)
-      expect([entry.report.priceSource, entry.report.priceDate]).toEqual(["snapshot", "2026-11-25"]);
-  }
+  expect(
+    costs.map((entry) =>
+      "report" in entry
+        ? [
+            entry.stack,
+            entry.report.priceSource,
+            entry.report.priceDate,
+            entry.report.totalMonthlyUsd,
+            entry.report.status,
+            entry.report.percentOfBudget,
+          ]
+        : [entry.stack, entry.error],
+    ),
+  ).toEqual([
+    ["local", "snapshot", "2026-11-25", 0, "OK", 0],
+    ["integration", "snapshot", "2026-11-25", 146, "OK", 48.66],
+    ["staging", "snapshot", "2026-11-25", 2560.4, "WARNING", 85.34],
+    ["production", "snapshot", "2026-11-25", 4151.8, "OK", 69.19],
+  ]);
   const missing = await configCosts(["nosuch"], ROOT, {});
   expect(missing[0]).toMatchObject({
     stack: "nosuch",

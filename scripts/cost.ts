@@ -14,6 +14,7 @@
  */
 import { execFile } from "child_process";
 import { readFileSync } from "fs";
+import * as yaml from "js-yaml";
 import { join } from "path";
 import { promisify } from "util";
 import { LAYERS } from "../stacks/configSchema";
@@ -22,10 +23,6 @@ import { SECRET_KEYS } from "../stacks/configSchema";
 import { priceStackConfig } from "../stacks/costGate";
 import { isCostReport } from "../stacks/costPlan";
 import { formatCost, type CostFormat, type StackCost } from "./costFormat";
-
-// js-yaml ships with @pulumi/pulumi (a runtime dependency of it), so no new dependency is added.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const yaml = require("js-yaml") as { load: (text: string) => unknown };
 
 export interface CostArgs {
   readonly stacks: readonly string[];

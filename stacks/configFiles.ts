@@ -4,12 +4,10 @@
  * values, `orchestra:` stripped. Secrets are never in these files; tests supply their own.
  */
 import { readFileSync } from "fs";
+// js-yaml is a direct dependency (package.json), shared with `npm run cost -- --from-config`.
+import * as yaml from "js-yaml";
 import { join } from "path";
 import { SECRET_KEYS } from "./configSchema";
-
-// js-yaml arrives with jest's dependencies; a tiny read needs no new dependency.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const yaml = require("js-yaml") as { load(text: string): unknown };
 
 export interface DeclaredKey {
   readonly type?: string;
