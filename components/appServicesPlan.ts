@@ -6,6 +6,7 @@
 import type { ContainerSpec, HealthCheckSpec } from "./containerSpec";
 import { DATABASE_NAME, DATABASE_USER } from "./dataServicesPlan";
 import {
+  DEFAULT_PORTS,
   MCP_DESCRIPTIONS,
   type AppService,
   type DataService,
@@ -71,8 +72,7 @@ function storeWiring(
   settings: AppServicesSettings,
 ): Pick<ContainerSpec, "env" | "secretEnv" | "secretEnvTemplates"> {
   const host = (service: DataService) => settings.dataHost ?? service;
-  const port = (service: DataService) =>
-    settings.ports[service] ?? { postgres: 5432, redis: 6379, weaviate: 8080 }[service];
+  const port = (service: DataService) => settings.ports[service] ?? DEFAULT_PORTS[service];
   const env: Record<string, string> = {};
   const secretEnv: ContainerSpec["secretEnv"] = {};
   const templates: Record<string, string> = {};

@@ -52,6 +52,9 @@ export function healthGateScript(
   const t = timing.requestTimeoutSeconds;
   return [
     "set -u",
+    // `$pending` is split on spaces unquoted below; without -f a `?`, `*` or `[` in a URL
+    // (a query string) would be expanded against the working directory's file names.
+    "set -f",
     // Whichever HTTP client the host has: curl on Lambda's image, wget on slim hosts, else python3.
     "if command -v curl >/dev/null 2>&1; then",
     `  probe() { curl -fsS -o /dev/null --max-time ${t} "$1" >/dev/null 2>&1; }`,
