@@ -160,3 +160,91 @@ test("firewall ruleset check lists every bad rule", async () => {
     "rules[1] (bad icmp): icmp rules take no port_range",
   ]);
 });
+
+test("firewall ruleset: a re-run after a killed create adopts the ruleset of that name and region", async () => {
+  const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
+  // What the killed run left behind: the ruleset exists at Lambda, but not in state.
+  const left = await client.createFirewallRuleset({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE],
+  });
+  // Same name in another region, and another name in this region: not ours to adopt.
+  await client.createFirewallRuleset({ name: "fleet-us-west-1", region: "us-east-1", rules: [] });
+  await client.createFirewallRuleset({ name: "other", region: "us-west-1", rules: [] });
+  const created = await provider.create({ name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE] });
+  expect(created.id).toBe(left.id);
+  expect(created.outs).toEqual({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE],
+    rulesetId: left.id,
+  });
+  const rulesets = await client.listFirewallRulesets();
+  expect(rulesets.map((ruleset) => `${ruleset.name}@${ruleset.region.name}`).sort()).toEqual([
+    "fleet-us-west-1@us-east-1",
+    "fleet-us-west-1@us-west-1",
+    "other@us-west-1",
+  ]);
+});
+
+test("firewall ruleset: an adopted ruleset with other rules gets the desired ones", async () => {
+  const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
+  const left = await client.createFirewallRuleset({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [],
+  });
+  const api = { ...SSH_RULE, port_range: [8000, 8000] as [number, number], description: "api" };
+  const created = await provider.create({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE, api],
+  });
+  expect(created.id).toBe(left.id);
+  expect((await client.getFirewallRuleset(left.id)).rules).toEqual([SSH_RULE, api]);
+  expect(created.outs).toEqual({
+    name: "fleet-us-west-1",
+    region: "us-west-1",
+    rules: [SSH_RULE, api],
+    rulesetId: left.id,
+  });
+  expect((await client.listFirewallRulesets()).map((ruleset) => ruleset.id)).toEqual([left.id]);
+  // And a plain re-run creates nothing new either.
+  expect(
+    (await provider.create({ name: "fleet-us-west-1", region: "us-west-1", rules: [SSH_RULE, api] })).id,
+  ).toBe(left.id);
+  expect(await client.listFirewallRulesets()).toHaveLength(1);
+});
+
+test("SSH key update keeps the stored outputs (the key id) with the new inputs", async () => {
+  const { provider } = await serializeProvider(lambdaSshKeyProvider);
+  const created = await provider.create({ name: "ops", publicKey: PUBLIC_KEY });
+  const updated = await provider.update!(created.id, created.outs, {
+    name: "ops",
+    publicKey: PUBLIC_KEY,
+    keyId: undefined,
+    __provider: "new provider code",
+  });
+  expect(updated.outs).toEqual({ name: "ops", publicKey: PUBLIC_KEY, keyId: created.id });
+  expect((await client.listSshKeys()).map((key) => key.id)).toEqual([created.id]);
+});
+
+test("filesystem update keeps the stored outputs (id, mount point) with the new inputs", async () => {
+  const { provider } = await serializeProvider(lambdaFilesystemProvider);
+  const created = await provider.create({ name: "models", region: "us-west-1" });
+  const updated = await provider.update!(created.id, created.outs, {
+    name: "models",
+    region: "us-west-1",
+    filesystemId: undefined,
+    mountPoint: undefined,
+    __provider: "new provider code",
+  });
+  expect(updated.outs).toEqual({
+    name: "models",
+    region: "us-west-1",
+    filesystemId: created.id,
+    mountPoint: "/lambda/nfs/models",
+  });
+  expect((await client.listFilesystems()).map((fs) => fs.id)).toEqual([created.id]);
+});

@@ -68,6 +68,20 @@ export function diffByKeys(
   };
 }
 
+/**
+ * `update` for a resource whose every identity input is a replace key: nothing to call, but the
+ * stored outputs (ids, mount points) must survive: without an `update` the engine would keep only
+ * the new inputs. The new inputs win; undefined ones and `__provider` do not overwrite anything.
+ */
+export function keepOutputs(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Record<string, unknown> {
+  const inputs = Object.entries(news).filter(([key, value]) => key !== "__provider" && value !== undefined);
+  const { __provider: _code, ...outputs } = olds;
+  return { ...outputs, ...Object.fromEntries(inputs) };
+}
+
 // ---- per-process instance listing cache -------------------------------------------------------
 
 interface ListingCache {

@@ -66,7 +66,10 @@ export function expiryFor(ttlHours: number | undefined, nowMs: number): string |
 
 /**
  * Inputs whose change needs a new instance: Lambda cannot change them after launch. User data
- * (compared by hash), regions and the ruleset (compared for the instance's own region) too.
+ * (compared by hash), regions (only when the instance's own region is dropped) and the ruleset
+ * (compared for the instance's own region) too, in diffInstance. Not `launchToken`: it is derived
+ * from these keys plus the stack and resource name, so on its own it changes only when the token's
+ * formula does (regions left it), and that must not replace running nodes (see INSTANCE_UPDATE_KEYS).
  */
 export const INSTANCE_REPLACE_KEYS = [
   "instanceType",
@@ -76,7 +79,6 @@ export const INSTANCE_REPLACE_KEYS = [
   "imageId",
   "hostname",
   "tags",
-  "launchToken",
 ] as const;
 
 /**
@@ -91,6 +93,8 @@ export const INSTANCE_UPDATE_KEYS = [
   "bootTimeoutMinutes",
   "pollIntervalSeconds",
   "ttlHours",
+  // Recorded in place: the running instance keeps its launched name (a rename takes the new token).
+  "launchToken",
 ] as const;
 
 export const HOSTNAME_PATTERN = /^[a-z0-9][0-9a-z-]{0,62}$/;

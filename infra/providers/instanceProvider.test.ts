@@ -13,6 +13,7 @@ import {
   unsetEnv,
 } from "../testing/emulatorHarness";
 import { lambdaInstanceProvider } from "./instanceProvider";
+import { instanceLaunchToken, launchTokenFor } from "./lambdaInstance";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq9 ops@example.com";
 
@@ -116,6 +117,67 @@ describe("LambdaInstance provider", () => {
       region: "us-west-1",
     });
     expect((await client.getInstance(created.id)).name).toBe("gpu-b-0a1b2c3d");
+  });
+
+  test("with the token LambdaInstance builds: a fallback region is no replacement, dropping the current one is", async () => {
+    const tokenFor = (regions: string[]) =>
+      instanceLaunchToken("orchestra", "staging", "gpu-a", {
+        instanceType: "gpu_1x_a10",
+        sshKeyNames: ["ops"],
+        fileSystemNames: [],
+        tags: { "orchestra-stack": "test" },
+        regions,
+      });
+    const created = await provider.create(
+      inputs({ regions: ["us-west-1"], launchToken: tokenFor(["us-west-1"]) }),
+    );
+    const olds = created.outs as Record<string, unknown>;
+    expect(olds.region).toBe("us-west-1");
+    const withFallback = ["us-west-1", "us-east-1"];
+    expect(
+      await provider.diff(
+        created.id,
+        olds,
+        inputs({ regions: withFallback, launchToken: tokenFor(withFallback) }),
+      ),
+    ).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: undefined,
+      stables: expect.arrayContaining(["launchToken", "instanceType"]),
+    });
+    const moved = ["us-east-1"];
+    expect(
+      await provider.diff(created.id, olds, inputs({ regions: moved, launchToken: tokenFor(moved) })),
+    ).toEqual({ changes: true, replaces: ["regions"], deleteBeforeReplace: true });
+  });
+
+  test("a token that changed only by formula (the old one hashed regions) is recorded in place, not a replacement", async () => {
+    const oldToken = launchTokenFor([
+      "orchestra",
+      "staging",
+      "gpu-a",
+      "gpu_1x_a10",
+      ["us-west-1", "us-east-1"],
+    ]);
+    const created = await provider.create(inputs({ launchToken: oldToken }));
+    const olds = created.outs as Record<string, unknown>;
+    const news = inputs({ launchToken: "feedf00d" });
+    expect(await provider.diff(created.id, olds, news)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: undefined,
+      stables: undefined,
+    });
+    const updated = await provider.update!(created.id, olds, news);
+    expect(updated.outs).toMatchObject({
+      instanceId: created.id,
+      launchToken: "feedf00d",
+      // The running instance keeps the name it was launched with.
+      launchedName: `gpu-a-${oldToken}`,
+      status: "active",
+    });
+    expect((await liveInstances()).map((instance) => instance.id)).toEqual([created.id]);
   });
 
   test("a 429 storm is retried until it passes", async () => {

@@ -12,6 +12,7 @@ import {
   describeInstances,
   diffByKeys,
   isUnknown,
+  keepOutputs,
   lambdaClient,
   LIVE_STATUSES,
 } from "./common";
@@ -60,6 +61,9 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     const fs = existing ?? (await client.createFilesystem(name, region));
     return { id: fs.id, outs: { name, region, filesystemId: fs.id, mountPoint: fs.mount_point } };
   },
+  // diff replaces on every identity change, so an update changes nothing at Lambda; it keeps the
+  // stored outputs (DESIGN §4: without update, an update wipes them).
+  update: async (_id, olds, news) => ({ outs: keepOutputs(olds, news) }),
   read: async (id, props) => {
     const fs = (await lambdaClient().listFilesystems()).find((candidate) => candidate.id === id);
     if (fs === undefined) return {};

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
-import { PUBLIC_REGION_CODES, type FirewallRule } from "../lambda/schemas";
+import { PUBLIC_REGION_CODES, type FirewallRule, type FirewallRuleset } from "../lambda/schemas";
 import {
   cachedInstanceList,
   configureFromStack,
@@ -12,6 +12,7 @@ import {
   diffByKeys,
   isUnknown,
   lambdaClient,
+  stableJson,
 } from "./common";
 
 export interface LambdaFirewallRulesetArgs {
@@ -66,6 +67,32 @@ export function validateFirewallRules(rules: FirewallRule[]): string[] {
   return problems;
 }
 
+function rulesetOutputs(ruleset: FirewallRuleset): Record<string, unknown> {
+  return { name: ruleset.name, region: ruleset.region.name, rules: ruleset.rules, rulesetId: ruleset.id };
+}
+
+function isAmbiguousFailure(error: unknown): boolean {
+  return (
+    isLambdaError(error) && (error.kind === "server" || error.kind === "provider" || error.kind === "network")
+  );
+}
+
+/**
+ * The ruleset named `name` in `region`, if one exists. Should an earlier bug have left several,
+ * the one already carrying the desired rules is preferred, then the first listed.
+ */
+async function findRuleset(
+  client: ReturnType<typeof lambdaClient>,
+  name: string,
+  region: string,
+  rules: FirewallRule[],
+): Promise<FirewallRuleset | undefined> {
+  const matching = (await client.listFirewallRulesets()).filter(
+    (candidate) => candidate.name === name && candidate.region.name === region,
+  );
+  return matching.find((candidate) => stableJson(candidate.rules) === stableJson(rules)) ?? matching[0];
+}
+
 export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => configureFromStack(req),
   check: async (_olds, news) => {
@@ -94,15 +121,26 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
   diff: async (_id, olds, news) =>
     diffByKeys(olds, news, { replace: ["region"], update: ["name", "rules"] }, false),
   create: async (inputs) => {
-    const created = await lambdaClient().createFirewallRuleset({
-      name: inputs.name as string,
-      region: inputs.region as string,
-      rules: inputs.rules as FirewallRule[],
-    });
-    return {
-      id: created.id,
-      outs: { name: created.name, region: created.region.name, rules: created.rules, rulesetId: created.id },
-    };
+    const client = lambdaClient();
+    const name = inputs.name as string;
+    const region = inputs.region as string;
+    const rules = inputs.rules as FirewallRule[];
+    // Transactional by name: a `pulumi up` killed after the create reached Lambda leaves a ruleset
+    // of this name in this region; adopt it (with the desired rules) instead of adding a second.
+    let ruleset = await findRuleset(client, name, region, rules);
+    if (ruleset === undefined) {
+      try {
+        ruleset = await client.createFirewallRuleset({ name, region, rules });
+      } catch (error) {
+        // The create may have landed although the answer did not: look once more before failing.
+        const landed = isAmbiguousFailure(error) ? await findRuleset(client, name, region, rules) : undefined;
+        if (landed === undefined) throw error;
+        ruleset = landed;
+      }
+    }
+    if (stableJson(ruleset.rules) !== stableJson(rules))
+      ruleset = await client.updateFirewallRuleset(ruleset.id, { rules });
+    return { id: ruleset.id, outs: rulesetOutputs(ruleset) };
   },
   read: async (id, props) => {
     try {
@@ -127,9 +165,7 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
       name: news.name as string,
       rules: news.rules as FirewallRule[],
     });
-    return {
-      outs: { name: updated.name, region: updated.region.name, rules: updated.rules, rulesetId: updated.id },
-    };
+    return { outs: rulesetOutputs(updated) };
   },
   delete: async (id, props) => {
     const client = lambdaClient();

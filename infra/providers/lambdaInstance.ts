@@ -53,6 +53,45 @@ export function launchTokenFor(parts: readonly unknown[]): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 8);
 }
 
+/** The resolved launch settings a token is built from (other fields, e.g. `regions`, are ignored). */
+export interface LaunchTokenSettings {
+  readonly instanceType: string;
+  readonly sshKeyNames: readonly string[];
+  readonly fileSystemNames?: readonly string[];
+  readonly imageFamily?: string;
+  readonly imageId?: string;
+  readonly hostname?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Accepted so resolved args can be passed whole, and ignored: the token never follows regions. */
+  readonly regions?: readonly string[];
+}
+
+/**
+ * The launch token of resource `name` in `<project>/<stack>`: from the settings Lambda cannot
+ * change after launch, which are exactly the ones whose change replaces the instance. Not from
+ * `regions`: adding a fallback region must not rename (and so replace) a node that is running in a
+ * region still listed.
+ */
+export function instanceLaunchToken(
+  project: string,
+  stack: string,
+  name: string,
+  settings: LaunchTokenSettings,
+): string {
+  return launchTokenFor([
+    project,
+    stack,
+    name,
+    settings.instanceType,
+    settings.sshKeyNames,
+    settings.fileSystemNames,
+    settings.imageFamily,
+    settings.imageId,
+    settings.hostname,
+    settings.tags,
+  ]);
+}
+
 export class LambdaInstance extends pulumi.dynamic.Resource {
   declare readonly instanceId: pulumi.Output<string>;
   declare readonly launchedName: pulumi.Output<string>;
@@ -71,7 +110,6 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
     const launchToken = pulumi
       .all([
         args.instanceType,
-        args.regions,
         args.sshKeyNames,
         args.fileSystemNames,
         args.imageFamily,
@@ -79,8 +117,16 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
         args.hostname,
         args.tags,
       ])
-      .apply((launchSettings) =>
-        launchTokenFor([pulumi.getProject(), pulumi.getStack(), name, ...launchSettings]),
+      .apply(([instanceType, sshKeyNames, fileSystemNames, imageFamily, imageId, hostname, tags]) =>
+        instanceLaunchToken(pulumi.getProject(), pulumi.getStack(), name, {
+          instanceType,
+          sshKeyNames,
+          fileSystemNames,
+          imageFamily,
+          imageId,
+          hostname,
+          tags,
+        }),
       );
     super(
       lambdaInstanceProvider,

@@ -10,6 +10,7 @@ import {
   describeInstances,
   diffByKeys,
   isUnknown,
+  keepOutputs,
   lambdaClient,
   LIVE_STATUSES,
 } from "./common";
@@ -67,6 +68,9 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const created = await client.addSshKey(name, publicKey);
     return { id: created.id, outs: { name, publicKey, keyId: created.id } };
   },
+  // diff replaces on every identity change, so an update changes nothing at Lambda; it keeps the
+  // stored outputs (DESIGN §4: without update, an update wipes them).
+  update: async (_id, olds, news) => ({ outs: keepOutputs(olds, news) }),
   read: async (id, props) => {
     const key = (await lambdaClient().listSshKeys()).find((candidate) => candidate.id === id);
     if (key === undefined) return {};

@@ -9,7 +9,7 @@
  * private key is a secret input and is never part of the outputs or an error message.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configureFromStack, diffByKeys, isUnknown, sleep } from "./common";
+import { configureFromStack, diffByKeys, sleep } from "./common";
 
 export interface RemoteCommandArgs {
   readonly host: pulumi.Input<string>;
@@ -110,21 +110,21 @@ async function runScript(news: Record<string, unknown>): Promise<Record<string, 
 const REPLACE_KEYS = ["host", "port", "user", "create", "triggers"] as const;
 
 /**
- * During preview, every output of a resource being updated is unknown (the dynamic-provider host
- * cannot tell the engine which outputs are stable), so a rename of the instance would show this
- * step as replaced. Unknown values therefore count as no change at preview; `up` diffs again with
- * the real values, and a replaced instance shows as a replacement in the same plan anyway.
+ * During preview, an input that comes from a resource being replaced or updated (the node's `ip`,
+ * its `instanceId` in `triggers`) arrives unknown. An unknown replace key counts as changed, so the
+ * plan shows this step replaced whenever its node may be: a step that silently stays would skip the
+ * readiness check on a new node. The cost is a possible false "replace" at preview when the node
+ * only changes in place (a rename); `up` diffs again with the real values.
  */
 function diffRemoteCommand(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): pulumi.dynamic.DiffResult {
-  const known = Object.fromEntries(
-    Object.entries(news).map(([key, value]) => [key, isUnknown(value) ? olds[key] : value]),
-  );
+  // The sentinel (alone or inside `triggers`) never equals a stored value, so diffByKeys lists an
+  // unknown replace key as a replacement.
   return diffByKeys(
     olds,
-    known,
+    news,
     { replace: REPLACE_KEYS, update: ["dialAttempts", "dialIntervalSeconds"] },
     false,
   );
