@@ -219,28 +219,55 @@ export function readRawConfig(read: (key: string) => string | undefined): Record
   return raw;
 }
 
-/** Reads the stack's config once. Secret values are read separately as Outputs (`readSecrets`). */
+/**
+ * What loadStackConfig read besides the validated values: the one `pulumi.Config` (so secrets come
+ * from the same read), which secret keys are set, and the Lambda API key's plaintext for the price
+ * lookup. Kept off StackConfig in a WeakMap, so logging, throwing or exporting the config can never
+ * carry the key; only `lambdaApiKeyFor` hands it out.
+ */
+interface ProgramConfig {
+  readonly source: pulumi.Config;
+  readonly present: readonly SecretKey[];
+  readonly lambdaApiKey?: string;
+}
+
+const programConfigs = new WeakMap<StackConfig, ProgramConfig>();
+
+/** Reads the stack's config once. Secret values are read as Outputs from that read (`readSecrets`). */
 export function loadStackConfig(): StackConfig {
-  const config = new pulumi.Config("orchestra");
+  const source = new pulumi.Config("orchestra");
   // Only presence is checked here; `get` on a secret returns its plaintext, which stays local.
-  const present = SECRET_KEYS.filter((key) => (config.get(key) ?? "") !== "");
-  return validateStackConfig(
-    readRawConfig((key) => config.get(key)),
+  const present = SECRET_KEYS.filter((key) => (source.get(key) ?? "") !== "");
+  const config = validateStackConfig(
+    readRawConfig((key) => source.get(key)),
     present,
   );
+  // Plaintext, because prices are fetched before any resource exists (no Output to wait on).
+  const lambdaApiKey = source.get("lambdaApiKey") ?? "";
+  programConfigs.set(config, { source, present, ...(lambdaApiKey !== "" ? { lambdaApiKey } : {}) });
+  return config;
+}
+
+/**
+ * The stack's `lambdaApiKey` (secret) for the budget gate's price lookup, or undefined when it is
+ * not set or the config was not read by loadStackConfig (tests build theirs with
+ * validateStackConfig). Hand it to the Lambda client only: never log, throw or export it.
+ */
+export function lambdaApiKeyFor(config: StackConfig): string | undefined {
+  return programConfigs.get(config)?.lambdaApiKey;
 }
 
 export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
 
 /** The secrets the config needs, each a Pulumi secret end to end (presence was checked by loadStackConfig). */
 export function readSecrets(config: StackConfig): StackSecrets {
-  const stackConfig = new pulumi.Config("orchestra");
+  const read = programConfigs.get(config);
+  const source = read?.source ?? new pulumi.Config("orchestra");
+  const isSet = (key: SecretKey) => read?.present.includes(key) ?? (source.get(key) ?? "") !== "";
   // A fleet-only stack needs no store secret, but one that is set still yields its connection string.
-  const optional = STORE_SECRET_KEYS.filter(
-    (key) => !config.requiredSecrets.includes(key) && (stackConfig.get(key) ?? "") !== "",
-  );
+  const optional = STORE_SECRET_KEYS.filter((key) => !config.requiredSecrets.includes(key) && isSet(key));
   return Object.fromEntries(
-    [...config.requiredSecrets, ...optional].map((key) => [key, stackConfig.requireSecret(key)]),
+    [...config.requiredSecrets, ...optional].map((key) => [key, source.requireSecret(key)]),
   );
 }
 

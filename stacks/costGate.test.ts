@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RunningEmulator } from "../infra/emulator/server";
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
-import { startTestEmulator, unsetEnv } from "../infra/testing/emulatorHarness";
-import { validateStackConfig } from "./config";
+import { startTestEmulator, TEST_API_KEY, unsetEnv } from "../infra/testing/emulatorHarness";
+import { lambdaApiKeyFor, loadStackConfig, validateStackConfig } from "./config";
 import { costReportForStack, costReportOutput, priceStackConfig } from "./costGate";
 import { priceStack } from "./costPlan";
 
@@ -75,6 +75,63 @@ describe("pricing a stack", () => {
     const priced = await priceStackConfig(local, { apiUrl: emulator.url });
     expect(priced).toEqual({ report: priceStack(local, snapshotPriceBook()) });
     expect(emulator.stats().byOperation.listInstanceTypes).toBeUndefined();
+  });
+});
+
+describe("the API key from stack config", () => {
+  let emulator: RunningEmulator;
+  beforeEach(async () => {
+    emulator = await startTestEmulator();
+    unsetEnv("LAMBDA_API_KEY");
+  });
+  afterEach(async () => {
+    pulumi.runtime.setAllConfig({});
+    jest.restoreAllMocks();
+    await emulator.close();
+  });
+
+  /** The stack's config as the engine hands it to the program, lambdaApiKey a secret. */
+  function setStackConfig(apiKey: string): void {
+    pulumi.runtime.setAllConfig(
+      {
+        "orchestra:layer": "staging",
+        "orchestra:sshPublicKey": staging.sshPublicKey,
+        "orchestra:allowedCidrs": JSON.stringify(staging.allowedCidrs),
+        "orchestra:nodes": JSON.stringify(staging.nodes),
+        "orchestra:monthlyBudgetUsd": "5000",
+        "orchestra:lambdaApiUrl": emulator.url,
+        // Fleet only: no store secrets to supply.
+        "orchestra:deployContainers": "false",
+        "orchestra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----test",
+        "orchestra:lambdaApiKey": apiKey,
+      },
+      ["orchestra:sshPrivateKey", "orchestra:lambdaApiKey"],
+    );
+  }
+
+  test("is read once with the rest of the config and prices live, and the config never carries it", async () => {
+    setStackConfig(TEST_API_KEY);
+    const config = loadStackConfig();
+    expect(lambdaApiKeyFor(config)).toBe(TEST_API_KEY);
+    expect(JSON.stringify(config)).not.toContain(TEST_API_KEY);
+    expect(lambdaApiKeyFor(validateStackConfig(staging))).toBeUndefined();
+    const report = await costReportForStack(config);
+    expect([report.priceSource, report.status, report.totalMonthlyUsd]).toEqual(["lambda-api", "OK", 2394.4]);
+    expect(JSON.stringify(report)).not.toContain(TEST_API_KEY);
+    expect(emulator.stats().byOperation.listInstanceTypes).toBe(1);
+  });
+
+  test("a rejected key falls back to the snapshot with a warning that never shows the key", async () => {
+    setStackConfig("wrong-key-31337");
+    const warnings: string[] = [];
+    jest.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
+      warnings.push(message);
+    });
+    const report = await costReportForStack(loadStackConfig());
+    expect(report.priceSource).toBe("snapshot");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^Cost: priced from the price snapshot dated 2026-11-25 because /);
+    expect(warnings[0]).not.toContain("wrong-key-31337");
   });
 });
 

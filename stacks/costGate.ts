@@ -4,8 +4,9 @@
  * fail `pulumi preview` at or over the failure threshold, warn at or over the warning threshold,
  * and diff against the report the last deployment exported.
  *
- * The API key is read here only to ask for prices; it is handed to the client and never logged,
- * thrown or exported (the client redacts its own errors).
+ * The API key comes from the config read (`lambdaApiKeyFor`, never a second `pulumi.Config`) and
+ * is used only to ask for prices: it is handed to the client and never logged, thrown or exported
+ * (the client redacts its own errors).
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -18,7 +19,7 @@ import {
 } from "../infra/pricing/costModel";
 import { loadPriceBook } from "../infra/pricing/priceBook";
 import type { LambdaSettings } from "../infra/lambda/settings";
-import type { StackConfig } from "./config";
+import { lambdaApiKeyFor, type StackConfig } from "./config";
 import { isCostReport, needsInstancePrices, priceStack } from "./costPlan";
 
 export interface PricedStack {
@@ -48,9 +49,9 @@ export async function priceStackConfig(
 }
 
 /** Where this program asks for prices: stack config (`lambdaApiUrl`, secret `lambdaApiKey`), then the environment. */
-function programLambdaSettings(config: Pick<StackConfig, "lambdaApiUrl">): Partial<LambdaSettings> {
-  // `get` hands the program the decrypted value; it goes to the client only, never to an output.
-  const apiKey = new pulumi.Config("orchestra").get("lambdaApiKey") ?? process.env.LAMBDA_API_KEY;
+function programLambdaSettings(config: StackConfig): Partial<LambdaSettings> {
+  // The decrypted value goes to the client only, never to an output.
+  const apiKey = lambdaApiKeyFor(config) ?? process.env.LAMBDA_API_KEY;
   const apiUrl = config.lambdaApiUrl ?? process.env.LAMBDA_API_URL;
   return {
     ...(apiKey !== undefined && apiKey !== "" ? { apiKey } : {}),
