@@ -6,6 +6,7 @@
  * top-level await. Everything the stack exports is the object returned below.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { totalHourlyUsd } from "./components/gpuFleetPlan";
 import { loadStackConfig, readSecrets } from "./stacks/config";
 import { costGate } from "./stacks/costGate";
 import { buildLayer } from "./stacks/layer";
@@ -42,9 +43,10 @@ export = async () => {
         },
       ]),
     ),
+    /** USD per hour for the whole fleet, summed in whole cents (see totalHourlyUsd). */
     fleetHourlyUsd: pulumi
       .all(Object.values(fleetNodes).map((node) => node.hourlyPriceUsd))
-      .apply((prices) => Math.round(prices.reduce((sum, price) => sum + price, 0) * 100) / 100),
+      .apply(totalHourlyUsd),
     nodeReadiness: built.fleet?.readiness ?? {},
     // Connection strings carry passwords: secrets (built as secrets; pulumi.secret again is a guard).
     databaseUrl: built.databaseUrl === undefined ? undefined : pulumi.secret(built.databaseUrl),

@@ -1,5 +1,5 @@
 /** Pure tier: fleet planning. */
-import { FleetSettings, planFirewallRules, planFleet, planNodeTags } from "./gpuFleetPlan";
+import { FleetSettings, planFirewallRules, planFleet, planNodeTags, totalHourlyUsd } from "./gpuFleetPlan";
 
 const settings: FleetSettings = {
   nodes: [
@@ -92,4 +92,13 @@ test("node tags: the caller's, the stack tag, then the node's own key and role, 
     "orchestra-role": "gpu",
   });
   expect(planNodeTags(node)).toEqual({ "orchestra-node": "gpu-a", "orchestra-role": "gpu" });
+});
+
+test("the fleet's hourly price is summed in whole cents", () => {
+  expect(totalHourlyUsd([1.29, 1.1, 1.09])).toBe(3.48);
+  expect(totalHourlyUsd(Array.from({ length: 10 }, () => 0.1))).toBe(1);
+  expect(totalHourlyUsd(Array.from({ length: 8 }, () => 14.32))).toBe(114.56);
+  // Each node counts in whole cents: sub-cent parts never add up to a cent nobody is billed.
+  expect(totalHourlyUsd([0.004, 0.004, 0.004])).toBe(0);
+  expect(totalHourlyUsd([])).toBe(0);
 });

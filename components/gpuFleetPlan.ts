@@ -125,3 +125,13 @@ export function planNodeTags(
     "orchestra-role": node.role,
   };
 }
+
+/**
+ * The fleet's hourly price in USD: each node's price taken as whole cents (Lambda prices in cents
+ * per hour), summed as integers, then turned back into dollars, so many nodes add up exactly
+ * (1.29 + 1.10 + 1.09 is 3.48, never 3.4800000000000004).
+ */
+export function totalHourlyUsd(pricesUsd: readonly number[]): number {
+  const cents = pricesUsd.reduce((sum, price) => sum + Math.round(price * 100), 0);
+  return cents / 100;
+}
