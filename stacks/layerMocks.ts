@@ -1,0 +1,224 @@
+/**
+ * Test support for the mock tier's per-layer files (stacks/layers.<layer>.test.ts): the mock
+ * monitor, a test-only stack transformation that records every resource's type, name, parent and
+ * options, `build(layer)` from the committed Pulumi.<layer>.yaml values plus test secrets, and the
+ * helpers the files share (graph, inputs, secret envelopes, health checks, the staging/production
+ * graph shapes). Not a test file itself; it imports nothing from the program at load time, so the
+ * mocks are in place before `build` loads the layer.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { BuiltLayer } from "./layer";
+
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface Declared {
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string;
+  readonly protect?: boolean;
+  readonly retainOnDelete?: boolean;
+}
+
+/** Every resource the mock monitor saw in the last `build`, with its inputs. */
+export const registered: Registered[] = [];
+/** Every resource declared in the last `build`, with its parent and options. */
+export const declared: Declared[] = [];
+
+/** Mock addresses by node key: public 203.0.113.x, private 10.0.0.x. */
+const HOST_NUMBER: Record<string, number> = { app: 10, data: 11, "gpu-a": 12, "gpu-b": 13 };
+const nodeKeyOf = (name: string) => name.replace(/^orchestra-[a-z]+-/, "");
+
+/** The mock monitor: call once per test file, `beforeAll(setLayerMocks)`. */
+export async function setLayerMocks(): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const outputs: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "pulumi-nodejs:dynamic/lambda:Instance") {
+          const host = HOST_NUMBER[nodeKeyOf(args.name)];
+          Object.assign(outputs, {
+            ip: `203.0.113.${host}`,
+            privateIp: `10.0.0.${host}`,
+            instanceId: `id-${args.name}`,
+            region: "us-west-1",
+            hourlyPriceUsd: 1.29,
+          });
+        }
+        if (args.type === "pulumi-nodejs:dynamic/lambda:FirewallRuleset")
+          outputs.rulesetId = `rs-${args.name}`;
+        if (args.type.endsWith("remote:Command") || args.type === "command:local:Command")
+          outputs.stdout = `ran ${args.name}`;
+        if (args.type === "docker:index/remoteImage:RemoteImage") outputs.imageId = `sha256:${args.name}`;
+        return { id: `${args.name}-id`, state: outputs };
+      },
+      call: () => ({}),
+    },
+    "orchestra",
+    "test",
+    false,
+  );
+}
+
+const record: pulumi.ResourceTransformation = (args) => {
+  const parent = (args.opts.parent as unknown as { __name?: string } | undefined)?.__name ?? "<stack>";
+  declared.push({
+    type: args.type,
+    name: args.name,
+    parent,
+    ...(args.opts.protect !== undefined ? { protect: args.opts.protect } : {}),
+    ...((args.opts as pulumi.CustomResourceOptions).retainOnDelete !== undefined
+      ? { retainOnDelete: (args.opts as pulumi.CustomResourceOptions).retainOnDelete }
+      : {}),
+  });
+  return undefined;
+};
+
+export const TEST_SECRETS = {
+  sshPrivateKey: "test-sshPrivateKey",
+  databasePassword: "test-databasePassword",
+  redisPassword: "test-redisPassword",
+  weaviateApiKey: "test-weaviateApiKey",
+} as const;
+
+export async function build(
+  layer: string,
+  edit: (values: Record<string, unknown>) => Record<string, unknown> = (values) => values,
+  extraSecrets: (keyof typeof TEST_SECRETS)[] = [],
+): Promise<BuiltLayer> {
+  registered.length = 0;
+  declared.length = 0;
+  const { validateStackConfig } = await import("./config");
+  const { stackValues } = await import("./configFiles");
+  const { buildLayer } = await import("./layer");
+  const config = validateStackConfig(edit(stackValues(layer)));
+  const secrets = Object.fromEntries(
+    [...config.requiredSecrets, ...extraSecrets].map((key) => [
+      key,
+      pulumi.secret(TEST_SECRETS[key as keyof typeof TEST_SECRETS]),
+    ]),
+  );
+  let built: BuiltLayer | undefined;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation(record);
+    built = buildLayer(`orchestra-${layer}`, config, secrets, { stackTag: `orchestra/${layer}` });
+    return {};
+  });
+  // Registration is asynchronous: let every pending apply and registration finish.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return built as BuiltLayer;
+}
+
+export function value<T>(output: pulumi.Output<T> | undefined): Promise<T | undefined> {
+  return output === undefined ? Promise.resolve(undefined) : new Promise((resolve) => output.apply(resolve));
+}
+
+/** An Output's secret flag, awaited (the mocks support secrets). */
+export async function isSecret(output: pulumi.Output<unknown> | undefined): Promise<boolean> {
+  return output !== undefined && (await pulumi.isSecret(output));
+}
+
+export function graph(): string[] {
+  return declared.map((resource) => `${resource.type} ${resource.name} <- ${resource.parent}`).sort();
+}
+
+export function inputsOf(type: string, name: string): Record<string, unknown> {
+  const found = registered.filter((resource) => resource.type === type && resource.name === name);
+  expect([type, name, found.length]).toEqual([type, name, 1]);
+  return found[0].inputs;
+}
+
+const SECRET_SIG = { [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig };
+export const secretValue = (inner: unknown) => ({ ...SECRET_SIG, value: inner });
+
+/** Paths where a test secret appears outside a secret envelope (must be none). */
+function plainSecretPaths(node: unknown, path: string): string[] {
+  if (typeof node === "string")
+    return Object.values(TEST_SECRETS).some((secret) => node.includes(secret)) ? [path] : [];
+  if (Array.isArray(node)) return node.flatMap((item, index) => plainSecretPaths(item, `${path}[${index}]`));
+  if (node !== null && typeof node === "object") {
+    const record = node as Record<string, unknown>;
+    if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return [];
+    return Object.entries(record).flatMap(([key, child]) => plainSecretPaths(child, `${path}.${key}`));
+  }
+  return [];
+}
+
+/** Every test secret the layer uses reaches the engine, and only ever inside a secret envelope. */
+export function expectSecretsEnveloped(expectedSecrets: string[]) {
+  const leaks = registered.flatMap((resource) =>
+    plainSecretPaths(resource.inputs, `${resource.type} ${resource.name}`),
+  );
+  expect(leaks).toEqual([]);
+  const text = JSON.stringify(registered.map((resource) => resource.inputs));
+  const used = Object.values(TEST_SECRETS).filter((secret) => text.includes(secret));
+  expect(used.sort()).toEqual(expectedSecrets.sort());
+}
+
+export const HEALTH = (test: string[], startPeriod: string) => ({
+  tests: test,
+  interval: "30s",
+  timeout: "5s",
+  retries: 3,
+  startPeriod,
+});
+export const pythonCheck = (url: string) => [
+  "CMD",
+  "python3",
+  "-c",
+  `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`,
+];
+
+export const STAGING_STORES = ["postgres", "redis", "weaviate"];
+export const ALL_MCP = [
+  "mcp-memory",
+  "mcp-tools",
+  "mcp-code",
+  "mcp-git",
+  "mcp-infrastructure",
+  "mcp-unified",
+];
+
+/** A fleet with a filesystem: its declared resources, as `graph()` lists them. */
+export function fleetGraph(prefix: string, nodeKeys: string[], regions: string[]): string[] {
+  return [
+    `orchestra:fleet:GpuFleet ${prefix} <- <stack>`,
+    `pulumi-nodejs:dynamic/lambda:SshKey ${prefix}-ssh <- ${prefix}`,
+    `pulumi-nodejs:dynamic/lambda:Filesystem ${prefix}-fs <- ${prefix}`,
+    ...regions.map(
+      (region) => `pulumi-nodejs:dynamic/lambda:FirewallRuleset ${prefix}-fw-${region} <- ${prefix}`,
+    ),
+    ...nodeKeys.flatMap((key) => [
+      `pulumi-nodejs:dynamic/lambda:Instance ${prefix}-${key} <- ${prefix}`,
+      `command:remote:Command ${prefix}-${key}-ready <- ${prefix}`,
+      `pulumi:providers:docker ${prefix}-${key}-docker <- <stack>`,
+    ]),
+  ];
+}
+
+/** Stores on the data node and apps on the app node, with the health gate. */
+export function servicesGraph(prefix: string, mcp: string[]): string[] {
+  const containers = (component: string, services: string[]) =>
+    services.flatMap((service) => [
+      `docker:index/remoteImage:RemoteImage ${component}-${service}-image <- ${component}`,
+      `docker:index/container:Container ${component}-${service} <- ${component}`,
+    ]);
+  return [
+    `command:remote:Command ${prefix}-stores-dirs <- <stack>`,
+    `orchestra:services:DataServices ${prefix}-stores <- <stack>`,
+    `docker:index/network:Network ${prefix}-stores-net <- ${prefix}-stores`,
+    ...STAGING_STORES.map(
+      (store) => `docker:index/volume:Volume ${prefix}-stores-${store}-data <- ${prefix}-stores`,
+    ),
+    ...containers(`${prefix}-stores`, STAGING_STORES),
+    `orchestra:services:AppServices ${prefix}-apps <- <stack>`,
+    `docker:index/network:Network ${prefix}-apps-net <- ${prefix}-apps`,
+    ...containers(`${prefix}-apps`, ["api", "frontend", ...mcp]),
+    `orchestra:services:HealthGate ${prefix}-health <- <stack>`,
+    `command:remote:Command ${prefix}-health-check <- ${prefix}-health`,
+  ];
+}
