@@ -22,7 +22,9 @@ export = async () => {
   });
   const fleetNodes = built.fleet?.nodes ?? {};
 
-  return {
+  // Outputs a layer does not have (no containers: no apiUrl, no redisUrl...) are left out rather
+  // than exported as undefined, which the engine reports as one warning per key on every run.
+  return withoutUndefined({
     layer: config.layer,
     apiUrl: built.apiUrl,
     frontendUrl: built.frontendUrl,
@@ -54,5 +56,9 @@ export = async () => {
     weaviateUrl: built.weaviateUrl === undefined ? undefined : pulumi.secret(built.weaviateUrl),
     healthGate: built.gate?.report,
     costReport,
-  };
+  });
 };
+
+function withoutUndefined<T extends Record<string, unknown>>(outputs: T): Partial<T> {
+  return Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -160,7 +160,9 @@ export class GpuFleet extends pulumi.ComponentResource {
                 perDialTimeout: 5,
               },
               create: script,
-              triggers: [instance.instanceId],
+              // The resource id, not the instanceId output: known at preview when the node only changes in
+              // place, unknown when it is replaced (see remoteCommand.ts diffRemoteCommand).
+              triggers: [instance.id],
             },
             { parent: this },
           ).stdout;
@@ -173,7 +175,9 @@ export class GpuFleet extends pulumi.ComponentResource {
               user: args.sshUser,
               privateKey: args.sshPrivateKey,
               create: script,
-              triggers: [instance.instanceId],
+              // The resource id, not the instanceId output: known at preview when the node only changes in
+              // place, unknown when it is replaced (see remoteCommand.ts diffRemoteCommand).
+              triggers: [instance.id],
             },
             { parent: this },
           ).stdout;

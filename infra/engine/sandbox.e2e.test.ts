@@ -248,6 +248,10 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
   expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(
     expect.arrayContaining(["instanceType"]),
   );
+  // The new node's readiness step is planned too (its trigger, the node's id, is unknown until then).
+  expect(
+    typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app-ready")).map((step) => step.op),
+  ).toContain("replace");
 
   // Apply only the rename: same instance, new name.
   await stack.setConfig("nodes.app.instanceType", "gpu_1x_a10", { path: true });

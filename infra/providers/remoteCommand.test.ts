@@ -1,6 +1,7 @@
 /**
- * Provider tier: RemoteCommand's diff, on the serialized provider. At preview an input from a node
- * being replaced arrives unknown; the readiness step must then show as replaced, not unchanged.
+ * Provider tier: RemoteCommand's diff, on the serialized provider. At preview every output of a node
+ * that changes arrives unknown; its resource id (in `triggers`) is unknown only when the node is
+ * replaced. The readiness step must show as replaced then, and not for an in-place rename.
  */
 import { serializeProvider, type SerializedProvider } from "../testing/serializedProvider";
 import { UNKNOWN } from "./common";
@@ -37,12 +38,12 @@ test("unchanged inputs: no change", async () => {
   });
 });
 
-test("an unknown host (its node is being replaced) is a replacement", async () => {
+test("an unknown host with a known trigger (the node renamed in place) is no change", async () => {
   expect(await provider.diff("id", OLDS, news({ host: UNKNOWN }))).toEqual({
-    changes: true,
-    replaces: ["host"],
-    deleteBeforeReplace: false,
-    stables: undefined,
+    changes: false,
+    replaces: [],
+    deleteBeforeReplace: undefined,
+    stables: ["host", "port", "user", "create", "triggers", "dialAttempts", "dialIntervalSeconds"],
   });
 });
 
@@ -55,14 +56,15 @@ test("unknown triggers, whole or one element, are a replacement", async () => {
       stables: undefined,
     });
   }
+  // The node replaced: its id and its address unknown. The address is read as the old one.
   expect((await provider.diff("id", OLDS, news({ host: UNKNOWN, triggers: [UNKNOWN] }))).replaces).toEqual([
-    "host",
     "triggers",
   ]);
 });
 
 test("a known new trigger is a replacement; dial settings change in place", async () => {
   expect((await provider.diff("id", OLDS, news({ triggers: ["id-2"] }))).replaces).toEqual(["triggers"]);
+  expect((await provider.diff("id", OLDS, news({ host: "203.0.113.8" }))).replaces).toEqual(["host"]);
   expect(await provider.diff("id", OLDS, news({ dialAttempts: 10 }))).toEqual({
     changes: true,
     replaces: [],

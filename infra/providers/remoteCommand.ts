@@ -9,7 +9,7 @@
  * private key is a secret input and is never part of the outputs or an error message.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configureFromStack, diffByKeys, sleep } from "./common";
+import { configureFromStack, diffByKeys, sleep, UNKNOWN } from "./common";
 
 export interface RemoteCommandArgs {
   readonly host: pulumi.Input<string>;
@@ -110,21 +110,24 @@ async function runScript(news: Record<string, unknown>): Promise<Record<string, 
 const REPLACE_KEYS = ["host", "port", "user", "create", "triggers"] as const;
 
 /**
- * During preview, an input that comes from a resource being replaced or updated (the node's `ip`,
- * its `instanceId` in `triggers`) arrives unknown. An unknown replace key counts as changed, so the
- * plan shows this step replaced whenever its node may be: a step that silently stays would skip the
- * readiness check on a new node. The cost is a possible false "replace" at preview when the node
- * only changes in place (a rename); `up` diffs again with the real values.
+ * During preview, an input that comes from a resource being replaced or updated arrives unknown:
+ * the Node.js dynamic provider cannot preview an update, so every output of an updated node (its
+ * `ip` too) is unknown, even for a rename. The node's resource id is what tells the two apart: it
+ * is known when the node changes in place and unknown only when it is replaced. So `triggers`
+ * (which hold the node's id) decides: unknown triggers count as a replacement, and the plan shows
+ * the step replaced with its node; an unknown `host` alone is read as the old host (a Lambda
+ * instance keeps its address for life), so a rename does not show a false "replace".
  */
 function diffRemoteCommand(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): pulumi.dynamic.DiffResult {
+  const knownNews = news.host === UNKNOWN ? { ...news, host: olds.host } : news;
   // The sentinel (alone or inside `triggers`) never equals a stored value, so diffByKeys lists an
-  // unknown replace key as a replacement.
+  // unknown trigger as a replacement.
   return diffByKeys(
     olds,
-    news,
+    knownNews,
     { replace: REPLACE_KEYS, update: ["dialAttempts", "dialIntervalSeconds"] },
     false,
   );

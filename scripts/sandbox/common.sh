@@ -60,10 +60,13 @@ WORKING_CONFIG="$STATE/Pulumi.$STACK.yaml"
 ensure_stack_config() {
   local key_path="$1"
   if ! pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+    # `stack init` writes the passphrase salt into the tracked file and re-serializes it (numbers
+    # and booleans turn into quoted strings): keep the salt in the working state and put the
+    # tracked file back byte for byte, so running the sandbox never dirties the checkout.
+    cp "$ROOT/Pulumi.$STACK.yaml" "$STATE/Pulumi.$STACK.tracked.yaml"
     pulumi stack init "$STACK" --non-interactive >/dev/null
-    # `stack init` writes the passphrase salt into the tracked file: move it to the working state.
     grep '^encryptionsalt:' "$ROOT/Pulumi.$STACK.yaml" >"$STATE/encryptionsalt"
-    sed -i '/^encryptionsalt:/d' "$ROOT/Pulumi.$STACK.yaml"
+    cp "$STATE/Pulumi.$STACK.tracked.yaml" "$ROOT/Pulumi.$STACK.yaml"
   fi
   if [ ! -s "$STATE/encryptionsalt" ]; then
     log "ERROR: stack $STACK exists but $STATE/encryptionsalt is missing; remove the stack with 'pulumi stack rm $STACK --force' (state in .pulumi-state) and run again"
