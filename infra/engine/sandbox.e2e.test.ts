@@ -114,6 +114,28 @@ afterAll(async () => {
   await emulator?.close();
 });
 
+test("0a. bad config fails preview with every problem listed at once, before anything is created", async () => {
+  await stack.setConfig("nodes.gpu-a.instanceType", "gpu_9x_nope", { path: true });
+  // A list set element by element (--path), as an operator would; the sandbox otherwise takes the default.
+  for (const [index, port] of [3000, 8000, 5432].entries()) {
+    await stack.setConfig(`publicPorts[${index}]`, String(port), { path: true });
+  }
+  try {
+    const preview = await stack.run(["preview"], { allowFailure: true });
+    expect(preview.code).not.toBe(0);
+    const output = preview.stdout + preview.stderr;
+    expect(output).toContain("Stack config has 2 problems:");
+    expect(output).toContain(
+      'orchestra:nodes.gpu-a.instanceType = "gpu_9x_nope": not a Lambda instance type; allowed: cpu_4x_general, ',
+    );
+    expect(output).toContain("orchestra:publicPorts contains 5432, the postgres port");
+    expect(emulator.stats().requests).toBe(0); // not even a price lookup: config fails first
+  } finally {
+    await stack.setConfig("nodes.gpu-a.instanceType", "gpu_1x_a100_sxm4", { path: true });
+    await stack.run(["config", "rm", "publicPorts"]);
+  }
+});
+
 test("0. over budget, preview and up fail with the budget message and create nothing", async () => {
   await stack.setConfig("monthlyBudgetUsd", "1000");
   const today = new Date().toISOString().slice(0, 10);
