@@ -215,6 +215,21 @@ describe("LambdaInstance provider", () => {
     expect(result.outs).toMatchObject({ region: "us-east-1", status: "active" });
   });
 
+  test("after a refusal for capacity, the next launches of the run try that region last", async () => {
+    await setFaults(emulator, { capacity: { "gpu_1x_a10@us-west-1": 1 } });
+    const first = await provider.create(inputs({ name: "gpu-a", launchToken: "00000001" }));
+    const second = await provider.create(inputs({ name: "gpu-b", launchToken: "00000002" }));
+    const third = await provider.create(inputs({ name: "gpu-c", launchToken: "00000003" }));
+    expect([first, second, third].map((result) => result.outs.region)).toEqual([
+      "us-west-1",
+      "us-east-1",
+      "us-east-1",
+    ]);
+    // One refused launch (the second node's, in us-west-1), not two: the third went to us-east-1 first.
+    expect(emulator.stats().byOperation.launchInstance).toBe(4);
+    expect(emulator.stats().launchesAccepted).toBe(3);
+  });
+
   test("no capacity anywhere names the regions tried and where capacity is", async () => {
     await setFaults(emulator, { capacity: { "gpu_1x_a10@us-west-1": 0, "gpu_1x_a10@us-east-1": 0 } });
     await expect(provider.create(inputs())).rejects.toThrow(

@@ -16,6 +16,7 @@ import { createHash } from "crypto";
 import type { LambdaClient, LaunchRequest } from "../lambda/client";
 import { isLambdaError } from "../lambda/errors";
 import type { Instance, InstanceTypesMap } from "../lambda/schemas";
+import { orderByRecentCapacity, rememberNoCapacity } from "./capacityMemo";
 import {
   LIVE_STATUSES,
   cachedInstanceList,
@@ -141,7 +142,7 @@ async function launchSomewhere(
 ): Promise<string> {
   const launchedName = launchedInstanceName(inputs.name, inputs.launchToken);
   const refusedForCapacity: string[] = [];
-  for (const region of regions) {
+  for (const region of orderByRecentCapacity(client.apiUrl, inputs.instanceType, regions)) {
     for (let attempt = 1; ; attempt++) {
       try {
         const id = await client.launchInstance(buildLaunchRequest(inputs, region, expiresAt));
@@ -149,6 +150,7 @@ async function launchSomewhere(
         return id;
       } catch (error) {
         if (isLambdaError(error, "insufficient-capacity")) {
+          rememberNoCapacity(client.apiUrl, inputs.instanceType, region);
           refusedForCapacity.push(region);
           break;
         }

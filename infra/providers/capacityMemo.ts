@@ -1,0 +1,54 @@
+/**
+ * Process-wide memory of where Lambda just said `insufficient-capacity`, so that the other
+ * instances of the same run try that region last instead of spending a launch on it first.
+ *
+ * Why: Lambda allows one launch per 12 s per account, and a refused launch uses its slot like an
+ * accepted one. When a fleet outgrows its first region (32 nodes, 16 units there), every later
+ * node used to be refused there before failing over: 16 wasted slots, over 3 minutes. Preference
+ * order is kept otherwise, and a region is only moved to the back, never skipped, so a region that
+ * regains capacity is still used once the others are full. Entries expire after a few minutes.
+ *
+ * All dynamic resources run in one provider process, and each serialized provider captures its
+ * own copy of this module, so the state lives on `globalThis` under a string key.
+ */
+
+const MEMO_KEY = "__orchestraLambdaNoCapacity";
+/** How long a refusal moves a region to the back of the order. */
+export const NO_CAPACITY_MEMORY_MS = 5 * 60_000;
+
+function memo(): Map<string, number> {
+  const holder = globalThis as unknown as Record<string, Map<string, number> | undefined>;
+  holder[MEMO_KEY] ??= new Map<string, number>();
+  return holder[MEMO_KEY];
+}
+
+function memoKey(apiUrl: string, instanceType: string, region: string): string {
+  return `${apiUrl} ${instanceType}@${region}`;
+}
+
+/** Records that Lambda (at `apiUrl`) refused `instanceType` in `region` for lack of capacity. */
+export function rememberNoCapacity(
+  apiUrl: string,
+  instanceType: string,
+  region: string,
+  now = Date.now(),
+): void {
+  memo().set(memoKey(apiUrl, instanceType, region), now);
+}
+
+/**
+ * The regions in preference order, with those refused within the last few minutes moved to the
+ * back (in their own preference order). Pure apart from reading the memo.
+ */
+export function orderByRecentCapacity(
+  apiUrl: string,
+  instanceType: string,
+  regions: readonly string[],
+  now = Date.now(),
+): string[] {
+  const refusedRecently = (region: string) => {
+    const at = memo().get(memoKey(apiUrl, instanceType, region));
+    return at !== undefined && now - at < NO_CAPACITY_MEMORY_MS;
+  };
+  return [...regions.filter((region) => !refusedRecently(region)), ...regions.filter(refusedRecently)];
+}
