@@ -6,6 +6,8 @@
 #   scripts/sandbox/sshd.sh <state-dir>      (prints the private key path on its last line)
 set -euo pipefail
 STATE="${1:?usage: sshd.sh <state-dir>}"
+# Absolute: sshd changes to / when it daemonizes, and its config names files under the state dir.
+STATE="$(mkdir -p "$STATE" && cd "$STATE" && pwd)"
 PORT="${SANDBOX_SSH_PORT:-2222}"
 USER_NAME="${SANDBOX_SSH_USER:-orchestra-sandbox}"
 log() { printf '[sandbox:sshd] %s\n' "$*" >&2; }
@@ -67,11 +69,33 @@ UsePAM no
 LogLevel ERROR
 CONF
 
-if [ -f "$STATE/ssh/sshd.pid" ] && kill -0 "$(cat "$STATE/ssh/sshd.pid")" 2>/dev/null; then
-  log "sshd already running (pid $(cat "$STATE/ssh/sshd.pid"))"
+our_pid() { [ -f "$STATE/ssh/sshd.pid" ] && cat "$STATE/ssh/sshd.pid"; }
+
+if [ -n "$(our_pid)" ] && kill -0 "$(our_pid)" 2>/dev/null; then
+  log "sshd already running (pid $(our_pid))"
 else
+  # Another checkout's sandbox sshd may hold the port; it answers with that checkout's host key
+  # and stops answering once that checkout is gone (connections reset). Replace it with ours.
+  for pid in $(pgrep -f "sshd -f .*/\.sandbox/ssh/sshd_config" || true); do
+    log "stopping another checkout's sandbox sshd on the port (pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline))"
+    kill "$pid" 2>/dev/null || true
+  done
+  for _ in $(seq 1 50); do
+    ss -ltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN || break
+    sleep 0.1
+  done
+  rm -f "$STATE/ssh/sshd.pid"
   /usr/sbin/sshd -t -f "$STATE/ssh/sshd_config"
   /usr/sbin/sshd -f "$STATE/ssh/sshd_config"
-  log "sshd listening on port $PORT for $USER_NAME@127.*"
+  # sshd daemonizes before it binds: wait for its pid file, so a port still taken is an error here.
+  for _ in $(seq 1 50); do
+    [ -n "$(our_pid)" ] && kill -0 "$(our_pid)" 2>/dev/null && break
+    sleep 0.1
+  done
+  if [ -z "$(our_pid)" ] || ! kill -0 "$(our_pid)" 2>/dev/null; then
+    log "ERROR: sshd did not start on port $PORT (is another process listening there? ss -ltnp 'sport = :$PORT')"
+    exit 1
+  fi
+  log "sshd listening on port $PORT for $USER_NAME@127.* (pid $(our_pid))"
 fi
 echo "$STATE/ssh/id_ed25519"
