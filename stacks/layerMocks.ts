@@ -201,12 +201,26 @@ export function fleetGraph(prefix: string, nodeKeys: string[], regions: string[]
 }
 
 /** Stores on the data node and apps on the app node, with the health gate. */
+/** Graph lines of a services component's containers: each service's image and container. */
+export function containerGraph(component: string, services: string[]): string[] {
+  return services.flatMap((service) => [
+    `docker:index/remoteImage:RemoteImage ${component}-${service}-image <- ${component}`,
+    `docker:index/container:Container ${component}-${service} <- ${component}`,
+  ]);
+}
+
+/** [name, protect, retainOnDelete] of every Lambda instance and filesystem declared. */
+export function fleetProtection(): [string, boolean | undefined, boolean | undefined][] {
+  return declared
+    .filter((resource) =>
+      ["pulumi-nodejs:dynamic/lambda:Instance", "pulumi-nodejs:dynamic/lambda:Filesystem"].includes(
+        resource.type,
+      ),
+    )
+    .map((resource) => [resource.name, resource.protect, resource.retainOnDelete]);
+}
+
 export function servicesGraph(prefix: string, mcp: string[]): string[] {
-  const containers = (component: string, services: string[]) =>
-    services.flatMap((service) => [
-      `docker:index/remoteImage:RemoteImage ${component}-${service}-image <- ${component}`,
-      `docker:index/container:Container ${component}-${service} <- ${component}`,
-    ]);
   return [
     `command:remote:Command ${prefix}-stores-dirs <- <stack>`,
     `orchestra:services:DataServices ${prefix}-stores <- <stack>`,
@@ -214,10 +228,10 @@ export function servicesGraph(prefix: string, mcp: string[]): string[] {
     ...STAGING_STORES.map(
       (store) => `docker:index/volume:Volume ${prefix}-stores-${store}-data <- ${prefix}-stores`,
     ),
-    ...containers(`${prefix}-stores`, STAGING_STORES),
+    ...containerGraph(`${prefix}-stores`, STAGING_STORES),
     `orchestra:services:AppServices ${prefix}-apps <- <stack>`,
     `docker:index/network:Network ${prefix}-apps-net <- ${prefix}-apps`,
-    ...containers(`${prefix}-apps`, ["api", "frontend", ...mcp]),
+    ...containerGraph(`${prefix}-apps`, ["api", "frontend", ...mcp]),
     `orchestra:services:HealthGate ${prefix}-health <- <stack>`,
     `command:remote:Command ${prefix}-health-check <- ${prefix}-health`,
   ];

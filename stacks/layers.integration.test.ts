@@ -7,6 +7,7 @@
  */
 import {
   build,
+  containerGraph,
   expectSecretsEnveloped,
   graph,
   HEALTH,
@@ -23,11 +24,6 @@ beforeAll(setLayerMocks);
 describe("integration", () => {
   test("the graph: one node hosting Postgres, the API, frontend and the basic MCP servers", async () => {
     await build("integration");
-    const containers = (prefix: string, services: string[]) =>
-      services.flatMap((service) => [
-        `docker:index/remoteImage:RemoteImage ${prefix}-${service}-image <- ${prefix}`,
-        `docker:index/container:Container ${prefix}-${service} <- ${prefix}`,
-      ]);
     expect(graph()).toEqual(
       [
         "orchestra:fleet:GpuFleet orchestra-integration <- <stack>",
@@ -41,9 +37,9 @@ describe("integration", () => {
         "orchestra:services:DataServices orchestra-integration-stores <- <stack>",
         "docker:index/network:Network orchestra-integration-stores-net <- orchestra-integration-stores",
         "docker:index/volume:Volume orchestra-integration-stores-postgres-data <- orchestra-integration-stores",
-        ...containers("orchestra-integration-stores", ["postgres"]),
+        ...containerGraph("orchestra-integration-stores", ["postgres"]),
         "orchestra:services:AppServices orchestra-integration-apps <- <stack>",
-        ...containers("orchestra-integration-apps", ["api", "frontend", "mcp-memory", "mcp-tools"]),
+        ...containerGraph("orchestra-integration-apps", ["api", "frontend", "mcp-memory", "mcp-tools"]),
         "orchestra:services:HealthGate orchestra-integration-health <- <stack>",
         "command:remote:Command orchestra-integration-health-check <- orchestra-integration-health",
       ].sort(),

@@ -10,6 +10,7 @@ import {
   declared,
   expectSecretsEnveloped,
   fleetGraph,
+  fleetProtection,
   graph,
   inputsOf,
   servicesGraph,
@@ -36,12 +37,7 @@ describe("production", () => {
       STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
     );
     // The fleet is protected too; the filesystem is retained, instances never (they would bill on).
-    const stateful = declared.filter((resource) =>
-      ["pulumi-nodejs:dynamic/lambda:Instance", "pulumi-nodejs:dynamic/lambda:Filesystem"].includes(
-        resource.type,
-      ),
-    );
-    expect(stateful.map((resource) => [resource.name, resource.protect, resource.retainOnDelete])).toEqual([
+    expect(fleetProtection()).toEqual([
       ["orchestra-production-fs", true, true],
       ["orchestra-production-app", true, undefined],
       ["orchestra-production-data", true, undefined],

@@ -7,9 +7,9 @@
 import {
   ALL_MCP,
   build,
-  declared,
   expectSecretsEnveloped,
   fleetGraph,
+  fleetProtection,
   graph,
   inputsOf,
   isSecret,
@@ -35,12 +35,7 @@ describe("staging", () => {
         ...servicesGraph("orchestra-staging", ALL_MCP),
       ].sort(),
     );
-    const stateful = declared.filter((resource) =>
-      ["pulumi-nodejs:dynamic/lambda:Instance", "pulumi-nodejs:dynamic/lambda:Filesystem"].includes(
-        resource.type,
-      ),
-    );
-    expect(stateful.map((resource) => [resource.name, resource.protect, resource.retainOnDelete])).toEqual([
+    expect(fleetProtection()).toEqual([
       ["orchestra-staging-fs", false, false],
       ["orchestra-staging-app", false, undefined],
       ["orchestra-staging-data", false, undefined],
