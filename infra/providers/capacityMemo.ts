@@ -8,18 +8,16 @@
  * order is kept otherwise, and a region is only moved to the back, never skipped, so a region that
  * regains capacity is still used once the others are full. Entries expire after a few minutes.
  *
- * All dynamic resources run in one provider process, and each serialized provider captures its
- * own copy of this module, so the state lives on `globalThis` under a string key.
+ * The memo is process-wide state (`processWide`): shared by every instance of the program.
  */
+import { processWide } from "./common";
 
 const MEMO_KEY = "__orchestraLambdaNoCapacity";
 /** How long a refusal moves a region to the back of the order. */
 export const NO_CAPACITY_MEMORY_MS = 5 * 60_000;
 
 function memo(): Map<string, number> {
-  const holder = globalThis as unknown as Record<string, Map<string, number> | undefined>;
-  holder[MEMO_KEY] ??= new Map<string, number>();
-  return holder[MEMO_KEY];
+  return processWide(MEMO_KEY, () => new Map<string, number>());
 }
 
 function memoKey(apiUrl: string, instanceType: string, region: string): string {

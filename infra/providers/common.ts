@@ -82,11 +82,37 @@ export function keepOutputs(
   return { ...outputs, ...Object.fromEntries(inputs) };
 }
 
-// ---- per-process instance listing cache -------------------------------------------------------
+// ---- process-wide state and caches -------------------------------------------------------------
 
-interface ListingCache {
+/**
+ * Process-wide state. All dynamic resources of a program run in one provider process, but each
+ * serialized provider captures its own copy of this module, so shared state lives on `globalThis`
+ * under a string key (a Symbol would not survive closure serialization).
+ */
+export function processWide<T>(key: string, create: () => T): T {
+  const holder = globalThis as unknown as Record<string, T | undefined>;
+  return (holder[key] ??= create());
+}
+
+interface CachedFetch<T> {
   at: number;
-  promise: Promise<Instance[]>;
+  promise: Promise<T>;
+}
+
+/**
+ * One fetch shared by the whole provider process while it is younger than `ttlMs` (in flight
+ * included, so concurrent callers make one request). A failed fetch is forgotten at once.
+ */
+export function cachedFetch<T>(key: string, ttlMs: number, fetch: () => Promise<T>): Promise<T> {
+  const holder = globalThis as unknown as Record<string, CachedFetch<T> | undefined>;
+  const current = holder[key];
+  if (current !== undefined && Date.now() - current.at < ttlMs) return current.promise;
+  const promise = fetch();
+  holder[key] = { at: Date.now(), promise };
+  promise.catch(() => {
+    if (holder[key]?.promise === promise) holder[key] = undefined;
+  });
+  return promise;
 }
 
 const LISTING_KEY = "__orchestraLambdaInstanceListing";
@@ -96,21 +122,14 @@ const LISTING_KEY = "__orchestraLambdaInstanceListing";
  * window (default 5 s, `LAMBDA_LIST_CACHE_MS`), not N gets.
  */
 export function cachedInstanceList(client: LambdaClient): Promise<Instance[]> {
-  const holder = globalThis as unknown as Record<string, ListingCache | undefined>;
-  const ttl = Number(process.env.LAMBDA_LIST_CACHE_MS ?? "5000");
-  const current = holder[LISTING_KEY];
-  if (current !== undefined && Date.now() - current.at < ttl) return current.promise;
-  const promise = client.listInstances();
-  holder[LISTING_KEY] = { at: Date.now(), promise };
-  promise.catch(() => {
-    if (holder[LISTING_KEY]?.promise === promise) holder[LISTING_KEY] = undefined;
-  });
-  return promise;
+  return cachedFetch(LISTING_KEY, Number(process.env.LAMBDA_LIST_CACHE_MS ?? "5000"), () =>
+    client.listInstances(),
+  );
 }
 
 /** Forget the listing after anything that changes instances. */
 export function invalidateInstanceList(): void {
-  (globalThis as unknown as Record<string, ListingCache | undefined>)[LISTING_KEY] = undefined;
+  (globalThis as unknown as Record<string, unknown>)[LISTING_KEY] = undefined;
 }
 
 /** "gpu-a (id 0920…, active), gpu-b (id 77ab…, booting)" */

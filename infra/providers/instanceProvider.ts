@@ -19,6 +19,7 @@ import type { Instance, InstanceTypesMap } from "../lambda/schemas";
 import { orderByRecentCapacity, rememberNoCapacity } from "./capacityMemo";
 import {
   LIVE_STATUSES,
+  cachedFetch,
   cachedInstanceList,
   configureFromStack,
   diffByKeys,
@@ -46,16 +47,7 @@ const TYPES_KEY = "__orchestraLambdaInstanceTypes";
 
 /** `/instance-types`, fetched once per process per 5 minutes: every instance's check shares it. */
 function cachedInstanceTypes(client: LambdaClient): Promise<InstanceTypesMap> {
-  const holder = globalThis as unknown as Record<
-    string,
-    { at: number; promise: Promise<InstanceTypesMap> } | undefined
-  >;
-  const current = holder[TYPES_KEY];
-  if (current !== undefined && Date.now() - current.at < 300_000) return current.promise;
-  const promise = client.listInstanceTypes();
-  holder[TYPES_KEY] = { at: Date.now(), promise };
-  promise.catch(() => (holder[TYPES_KEY] = undefined));
-  return promise;
+  return cachedFetch(TYPES_KEY, 300_000, () => client.listInstanceTypes());
 }
 
 async function checkInstance(
