@@ -69,7 +69,9 @@ command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.25 for pulumi $
 command -v node >/dev/null 2>&1 || log "warning: node not on PATH; needed at 'pulumi up' time, not for this build"
 # Module proxy only: drop a trailing 'direct' (no VCS fetches, clearer errors).
 PROXY_ONLY="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
-[[ -n "$PROXY_ONLY" && "$PROXY_ONLY" != "direct" && "$PROXY_ONLY" != "off" ]] || PROXY_ONLY="https://proxy.golang.org"
+# No built-in fallback host: the machine's configured proxy is the only source this script uses.
+[[ -n "$PROXY_ONLY" && "$PROXY_ONLY" != "direct" && "$PROXY_ONLY" != "off" ]] ||
+    die "go env GOPROXY is '$(go env GOPROXY)': this build needs a Go module proxy (set GOPROXY, e.g. go env -w GOPROXY=<url>)"
 export GOPROXY="$PROXY_ONLY"
 log "using $(go version), GOPROXY=$GOPROXY"
 

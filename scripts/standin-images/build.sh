@@ -60,7 +60,8 @@ mirror_for() {
 make_rootfs() {
   local out="$1" mirror security work
   mirror="$(mirror_for "$SUITE")"
-  mirror="${mirror:-http://deb.debian.org/debian}"
+  # No built-in fallback host: debootstrap uses the Debian mirror this machine's apt is configured with.
+  [ -n "$mirror" ] || die "no Debian mirror for '$SUITE' in /etc/apt/sources.list*; add a 'deb <mirror> $SUITE main' line"
   security="$(mirror_for "$SUITE-security")"
   if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap (apt-get)"
