@@ -73,7 +73,7 @@ PROXY_ONLY="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
 [[ -n "$PROXY_ONLY" && "$PROXY_ONLY" != "direct" && "$PROXY_ONLY" != "off" ]] ||
     die "go env GOPROXY is '$(go env GOPROXY)': this build needs a Go module proxy (set GOPROXY, e.g. go env -w GOPROXY=<url>)"
 export GOPROXY="$PROXY_ONLY"
-log "using $(go version), GOPROXY=$GOPROXY"
+log "using $(go version) and the module proxy from go env GOPROXY"
 
 mkdir -p "$BIN" "$PULUMI_HOME"
 WORK="$(mktemp -d "$TOOLCHAIN_ROOT/.work.XXXXXX")"
