@@ -138,6 +138,16 @@ describe("a missing or null field never becomes an empty address", () => {
       },
     ]);
   });
+  test("an unparsable listed instance under this resource's name is not launched a second time", async () => {
+    const first = await provider.create(inputs());
+    await control(`instances/${first.id}/fields`, { set: { status: "migrating" } });
+    expect(await errorOf(provider.create(inputs()))).toBe(
+      `Lambda lists an instance named gpu-a-0a1b2c3d (id ${first.id}) but it could not be read ` +
+        '(status: Invalid option: expected one of "booting"|"active"|"unhealthy"|"terminated"|"terminating"|"preempted"); ' +
+        "not launching a second one. Check it in the Lambda console (terminate it there if it is not wanted), then run the deployment again.",
+    );
+    expect(emulator.stats().launchesAccepted).toBe(1);
+  });
 });
 
 describe("once create has launched, it returns the instance or terminates it", () => {
