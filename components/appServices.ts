@@ -21,6 +21,7 @@ import {
   type AppServicesPlan,
   type AppServicesSettings,
 } from "./appServicesPlan";
+import { substituteAddresses } from "./containerSpec";
 import type { AppService } from "./serviceCatalog";
 
 export const APP_SERVICES_TYPE = "orchestra:services:AppServices";
@@ -83,7 +84,10 @@ export class AppServices extends pulumi.ComponentResource {
         this.plan.healthEndpoints.map((endpoint) =>
           pulumi
             .output(args.privateIp)
-            .apply((ip) => [endpoint.service, endpoint.url.split(PRIVATE_IP_PLACEHOLDER).join(ip)]),
+            .apply((ip) => [
+              endpoint.service,
+              substituteAddresses(endpoint.url, { [PRIVATE_IP_PLACEHOLDER]: ip }),
+            ]),
         ),
       )
       .apply((entries) => Object.fromEntries(entries) as Record<string, string>);

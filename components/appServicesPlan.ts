@@ -3,7 +3,7 @@
  * specs, wired to the data stores by name over the private network, plus the health gate's list
  * of endpoints. Ports come from the single port map.
  */
-import type { ContainerSpec, HealthCheckSpec } from "./containerSpec";
+import { requireAddress, type ContainerSpec, type HealthCheckSpec } from "./containerSpec";
 import { DATABASE_NAME, DATABASE_USER } from "./dataServicesPlan";
 import {
   DEFAULT_PORTS,
@@ -97,6 +97,9 @@ function storeWiring(
 }
 
 export function planAppServices(prefix: string, settings: AppServicesSettings): AppServicesPlan {
+  requireAddress(settings.publicBindAddress, `AppServices ${prefix}: publicBindAddress`);
+  requireAddress(settings.privateBindAddress, `AppServices ${prefix}: privateBindAddress`);
+  if (settings.dataHost !== undefined) requireAddress(settings.dataHost, `AppServices ${prefix}: dataHost`);
   const common = { ENVIRONMENT: settings.environment, ORCHESTRA_AI_ENV: settings.environment };
   const stores = storeWiring(settings);
   const apiPort = settings.ports.api;

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   renderSecretTemplate,
   SECRET_NAMES,
+  substituteAddresses,
   type ContainerSpec,
   type HealthCheckSpec,
   type SecretName,
@@ -46,7 +47,10 @@ export function fillPlaceholders(text: string, placeholders: Placeholders): pulu
   return pulumi
     .all(used.map((placeholder) => placeholders[placeholder]))
     .apply((values) =>
-      used.reduce((result, placeholder, index) => result.split(placeholder).join(values[index]), text),
+      substituteAddresses(
+        text,
+        Object.fromEntries(used.map((placeholder, index) => [placeholder, values[index]])),
+      ),
     );
 }
 

@@ -65,6 +65,36 @@ export interface ContainerSpec {
   readonly user?: string;
 }
 
+/**
+ * Returns `address` if a port can be published on it and a client can reach it; throws for an
+ * empty or blank one, naming `what`. Docker reads an empty host address as every interface (so a
+ * store would listen publicly), and a URL to it reaches nothing: a missing address must fail, never
+ * fall through as "".
+ */
+export function requireAddress(address: string, what: string): string {
+  if (address.trim() === "") {
+    throw new Error(
+      `${what} is an empty address; Docker would publish on every interface and a URL to it reaches nothing. ` +
+        "Give the address to bind or reach (the node's private IP, or 127.0.0.1 locally); for a Lambda node, run `pulumi refresh` and check its privateIp output.",
+    );
+  }
+  return address;
+}
+
+/**
+ * Replaces each address placeholder (`{privateIp}`, `{dataHost}`) in `text` with its value; an
+ * empty value is refused (requireAddress), so a node that reported no address fails the deploy.
+ */
+export function substituteAddresses(text: string, values: Readonly<Record<string, string>>): string {
+  return Object.entries(values).reduce(
+    (result, [placeholder, value]) =>
+      result.includes(placeholder)
+        ? result.split(placeholder).join(requireAddress(value, `${placeholder} in "${text}"`))
+        : result,
+    text,
+  );
+}
+
 /** Secret values a layer's containers may need; each is secret stack config. */
 export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey"] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];

@@ -18,6 +18,7 @@ import {
   type DataServicesSettings,
   type VolumePlan,
 } from "./dataServicesPlan";
+import { requireAddress } from "./containerSpec";
 import { DEFAULT_PORTS, type DataService } from "./serviceCatalog";
 
 export const DATA_SERVICES_TYPE = "orchestra:services:DataServices";
@@ -97,7 +98,13 @@ export class DataServices extends pulumi.ComponentResource {
     }
     this.containers = containers;
 
-    const host = args.clientHost;
+    // Clients on another node connect to this address: an empty one must fail, not give "@:5432".
+    const host =
+      args.clientHost === undefined
+        ? undefined
+        : pulumi
+            .output(args.clientHost)
+            .apply((at) => requireAddress(at, `DataServices ${name}: clientHost`));
     const port = (store: DataService) => args.settings.ports[store] ?? DEFAULT_PORTS[store];
     const stores = args.settings.stores;
     if (stores.includes("sqlite")) {

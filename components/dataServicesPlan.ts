@@ -3,7 +3,7 @@
  * local layer, nothing but a SQLite volume the API mounts). Every store binds its port on the
  * host's private side only and keeps its data in a named volume.
  */
-import type { ContainerSpec, HealthCheckSpec, VolumeMount } from "./containerSpec";
+import { requireAddress, type ContainerSpec, type HealthCheckSpec, type VolumeMount } from "./containerSpec";
 import { DEFAULT_PORTS, type DataService } from "./serviceCatalog";
 
 export interface DataServicesSettings {
@@ -147,6 +147,7 @@ const DATA_PATHS: Readonly<Record<DataService, string>> = {
 
 /** Plans the stores of one Docker host. `prefix` is the component's name; child names derive from it. */
 export function planDataServices(prefix: string, settings: DataServicesSettings): DataServicesPlan {
+  requireAddress(settings.bindAddress, `DataServices ${prefix}: bindAddress`);
   const containers: ContainerSpec[] = [];
   const volumes: VolumePlan[] = [];
   for (const store of settings.stores) {

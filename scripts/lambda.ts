@@ -1,13 +1,17 @@
 /**
  * `npm run lambda -- <types|instances|ssh-keys|filesystems|firewall-rulesets> [--json]`: what a
  * Lambda account holds, through the project's client, against LAMBDA_API_URL (the emulator or the
- * real API) with LAMBDA_API_KEY.
+ * real API) with LAMBDA_API_KEY. `npm run lambda -- terminate <id>...` terminates instances (the
+ * removal a failed `create` names when it could not terminate what it launched).
  */
 import { LambdaClient } from "../infra/lambda/client";
 
 type Row = Record<string, string | number>;
 
-const COMMANDS: Record<string, (client: LambdaClient) => Promise<{ rows: Row[]; raw: unknown }>> = {
+const COMMANDS: Record<
+  string,
+  (client: LambdaClient, args: string[]) => Promise<{ rows: Row[]; raw: unknown }>
+> = {
   types: async (client) => {
     const types = await client.listInstanceTypes();
     const rows = Object.values(types)
@@ -21,7 +25,9 @@ const COMMANDS: Record<string, (client: LambdaClient) => Promise<{ rows: Row[]; 
     return { rows, raw: types };
   },
   instances: async (client) => {
-    const instances = await client.listInstances();
+    const { instances, unreadable } = await client.listInstancesChecked();
+    for (const odd of unreadable)
+      console.error(`instance ${odd.id ?? "(no id)"} ${odd.name ?? ""} could not be read: ${odd.problem}`);
     const rows = instances.map((instance) => ({
       id: instance.id,
       name: instance.name ?? "",
@@ -32,6 +38,16 @@ const COMMANDS: Record<string, (client: LambdaClient) => Promise<{ rows: Row[]; 
       usdPerHour: (instance.instance_type.price_cents_per_hour / 100).toFixed(2),
     }));
     return { rows, raw: instances };
+  },
+  terminate: async (client, ids) => {
+    if (ids.length === 0) throw new Error("usage: npm run lambda -- terminate <instance id>...");
+    const terminated = await client.terminateInstances(ids);
+    const rows = terminated.map((instance) => ({
+      id: instance.id,
+      name: instance.name ?? "",
+      status: instance.status,
+    }));
+    return { rows, raw: terminated };
   },
   "ssh-keys": async (client) => {
     const keys = await client.listSshKeys();
@@ -87,13 +103,15 @@ export function formatTable(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const [command, ...flags] = process.argv.slice(2);
+  const [command, ...rest] = process.argv.slice(2);
+  const flags = rest.filter((arg) => arg.startsWith("--"));
   const run = COMMANDS[command ?? ""];
   if (run === undefined) {
-    console.error(`usage: npm run lambda -- <${Object.keys(COMMANDS).join("|")}> [--json]`);
+    console.error(`usage: npm run lambda -- <${Object.keys(COMMANDS).join("|")}> [ids] [--json]`);
     process.exit(2);
   }
-  const { rows, raw } = await run(new LambdaClient());
+  const args = rest.filter((arg) => !arg.startsWith("--"));
+  const { rows, raw } = await run(new LambdaClient(), args);
   console.log(flags.includes("--json") ? JSON.stringify(raw, null, 2) : formatTable(rows));
 }
 

@@ -57,6 +57,14 @@ interface StoredInstance {
   /** Set when the instance turned unhealthy or was terminated out of band or on request. */
   forcedStatus?: "unhealthy";
   terminateRequestedAt?: number;
+  /** Emulator control: top-level fields rendered as given (null included) or left out. */
+  fieldOverrides?: FieldOverrides;
+}
+
+/** `POST /_emulator/instances/<id>/fields` body: `{ set: { hostname: null }, omit: ["private_ip"] }`. */
+export interface FieldOverrides {
+  set: Record<string, unknown>;
+  omit: string[];
 }
 
 interface StoredFilesystem {
@@ -164,10 +172,13 @@ export class EmulatedAccount {
         : { available: false, reason_code: reason, reason_description: `Not available: ${reason}` };
     const launched = status !== "booting";
     const terminating = status === "terminating" || status === "terminated";
-    return {
+    const activeForMs = this.now() - instance.launchedAt - this.options.bootDelayMs;
+    const privateIpLate = status === "active" && activeForMs < this.options.privateIpDelayMs;
+    const rendered: Record<string, unknown> = {
       id: instance.id,
       name: instance.name,
       ...(running || status === "terminating" ? { ip: instance.ip, private_ip: instance.privateIp } : {}),
+      ...(privateIpLate ? { private_ip: undefined } : {}),
       status,
       ssh_key_names: instance.sshKeyNames,
       file_system_names: instance.fileSystemNames,
@@ -187,6 +198,9 @@ export class EmulatedAccount {
       tags: instance.tags,
       firewall_rulesets: instance.firewallRulesetIds.map((id) => ({ id })),
     };
+    const overrides = instance.fieldOverrides;
+    for (const field of overrides?.omit ?? []) delete rendered[field];
+    return { ...rendered, ...overrides?.set };
   }
 
   listInstances(): Record<string, unknown>[] {
@@ -345,7 +359,8 @@ export class EmulatedAccount {
     for (const instance of found) {
       if (instance.terminateRequestedAt === undefined) {
         instance.forcedStatus = undefined;
-        instance.bootOutcome = "active";
+        // What a reboot comes back as: `--boot-outcome`, so a node that stays broken can be tested.
+        instance.bootOutcome = this.options.bootOutcome;
         instance.launchedAt = this.now();
       }
       this.audit("instance.restart", instance.id);
@@ -362,6 +377,15 @@ export class EmulatedAccount {
 
   makeUnhealthy(id: string): void {
     this.requireInstance(id).forcedStatus = "unhealthy";
+  }
+
+  /** Makes an instance report odd fields from now on (see FieldOverrides). */
+  overrideFields(id: string, body: Record<string, unknown>): void {
+    const set = body.set ?? {};
+    const omit = body.omit ?? [];
+    if (typeof set !== "object" || set === null || !Array.isArray(omit))
+      throw invalid('fields: expected { "set": { field: value }, "omit": [field, ...] }.');
+    this.requireInstance(id).fieldOverrides = { set: set as Record<string, unknown>, omit: omit.map(String) };
   }
 
   // ---- SSH keys ------------------------------------------------------------------------------

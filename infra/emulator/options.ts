@@ -43,6 +43,16 @@ export interface EmulatorOptions {
   failLaunchProvider: number;
   /** The next N launches create the instance but destroy the connection before answering. */
   dropLaunchResponses: number;
+  /** The next N launches answer 429 without launching (the launch limit, hit on the launch itself). */
+  failLaunch429: number;
+  /** The next N launches create the instance (it bills) and then answer HTTP 500 anyway. */
+  launchThen5xx: number;
+  /** Per operation (e.g. `getInstance`): the next N requests answer HTTP 500 without being carried out. */
+  fail5xxOn: Record<string, number>;
+  /** Per operation: the next N requests are carried out, then answered 200 with an HTML page, not JSON. */
+  unparsableOn: Record<string, number>;
+  /** An active instance reports no `private_ip` until this long after it became active (SkyPilot saw it). */
+  privateIpDelayMs: number;
   /** Artificial latency added to every response, in ms. */
   latencyMs: number;
   quiet: boolean;
@@ -71,6 +81,11 @@ export function defaultEmulatorOptions(): EmulatorOptions {
     failLaunch5xx: 0,
     failLaunchProvider: 0,
     dropLaunchResponses: 0,
+    failLaunch429: 0,
+    launchThen5xx: 0,
+    fail5xxOn: {},
+    unparsableOn: {},
+    privateIpDelayMs: 0,
     latencyMs: 0,
     quiet: false,
   };
@@ -131,6 +146,20 @@ export const EMULATOR_FLAGS: Record<string, { option: keyof EmulatorOptions; hel
   "--drop-launch-responses": {
     option: "dropLaunchResponses",
     help: "the next N launches succeed but drop the response",
+  },
+  "--fail-launch-429": { option: "failLaunch429", help: "the next N launches answer 429 (nothing launched)" },
+  "--launch-then-5xx": {
+    option: "launchThen5xx",
+    help: "the next N launches launch, then answer HTTP 500",
+  },
+  "--fail-5xx-on": { option: "fail5xxOn", help: "OPERATION=N, repeatable: its next N requests answer 500" },
+  "--unparsable-on": {
+    option: "unparsableOn",
+    help: "OPERATION=N, repeatable: its next N requests are carried out, answered with HTML",
+  },
+  "--private-ip-delay-ms": {
+    option: "privateIpDelayMs",
+    help: "active instances report no private_ip for this long (default 0)",
   },
   "--latency-ms": { option: "latencyMs", help: "added latency per response" },
   "--quiet": { option: "quiet", help: "no request log" },
@@ -198,6 +227,13 @@ function applyFlag(
       if (match === null)
         throw new Error(`${flag} ${value}: expected TYPE@REGION=N, e.g. gpu_1x_a10@us-west-1=0`);
       options.capacity[`${match[1]}@${match[2]}`] = Number(match[3]);
+      return;
+    }
+    case "fail5xxOn":
+    case "unparsableOn": {
+      const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
+      if (match === null) throw new Error(`${flag} ${value}: expected OPERATION=N, e.g. getInstance=3`);
+      options[option][match[1]] = Number(match[2]);
       return;
     }
     default: {

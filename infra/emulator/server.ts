@@ -6,6 +6,7 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from "http";
 import { AddressInfo } from "net";
 import { ApiFailure, EmulatedAccount } from "./account";
+import { UNPARSABLE_BODY, injected429, take5xxBefore, takeAnswerFault, takeInjected429 } from "./faults";
 import { EmulatorOptions, defaultEmulatorOptions } from "./options";
 
 export interface EmulatorStats {
@@ -39,6 +40,7 @@ interface Route {
 }
 
 const ID = "([^/]+)";
+const INTERNAL_ERROR = { error: { code: "global/unknown", message: "Internal server error." } };
 const ROUTES: Route[] = [
   {
     method: "GET",
@@ -188,6 +190,11 @@ const MUTABLE_OPTIONS: (keyof EmulatorOptions)[] = [
   "fail429",
   "dropLaunchResponses",
   "failLaunch5xx",
+  "failLaunch429",
+  "launchThen5xx",
+  "fail5xxOn",
+  "unparsableOn",
+  "privateIpDelayMs",
   "failLaunchProvider",
   "bootOutcome",
   "bootDelayMs",
@@ -217,7 +224,8 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     const isApi = !url.pathname.startsWith("/_emulator/");
     const authorizedRequest = authorized(req.headers.authorization, options.apiKey);
     const tooSoon = arrivedAt < limiter.nextRequestAt || (isLaunch && arrivedAt < limiter.nextLaunchAt);
-    const rateLimited = isApi && authorizedRequest && route !== undefined && (tooSoon || options.fail429 > 0);
+    const rateLimited =
+      isApi && authorizedRequest && route !== undefined && (tooSoon || injected429(options, isLaunch));
     if (isApi && authorizedRequest && route !== undefined && !rateLimited) {
       if (options.requestIntervalMs > 0) limiter.nextRequestAt = arrivedAt + options.requestIntervalMs;
       if (isLaunch && options.launchIntervalMs > 0)
@@ -248,7 +256,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       });
     }
     if (rateLimited) {
-      if (!tooSoon) options.fail429--;
+      if (!tooSoon) takeInjected429(options);
       stats.rateLimited++;
       const headers: Record<string, string> = { "content-type": "text/plain" };
       if (options.retryAfterSeconds !== undefined) headers["retry-after"] = String(options.retryAfterSeconds);
@@ -259,10 +267,8 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     stats.requests++;
     stats.byOperation[route.operation] = (stats.byOperation[route.operation] ?? 0) + 1;
 
-    if (options.fail5xx > 0 || (isLaunch && options.failLaunch5xx > 0)) {
-      if (options.fail5xx > 0) options.fail5xx--;
-      else options.failLaunch5xx--;
-      return send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } });
+    if (take5xxBefore(options, route.operation, isLaunch)) {
+      return send(res, 500, INTERNAL_ERROR);
     }
     if (options.failProvider > 0 || (isLaunch && options.failLaunchProvider > 0)) {
       if (options.failProvider > 0) options.failProvider--;
@@ -279,19 +285,19 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     const params = route.pattern.exec(url.pathname)?.slice(1).map(decodeURIComponent) ?? [];
     try {
       const data = route.handler(account, params, body, url.searchParams);
-      if (isLaunch) {
-        stats.launchesAccepted++;
-        if (options.dropLaunchResponses > 0) {
-          // The instance exists and bills; the client never hears about it.
-          options.dropLaunchResponses--;
-          req.socket.destroy();
-          return;
-        }
+      if (isLaunch) stats.launchesAccepted++;
+      // The request was carried out (a launched instance bills) whatever the client hears next.
+      const fault = takeAnswerFault(options, route.operation, isLaunch);
+      if (fault === "drop") return void req.socket.destroy();
+      if (fault === "5xx") return send(res, 500, INTERNAL_ERROR);
+      if (fault === "unparsable") {
+        res.writeHead(200, { "content-type": "text/html" });
+        return void res.end(UNPARSABLE_BODY);
       }
       send(res, 200, { data });
     } catch (error) {
       if (error instanceof ApiFailure) return send(res, error.httpStatus, error.body());
-      send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } });
+      send(res, 500, INTERNAL_ERROR);
     }
   };
 
@@ -319,9 +325,10 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
         }
         return send(res, 200, {});
       }
-      const match = /^\/_emulator\/instances\/([^/]+)\/(terminate|unhealthy)$/.exec(path);
+      const match = /^\/_emulator\/instances\/([^/]+)\/(terminate|unhealthy|fields)$/.exec(path);
       if (match !== null && method === "POST") {
         if (match[2] === "terminate") account.terminateOutOfBand(match[1]);
+        else if (match[2] === "fields") account.overrideFields(match[1], body);
         else account.makeUnhealthy(match[1]);
         return send(res, 200, {});
       }
@@ -339,9 +346,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
         console.log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`),
       );
     }
-    handle(req, res).catch(() =>
-      send(res, 500, { error: { code: "global/unknown", message: "Internal server error." } }),
-    );
+    handle(req, res).catch(() => send(res, 500, INTERNAL_ERROR));
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {

@@ -31,9 +31,11 @@ import {
   GlobalFirewallRuleset,
   Image,
   Instance,
+  InstanceListing,
   InstanceTypesMap,
   SshKey,
   lambdaSchemas,
+  parseInstanceListing,
   parseResponse,
 } from "./schemas";
 import { LambdaSettings, resolveLambdaSettings } from "./settings";
@@ -104,14 +106,21 @@ export class LambdaClient {
     });
   }
 
-  listInstances(clusterId?: string): Promise<Instance[]> {
-    return this.call({
+  /** The instances that parse; see listInstancesChecked for the ones that do not. */
+  async listInstances(clusterId?: string): Promise<Instance[]> {
+    return (await this.listInstancesChecked(clusterId)).instances;
+  }
+
+  /** Every instance, each parsed on its own: one odd instance is reported, not fatal to the listing. */
+  async listInstancesChecked(clusterId?: string): Promise<InstanceListing> {
+    const items = await this.call({
       operation: "listInstances",
       method: "GET",
       path: "/api/v1/instances",
       params: { cluster_id: clusterId },
       schema: lambdaSchemas().instanceList,
     });
+    return parseInstanceListing(items);
   }
 
   getInstance(id: string): Promise<Instance> {

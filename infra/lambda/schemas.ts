@@ -61,18 +61,24 @@ export function buildLambdaSchemas() {
     reason_code: z.string().optional(),
     reason_description: z.string().optional(),
   });
+  // Optional text Lambda has been seen to send as null: read as absent, never as "" (an empty
+  // address means "every interface" to Docker), so callers must decide what a missing one means.
+  const optionalText = z
+    .string()
+    .nullish()
+    .transform((value) => value ?? undefined);
   const instance = z.object({
     id: z.string().min(1),
-    name: z.string().optional(),
-    ip: z.string().optional(),
-    private_ip: z.string().optional(),
+    name: optionalText,
+    ip: optionalText,
+    private_ip: optionalText,
     status: z.enum(INSTANCE_STATUSES),
     ssh_key_names: z.array(z.string()),
     file_system_names: z.array(z.string()),
     file_system_mounts: z.array(z.object({ mount_point: z.string(), file_system_id: z.string() })).optional(),
     region,
     instance_type: instanceType,
-    hostname: z.string().optional(),
+    hostname: optionalText,
     // jupyter_token is a secret that Lambda puts in every listing; it is deliberately not parsed,
     // so it never reaches outputs or state.
     actions: z.object({
@@ -134,7 +140,8 @@ export function buildLambdaSchemas() {
     .passthrough();
 
   return {
-    instanceList: z.array(instance),
+    // Items are parsed one by one (parseInstanceListing): one odd instance must not hide the rest.
+    instanceList: z.array(z.unknown()),
     instance,
     instanceTypes: z.record(
       z.string(),
@@ -185,13 +192,51 @@ export function lambdaSchemas(): LambdaSchemas {
   return (holder[SCHEMA_CACHE] ??= buildLambdaSchemas());
 }
 
+/** "field.path: message; ..." for the first three issues. */
+function describeIssues(error: z.ZodError): string {
+  const problems = error.issues.slice(0, 3).map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join(".") : "(body)";
+    return `${field}: ${issue.message}`;
+  });
+  return problems.join("; ");
+}
+
 /** Parses `data` or throws an error that names the first offending field and the operation. */
 export function parseResponse<T>(schema: z.ZodType<T>, data: unknown, operation: string): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const problems = result.error.issues.slice(0, 3).map((issue) => {
-    const field = issue.path.length > 0 ? issue.path.join(".") : "(body)";
-    return `${field}: ${issue.message}`;
-  });
-  throw new LambdaResponseShapeError(operation, problems.join("; "));
+  throw new LambdaResponseShapeError(operation, describeIssues(result.error));
+}
+
+/** A listed instance that does not parse: its id and name when those are readable, and why. */
+export interface UnreadableInstance {
+  readonly id?: string;
+  readonly name?: string;
+  readonly problem: string;
+}
+
+export interface InstanceListing {
+  readonly instances: Instance[];
+  readonly unreadable: UnreadableInstance[];
+}
+
+/** Parses each listed instance on its own: the odd one is reported, the others are returned. */
+export function parseInstanceListing(items: unknown[]): InstanceListing {
+  const schema = lambdaSchemas().instance;
+  const instances: Instance[] = [];
+  const unreadable: UnreadableInstance[] = [];
+  for (const item of items) {
+    const result = schema.safeParse(item);
+    if (result.success) {
+      instances.push(result.data);
+      continue;
+    }
+    const raw = (item ?? {}) as { id?: unknown; name?: unknown };
+    unreadable.push({
+      ...(typeof raw.id === "string" ? { id: raw.id } : {}),
+      ...(typeof raw.name === "string" ? { name: raw.name } : {}),
+      problem: describeIssues(result.error),
+    });
+  }
+  return { instances, unreadable };
 }

@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { LambdaClient } from "../lambda/client";
 import { rememberConfiguredSettings } from "../lambda/settings";
-import type { Instance } from "../lambda/schemas";
+import type { Instance, InstanceListing } from "../lambda/schemas";
 
 /** During preview, unknown inputs arrive as this string, even where a number is expected. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -122,8 +122,13 @@ const LISTING_KEY = "__orchestraLambdaInstanceListing";
  * window (default 5 s, `LAMBDA_LIST_CACHE_MS`), not N gets.
  */
 export function cachedInstanceList(client: LambdaClient): Promise<Instance[]> {
+  return cachedInstanceListing(client).then((listing) => listing.instances);
+}
+
+/** The same cached listing, with the instances that did not parse (see parseInstanceListing). */
+export function cachedInstanceListing(client: LambdaClient): Promise<InstanceListing> {
   return cachedFetch(LISTING_KEY, Number(process.env.LAMBDA_LIST_CACHE_MS ?? "5000"), () =>
-    client.listInstances(),
+    client.listInstancesChecked(),
   );
 }
 

@@ -59,9 +59,21 @@ afterEach(async () => {
 });
 
 describe("LambdaInstance provider", () => {
-  test("the serialized provider holds no API key", () => {
+  test("the serialized provider holds no API key, even serialized after a key was configured and used", async () => {
+    // Serialized before any key existed it could not hold one; what counts is after use, as in a
+    // program that registers resources once the provider has run.
     expect(serializedText).not.toContain(TEST_API_KEY);
-    expect(serializedText).toContain("exports.handler");
+    await lambdaInstanceProvider.configure!({
+      config: {
+        get: (key: string) => (key === "orchestra:lambdaApiKey" ? TEST_API_KEY : undefined),
+        require: () => "",
+      },
+    });
+    const created = await lambdaInstanceProvider.create(inputs());
+    expect(created.outs).toMatchObject({ status: "active" });
+    const { text } = await serializeProvider(lambdaInstanceProvider);
+    expect(text).toContain("exports.handler");
+    expect(text).not.toContain(TEST_API_KEY);
   });
 
   test("create waits for active and reports every output", async () => {
@@ -197,17 +209,31 @@ describe("LambdaInstance provider", () => {
     expect(providerProcessStats().retries).toBe(3);
   });
 
-  test.each([
-    ["HTTP 500", { failLaunch5xx: 1 }],
-    ["provider/internal-unavailable", { failLaunchProvider: 1 }],
-  ])("a launch answered with %s is looked up by name, then launched exactly once", async (_label, fault) => {
-    await setFaults(emulator, fault);
+  test("a launch Lambda carried out but answered with HTTP 500 is found by name, not launched again", async () => {
+    await setFaults(emulator, { launchThen5xx: 1 });
     const result = await provider.create(inputs());
-    expect(result.outs).toMatchObject({ status: "active" });
-    expect(emulator.stats().byOperation.launchInstance).toBe(2);
+    expect(result.outs).toMatchObject({ status: "active", launchedName: "gpu-a-0a1b2c3d" });
+    expect(emulator.stats().byOperation.launchInstance).toBe(1);
     expect(emulator.stats().launchesAccepted).toBe(1);
     expect((await liveInstances()).map((instance) => instance.id)).toEqual([result.id]);
   });
+
+  test.each([
+    ["HTTP 500", { failLaunch5xx: 1 }],
+    ["provider/internal-unavailable", { failLaunchProvider: 1 }],
+  ])(
+    "a launch answered with %s that launched nothing is looked up by name, then launched exactly once",
+    async (_label, fault) => {
+      await setFaults(emulator, fault);
+      const result = await provider.create(inputs());
+      expect(result.outs).toMatchObject({ status: "active" });
+      // The adoption check before the launch, then the lookup after the ambiguous answer.
+      expect(emulator.stats().byOperation.listInstances).toBe(2);
+      expect(emulator.stats().byOperation.launchInstance).toBe(2);
+      expect(emulator.stats().launchesAccepted).toBe(1);
+      expect((await liveInstances()).map((instance) => instance.id)).toEqual([result.id]);
+    },
+  );
 
   test("insufficient capacity in the first region launches in the next", async () => {
     await setFaults(emulator, { capacity: { "gpu_1x_a10@us-west-1": 0 } });

@@ -5,10 +5,12 @@
  *   fails at preview with the list of valid ones.
  * - create: adopts an instance already launched under the same unique name (a killed `pulumi up`
  *   leaves one), else launches (stamping `orchestra-expires-at` = now + ttlHours when set), trying regions in order on insufficient-capacity; after an
- *   ambiguous failure (5xx, provider error, dropped connection) looks for the instance by name
- *   before launching again; waits for `active`, and terminates what it launched on `unhealthy`
- *   or timeout.
- * - read: one cached listing per refresh; an instance gone or terminated out of band leaves state.
+ *   ambiguous failure (5xx, provider error, dropped connection, unparsable answer) looks for the
+ *   instance by name before launching again; waits for `active` with both addresses, and from the
+ *   launch on either returns the instance or terminates it (see instanceLifecycle.ts).
+ * - read: one cached listing per refresh; an instance gone or terminated out of band leaves state;
+ *   one Lambda lists but that does not parse keeps its state; a missing address keeps the stored one.
+ * - diff: an instance refresh found `unhealthy` is a change; update restarts it (Lambda's repair).
  * - update: rename in place; delete: terminate and confirm `terminated` or 404.
  */
 import type * as pulumi from "@pulumi/pulumi";
@@ -20,15 +22,22 @@ import { orderByRecentCapacity, rememberNoCapacity } from "./capacityMemo";
 import {
   LIVE_STATUSES,
   cachedFetch,
-  cachedInstanceList,
+  cachedInstanceListing,
   configureFromStack,
   diffByKeys,
   invalidateInstanceList,
   UNKNOWN,
   isUnknown,
   lambdaClient,
-  sleep,
 } from "./common";
+import {
+  findLiveByName,
+  messageOf,
+  missingAddresses,
+  restartUnhealthy,
+  settleLaunched,
+  terminateAndConfirm,
+} from "./instanceLifecycle";
 import {
   EXPIRES_AT_TAG,
   expiryFor,
@@ -89,15 +98,6 @@ async function checkInstance(
   return { inputs: news, failures };
 }
 
-/** A live instance that carries exactly this launched name, if any. */
-async function findLiveByName(client: LambdaClient, launchedName: string): Promise<Instance | undefined> {
-  invalidateInstanceList();
-  const instances = await client.listInstances();
-  return instances.find(
-    (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
-  );
-}
-
 function buildLaunchRequest(inputs: InstanceInputs, region: string, expiresAt?: string): LaunchRequest {
   const tags = { ...inputs.tags, ...(expiresAt !== undefined ? { [EXPIRES_AT_TAG]: expiresAt } : {}) };
   const request: LaunchRequest = {
@@ -119,10 +119,30 @@ function buildLaunchRequest(inputs: InstanceInputs, region: string, expiresAt?: 
   return request;
 }
 
+/** A launch answer that does not say whether Lambda launched: 5xx, provider, network, or unparsable. */
 function isAmbiguousLaunchFailure(error: unknown): boolean {
+  if ((error as { name?: unknown } | undefined)?.name === "LambdaResponseShapeError") return true;
   return (
     isLambdaError(error) && (error.kind === "server" || error.kind === "provider" || error.kind === "network")
   );
+}
+
+/** After an ambiguous launch: the instance Lambda may have launched anyway (and bill for), if listed. */
+async function lookUpAfterAmbiguousLaunch(
+  client: LambdaClient,
+  launchedName: string,
+  launchError: unknown,
+): Promise<Instance | undefined> {
+  invalidateInstanceList();
+  try {
+    return findLiveByName(await client.listInstancesChecked(), launchedName);
+  } catch (lookupError) {
+    throw new Error(
+      `Launching ${launchedName} failed without saying whether Lambda launched it (${messageOf(launchError)}), ` +
+        `and looking it up by name failed too (${messageOf(lookupError)}). An instance of that name may be billing: ` +
+        "the next `pulumi up` adopts it by its name; `npm run lambda -- instances` lists it and `npm run lambda -- terminate <id>` removes it.",
+    );
+  }
 }
 
 /** Launches in the first region that has capacity; never launches twice for one ambiguous failure. */
@@ -148,7 +168,7 @@ async function launchSomewhere(
         }
         if (!isAmbiguousLaunchFailure(error)) throw error;
         // Lambda may have launched it anyway (and be billing for it): look before trying again.
-        const adopted = await findLiveByName(client, launchedName);
+        const adopted = await lookUpAfterAmbiguousLaunch(client, launchedName, error);
         if (adopted !== undefined) return adopted.id;
         if (attempt >= AMBIGUOUS_LAUNCH_ATTEMPTS) throw error;
       }
@@ -165,81 +185,43 @@ async function launchSomewhere(
   );
 }
 
-/** Terminates and waits until Lambda reports `terminated` or forgets the instance (404). */
-async function terminateAndConfirm(
-  client: LambdaClient,
-  id: string,
-  pollMs: number,
-  timeoutMs: number,
-): Promise<void> {
-  try {
-    await client.terminateInstances([id]);
-  } catch (error) {
-    if (isLambdaError(error, "not-found")) return;
-    throw error;
-  }
-  invalidateInstanceList();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const instance = await client.getInstance(id);
-      if (instance.status === "terminated") return;
-    } catch (error) {
-      if (isLambdaError(error, "not-found")) return;
-      throw error;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `Instance ${id} was asked to terminate but is still not terminated after ${Math.round(timeoutMs / 1000)} s; check it in the Lambda console, it may still bill`,
-      );
-    }
-    await sleep(pollMs);
-  }
-}
-
-/** Polls until active. On unhealthy, preempted, terminated or timeout, terminates it and throws. */
-async function waitUntilActive(client: LambdaClient, id: string, inputs: InstanceInputs): Promise<Instance> {
-  const pollMs = inputs.pollIntervalSeconds * 1000;
-  const deadline = Date.now() + inputs.bootTimeoutMinutes * 60_000;
-  const label = `${launchedInstanceName(inputs.name, inputs.launchToken)} (id ${id}, ${inputs.instanceType})`;
-  for (;;) {
-    const instance = await client.getInstance(id);
-    if (instance.status === "active") return instance;
-    let problem: string | undefined;
-    if (instance.status === "unhealthy") problem = "became unhealthy while booting";
-    else if (instance.status !== "booting") problem = `is ${instance.status} before it became active`;
-    else if (Date.now() >= deadline)
-      problem = `was still booting after ${inputs.bootTimeoutMinutes} minutes (bootTimeoutMinutes)`;
-    if (problem !== undefined) {
-      await terminateAndConfirm(client, id, pollMs, 10 * 60_000);
-      throw new Error(
-        `Instance ${label} ${problem}; it has been terminated so that it does not bill. Run the deployment again to launch a new one.`,
-      );
-    }
-    await sleep(pollMs);
-  }
-}
-
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
 /**
  * Outputs from the instance as Lambda reports it. The expiry is read back from the instance's own
- * tag (what the reaper acts on); `knownExpiresAt` (the stored output) covers a listing without tags.
+ * tag (what the reaper acts on); `stored` (the recorded outputs) covers a listing without tags, and
+ * addresses Lambda leaves out for a while (an instance keeps its addresses for its lifetime). An
+ * address neither Lambda nor the state has is an error, never "": Docker binds "" to every interface.
  */
-function toOutputs(inputs: InstanceInputs, instance: Instance, knownExpiresAt?: unknown): InstanceOutputs {
+function toOutputs(
+  inputs: InstanceInputs,
+  instance: Instance,
+  stored: Record<string, unknown> = {},
+): InstanceOutputs {
   const { userData, ...rest } = inputs;
   const tagged = instance.tags?.find((tag) => tag.key === EXPIRES_AT_TAG)?.value;
-  const expiresAt = tagged ?? (typeof knownExpiresAt === "string" ? knownExpiresAt : undefined);
+  const expiresAt = tagged ?? (typeof stored.expiresAt === "string" ? stored.expiresAt : undefined);
+  const recorded = (key: string) =>
+    typeof stored[key] === "string" && stored[key] !== "" ? (stored[key] as string) : undefined;
+  const ip = instance.ip ?? recorded("ip");
+  const privateIp = instance.private_ip ?? recorded("privateIp");
+  const launchedName = instance.name ?? launchedInstanceName(inputs.name, inputs.launchToken);
+  if (ip === undefined || privateIp === undefined) {
+    throw new Error(
+      `Instance ${launchedName} (id ${instance.id}) is ${instance.status} but Lambda reports no ${missingAddresses(instance).join(", ")} and none is recorded; ` +
+        "refusing to record an empty address (Docker would bind every interface). Run `pulumi refresh` again once Lambda reports it.",
+    );
+  }
   return {
     ...rest,
     instanceId: instance.id,
-    launchedName: instance.name ?? launchedInstanceName(inputs.name, inputs.launchToken),
+    launchedName,
     status: instance.status,
-    ip: instance.ip ?? "",
-    privateIp: instance.private_ip ?? "",
-    actualHostname: instance.hostname ?? "",
+    ip,
+    privateIp,
+    actualHostname: instance.hostname ?? recorded("actualHostname") ?? "",
     region: instance.region.name,
     priceCentsPerHour: instance.instance_type.price_cents_per_hour,
     hourlyPriceUsd: instance.instance_type.price_cents_per_hour / 100,
@@ -266,24 +248,27 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   }
   // Adopt an instance an interrupted run launched under this name. One listing serves every create
   // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
-  const existing = (await cachedInstanceList(client)).find(
-    (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
-  );
+  const existing = findLiveByName(await cachedInstanceListing(client), launchedName);
   // The clock starts here, at the launch, not in the program (see expiryFor). An adopted instance
   // keeps the expiry it was launched with.
   const id =
     existing?.id ?? (await launchSomewhere(client, inputs, regions, expiryFor(inputs.ttlHours, Date.now())));
-  const instance = await waitUntilActive(client, id, inputs);
+  // From here on the instance bills: it is returned, or terminated and the error says so.
+  const instance = await settleLaunched(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };
 }
 
 async function readInstance(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
   const client = lambdaClient();
-  const instance = (await cachedInstanceList(client)).find((candidate) => candidate.id === id);
+  const listing = await cachedInstanceListing(client);
+  const instance = listing.instances.find((candidate) => candidate.id === id);
+  // Listed but unparsable (a null or unknown value in a field we need): keep the recorded state.
+  // Dropping it would make the next `up` launch a second one; blanking fields would fail open.
+  if (instance === undefined && listing.unreadable.some((entry) => entry.id === id)) return { id, props };
   // Gone, or terminated out of band: report it deleted so the next `up` launches a new one.
   if (instance === undefined || !LIVE_STATUSES.includes(instance.status)) return {};
   const inputs = props as unknown as InstanceInputs;
-  const outputs = toOutputs(inputs, instance, props.expiresAt);
+  const outputs = toOutputs(inputs, instance, props);
   return { id, props: { ...props, ...outputs, name: props.name } };
 }
 
@@ -301,8 +286,10 @@ async function updateInstance(
   } else {
     instance = await client.getInstance(id);
   }
+  // Refresh found it unhealthy (diffInstance made that a change): restart it, Lambda's repair.
+  if (instance.status === "unhealthy") instance = await restartUnhealthy(client, id, inputs);
   // A new ttlHours is recorded for the next launch; the stamped expiry cannot change (see INSTANCE_UPDATE_KEYS).
-  return { outs: toOutputs(inputs, instance, olds.expiresAt) };
+  return { outs: toOutputs(inputs, instance, olds) };
 }
 
 async function deleteInstance(id: string, props: Record<string, unknown>): Promise<void> {
@@ -336,6 +323,15 @@ function diffInstance(
   const newHash =
     typeof newUserData === "string" && newUserData !== UNKNOWN ? sha256(newUserData) : undefined;
   if (newUserData === UNKNOWN || newHash !== olds.userDataSha256) extra.push("userData");
+  // Refresh found the node unhealthy: a dead node must not look like a clean stack. `update`
+  // restarts it in place (keeping its disk); a replacement is the operator's call.
+  if (extra.length === 0 && olds.status === "unhealthy")
+    return {
+      changes: true,
+      replaces: result.replaces,
+      deleteBeforeReplace: result.deleteBeforeReplace,
+      stables: undefined,
+    };
   if (extra.length === 0) return result;
   return { changes: true, replaces: [...(result.replaces ?? []), ...extra], deleteBeforeReplace: true };
 }

@@ -1,0 +1,57 @@
+/**
+ * Pure tier: no planner binds or routes to an empty address. Docker reads an empty host address as
+ * every interface, so a node that reported no private IP must fail the deploy, not publish the stores.
+ */
+import { planAppServices, type AppServicesSettings } from "./appServicesPlan";
+import { requireAddress, substituteAddresses } from "./containerSpec";
+import { planDataServices } from "./dataServicesPlan";
+import { DEFAULT_IMAGES } from "./serviceCatalog";
+
+const EMPTY =
+  "is an empty address; Docker would publish on every interface and a URL to it reaches nothing. " +
+  "Give the address to bind or reach (the node's private IP, or 127.0.0.1 locally); for a Lambda node, run `pulumi refresh` and check its privateIp output.";
+
+const appSettings: AppServicesSettings = {
+  environment: "staging",
+  stores: ["postgres"],
+  mcpServers: ["memory"],
+  images: DEFAULT_IMAGES,
+  ports: { api: 8000, frontend: 3000, postgres: 5432, "mcp-memory": 8003 },
+  dataHost: "{dataHost}",
+  publicBindAddress: "0.0.0.0",
+  privateBindAddress: "{privateIp}",
+};
+
+test("the data stores' planner refuses an empty bind address", () => {
+  const settings = { stores: ["postgres" as const], images: DEFAULT_IMAGES, ports: {}, bindAddress: "" };
+  expect(() => planDataServices("data", settings)).toThrow(`DataServices data: bindAddress ${EMPTY}`);
+  expect(planDataServices("data", { ...settings, bindAddress: "{privateIp}" }).containers[0].ports).toEqual([
+    { internal: 5432, external: 5432, hostIp: "{privateIp}" },
+  ]);
+});
+
+test("the app planner refuses an empty or blank bind address or data host", () => {
+  expect(() => planAppServices("app", { ...appSettings, privateBindAddress: "" })).toThrow(
+    `AppServices app: privateBindAddress ${EMPTY}`,
+  );
+  expect(() => planAppServices("app", { ...appSettings, publicBindAddress: " " })).toThrow(
+    `AppServices app: publicBindAddress ${EMPTY}`,
+  );
+  expect(() => planAppServices("app", { ...appSettings, dataHost: "" })).toThrow(
+    `AppServices app: dataHost ${EMPTY}`,
+  );
+});
+
+test("an address placeholder filled with an empty value fails, in a port binding and in a URL", () => {
+  expect(substituteAddresses("{privateIp}", { "{privateIp}": "10.19.0.7" })).toBe("10.19.0.7");
+  expect(() => substituteAddresses("{privateIp}", { "{privateIp}": "" })).toThrow(
+    `{privateIp} in "{privateIp}" ${EMPTY}`,
+  );
+  const template = "postgresql://orchestra:{databasePassword}@{dataHost}:5432/orchestra";
+  expect(() => substituteAddresses(template, { "{dataHost}": "", "{privateIp}": "10.19.0.7" })).toThrow(
+    `{dataHost} in "${template}" ${EMPTY}`,
+  );
+  // A placeholder the text does not use is not checked.
+  expect(substituteAddresses("0.0.0.0", { "{privateIp}": "" })).toBe("0.0.0.0");
+  expect(requireAddress("127.0.0.1", "bind")).toBe("127.0.0.1");
+});
