@@ -61,10 +61,41 @@ export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = Object.free
   weaviate: "semitechnologies/weaviate:1.22.4",
 });
 
-/** A pinned reference has a tag other than `latest`, or a digest. */
+/** Tags that move to a new image on every release (compared in any case). */
+export const MOVING_TAGS = ["latest", "stable", "edge", "nightly", "main", "master"] as const;
+
+// Docker's reference grammar (distribution/reference): lowercase path components joined by
+// ".", "_", "__" or "-"; a first component with "." or ":" (or "localhost") is a registry host.
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const REGISTRY =
+  /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
+const TAG = /^\w[\w.-]{0,127}$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Why an image reference is not pinned, or undefined when it is: "reference" (not a Docker image
+ * reference at all), "digest" (an `@` part that is not sha256 and 64 lowercase hex digits) or
+ * "moving" (no tag and no digest, or a tag in MOVING_TAGS).
+ */
+export function imagePinProblem(image: string): "reference" | "digest" | "moving" | undefined {
+  const at = image.indexOf("@");
+  const named = at < 0 ? image : image.slice(0, at);
+  const slash = named.lastIndexOf("/");
+  const colon = named.indexOf(":", slash + 1);
+  const repository = colon < 0 ? named : named.slice(0, colon);
+  const tag = colon < 0 ? undefined : named.slice(colon + 1);
+  const parts = repository.split("/");
+  const hasRegistry = parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === "localhost");
+  const validName =
+    (!hasRegistry || REGISTRY.test(parts[0])) &&
+    parts.slice(hasRegistry ? 1 : 0).every((part) => PATH_COMPONENT.test(part));
+  if (!validName || (tag !== undefined && !TAG.test(tag))) return "reference";
+  if (at >= 0) return DIGEST.test(image.slice(at + 1)) ? undefined : "digest";
+  const moving = tag === undefined || (MOVING_TAGS as readonly string[]).includes(tag.toLowerCase());
+  return moving ? "moving" : undefined;
+}
+
+/** A pinned reference has a version tag (not one of MOVING_TAGS, in any case) or a sha256 digest. */
 export function isPinnedImage(image: string): boolean {
-  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
-  const lastSegment = image.slice(image.lastIndexOf("/") + 1);
-  const colon = lastSegment.indexOf(":");
-  return colon > 0 && lastSegment.slice(colon + 1) !== "" && lastSegment.slice(colon + 1) !== "latest";
+  return imagePinProblem(image) === undefined;
 }

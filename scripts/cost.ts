@@ -19,6 +19,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { LAYERS } from "../stacks/configSchema";
 import { readRawConfig, validateStackConfig } from "../stacks/config";
+import { engineConfigText } from "../stacks/configRead";
 import { SECRET_KEYS } from "../stacks/configSchema";
 import { priceStackConfig } from "../stacks/costGate";
 import { isCostReport } from "../stacks/costPlan";
@@ -103,8 +104,7 @@ export function rawConfigFromYaml(text: string): Record<string, unknown> {
   const values = document.config ?? {};
   return readRawConfig((key) => {
     const value = values[`orchestra:${key}`];
-    if (value === undefined) return undefined;
-    return typeof value === "string" ? value : JSON.stringify(value);
+    return value === undefined ? undefined : engineConfigText(value, `orchestra:${key}`);
   });
 }
 

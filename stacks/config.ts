@@ -6,19 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BudgetSettings } from "../infra/pricing/costModel";
 import type { FleetSettings } from "../components/gpuFleetPlan";
 import { DEFAULT_IMAGES, type McpServer, type ServiceName } from "../components/serviceCatalog";
-import {
-  CONFIG_DEFAULTS,
-  rawConfigSchema,
-  SECRET_KEYS,
-  type Layer,
-  type RawConfig,
-  type SecretKey,
-} from "./configSchema";
+import { CONFIG_DEFAULTS, SECRET_KEYS, type Layer, type RawConfig, type SecretKey } from "./configSchema";
 import {
   costRules,
   deploysContainers,
   mcpServersOf,
-  networkRules,
   nodeRules,
   requiredSecrets,
   runningServices,
@@ -27,9 +19,14 @@ import {
   serviceRules,
   type Filesystem,
 } from "./configRules";
+import { networkRules } from "./configNetworkRules";
+import { readRawConfig } from "./configRead";
+import { parseKeys, undeclaredKeyProblems } from "./configParse";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
 export { LAYERS, type Layer } from "./configSchema";
+export { readRawConfig } from "./configRead";
+export { configPath } from "./configParse";
 
 export interface ServicesSettings {
   /** Services that run, in a stable order (data stores, API, frontend, MCP servers). */
@@ -80,56 +77,29 @@ export class StackConfigError extends Error {
 }
 
 /**
- * A zod issue path in `pulumi config set --path` syntax, without the `orchestra:` namespace:
- * `nodes.app.regions[0]`. List items are `[n]` (`regions.0` would set a map key "0"), and a key
- * that `--path` would split (a `.`, `[`, `]`, `"` or space in it) is written `["key"]`.
- */
-export function configPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, index) => {
-      if (typeof part === "number") return `[${part}]`;
-      const name = String(part);
-      if (/[.[\]"\s]/.test(name) || name === "") return `[${JSON.stringify(name)}]`;
-      return index === 0 ? name : `.${name}`;
-    })
-    .join("");
-}
-
-function schemaProblems(raw: Record<string, unknown>): string[] {
-  const parsed = rawConfigSchema.safeParse(raw);
-  if (parsed.success) return [];
-  return parsed.error.issues.map((issue) => {
-    const value = issue.path.reduce<unknown>(
-      (current, part) => (current as Record<PropertyKey, unknown> | undefined)?.[part],
-      raw,
-    );
-    if (issue.path.length === 0) return `orchestra: ${issue.message}`;
-    const path = configPath(issue.path);
-    return `orchestra:${path} = ${JSON.stringify(value) ?? "(not set)"}: ${issue.message}; fix with \`pulumi config set --path '${path}' <value>\``;
-  });
-}
-
-/**
  * Validates raw values (already parsed from YAML). Pure: unit-tested without Pulumi.
- * `presentSecrets` names the secret keys the stack has set (their values are never read here).
+ * `presentSecrets` names the secret keys the stack has set (their values are never read here);
+ * `setKeys` the keys the stack sets (without `orchestra:`), to refuse undeclared ones.
+ * @throws StackConfigError listing every problem at once.
  */
 export function validateStackConfig(
   raw: Record<string, unknown>,
   presentSecrets: readonly SecretKey[] = SECRET_KEYS,
+  setKeys: readonly string[] = [],
 ): StackConfig {
-  const schema = schemaProblems(raw);
-  if (schema.length > 0) throw new StackConfigError(schema);
-  const config = rawConfigSchema.parse(raw);
+  const { problems: schema, config, intact } = parseKeys(raw);
   const filesystem: Filesystem =
-    config.filesystem !== undefined && "name" in config.filesystem
-      ? (config.filesystem as { name: string; region: string })
+    config.filesystem?.name !== undefined && config.filesystem.region !== undefined
+      ? { name: config.filesystem.name, region: config.filesystem.region }
       : undefined;
   const problems = [
-    ...networkRules(config),
-    ...nodeRules(config, filesystem),
-    ...serviceRules(config),
-    ...costRules(config),
-    ...secretRules(config, presentSecrets),
+    ...schema,
+    ...undeclaredKeyProblems(setKeys),
+    ...networkRules(config, intact),
+    ...nodeRules(config, filesystem, intact),
+    ...serviceRules(config, intact),
+    ...costRules(config, intact),
+    ...secretRules(config, presentSecrets, intact),
   ];
   if (problems.length > 0) throw new StackConfigError(problems);
   return freeze(config, filesystem);
@@ -161,7 +131,8 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
         ...(node.name !== undefined ? { displayName: node.name } : {}),
       })),
       allowedCidrs: config.allowedCidrs,
-      publicPorts: config.publicPorts ?? [...CONFIG_DEFAULTS.publicPorts],
+      // Unset: the frontend's and the API's ports, wherever orchestra:ports puts them.
+      publicPorts: config.publicPorts ?? [servicePort(config, "frontend"), servicePort(config, "api")],
       ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
@@ -201,24 +172,6 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
   });
 }
 
-const PLAIN_KEYS = Object.keys(rawConfigSchema.shape) as (keyof RawConfig)[];
-
-/** Reads plain values the way Pulumi hands them to the program (JSON text for objects and lists). */
-export function readRawConfig(read: (key: string) => string | undefined): Record<string, unknown> {
-  const raw: Record<string, unknown> = {};
-  for (const key of PLAIN_KEYS) {
-    const text = read(key);
-    // "" is Pulumi.yaml's "not set" default for keys whose default the layer decides.
-    if (text === undefined || text === "") continue;
-    try {
-      raw[key] = JSON.parse(text);
-    } catch {
-      raw[key] = text;
-    }
-  }
-  return raw;
-}
-
 /**
  * What loadStackConfig read besides the validated values: the one `pulumi.Config` (so secrets come
  * from the same read), which secret keys are set, and the Lambda API key's plaintext for the price
@@ -238,9 +191,14 @@ export function loadStackConfig(): StackConfig {
   const source = new pulumi.Config("orchestra");
   // Only presence is checked here; `get` on a secret returns its plaintext, which stays local.
   const present = SECRET_KEYS.filter((key) => (source.get(key) ?? "") !== "");
+  // Only the names of what the stack sets, to refuse undeclared keys; their values are not read.
+  const setKeys = Object.keys(pulumi.runtime.allConfig())
+    .filter((key) => key.startsWith("orchestra:"))
+    .map((key) => key.slice("orchestra:".length));
   const config = validateStackConfig(
     readRawConfig((key) => source.get(key)),
     present,
+    setKeys,
   );
   // Plaintext, because prices are fetched before any resource exists (no Output to wait on).
   const lambdaApiKey = source.get("lambdaApiKey") ?? "";

@@ -8,6 +8,7 @@ import { readFileSync } from "fs";
 import * as yaml from "js-yaml";
 import { join } from "path";
 import { SECRET_KEYS } from "./configSchema";
+import { engineConfigText, readRawConfig } from "./configRead";
 
 export interface DeclaredKey {
   readonly type?: string;
@@ -29,14 +30,25 @@ export function readStackFileText(stack: string): string {
   return readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
 }
 
-/** Plain values of a stack as the program sees them ("" defaults mean "not set" and are left out). */
+/** Plain values of a committed stack file as the program sees them (see stackValuesFromText). */
 export function stackValues(stack: string): Record<string, unknown> {
-  const file = yaml.load(readStackFileText(stack)) as { config: Record<string, unknown> };
-  const values: Record<string, unknown> = {};
+  return stackValuesFromText(readStackFileText(stack));
+}
+
+/**
+ * Plain values of a stack file's text as the engine hands them to the program: project defaults
+ * under the stack's own values, each turned into the text the engine stores (engineConfigText),
+ * then read back by the program's own readRawConfig. So a quoted `"true"` or `"2222"` means here
+ * what it means under `pulumi up`. @throws Error for a value the engine could not store.
+ */
+export function stackValuesFromText(text: string): Record<string, unknown> {
+  const file = yaml.load(text) as { config?: Record<string, unknown> } | undefined;
+  const texts = new Map<string, string>();
   for (const [key, declared] of Object.entries(readProjectConfig())) {
-    if ("default" in declared && declared.default !== "" && !(SECRET_KEYS as readonly string[]).includes(key))
-      values[key] = declared.default;
+    if ("default" in declared && !(SECRET_KEYS as readonly string[]).includes(key))
+      texts.set(key, engineConfigText(declared.default, `orchestra:${key}`));
   }
-  for (const [key, value] of Object.entries(file.config)) values[key.replace(/^orchestra:/, "")] = value;
-  return values;
+  for (const [key, value] of Object.entries(file?.config ?? {}))
+    texts.set(key.replace(/^orchestra:/, ""), engineConfigText(value, key));
+  return readRawConfig((key) => texts.get(key));
 }

@@ -7,7 +7,8 @@ import {
   DATA_SERVICES,
   DEFAULT_IMAGES,
   DEFAULT_PORTS,
-  isPinnedImage,
+  imagePinProblem,
+  MOVING_TAGS,
   type McpServer,
   type ServiceName,
 } from "../components/serviceCatalog";
@@ -15,41 +16,14 @@ import { environmentPolicy } from "./policy";
 import { CONFIG_DEFAULTS, type RawConfig, type SecretKey } from "./configSchema";
 
 const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export type Filesystem = { name: string; region: string } | undefined;
 
-/** Whether `cidr` is a well-formed IPv4 CIDR (octets <= 255, prefix <= 32). */
-export function isIpv4Cidr(cidr: string): boolean {
-  const match = CIDR.exec(cidr);
-  return match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(match[5]) <= 32;
-}
-
-export function networkRules(config: RawConfig): string[] {
-  const problems: string[] = [];
-  for (const cidr of config.allowedCidrs) {
-    if (!isIpv4Cidr(cidr)) {
-      problems.push(
-        `orchestra:allowedCidrs contains "${cidr}": not an IPv4 CIDR; write e.g. 203.0.113.0/24 (a single address is /32)`,
-      );
-    }
-  }
-  const dataPorts = new Map(DATA_SERVICES.map((service) => [servicePort(config, service), service]));
-  const openToAll = config.allowedCidrs.includes("0.0.0.0/0");
-  for (const port of config.publicPorts ?? []) {
-    const store = dataPorts.get(port);
-    if (store !== undefined) {
-      problems.push(
-        `orchestra:publicPorts contains ${port}, the ${store} port: data stores listen on the node's private side only` +
-          (openToAll
-            ? " and orchestra:allowedCidrs includes 0.0.0.0/0, which would open it to the whole internet"
-            : "") +
-          `; remove ${port} from orchestra:publicPorts (reach ${store} over SSH or the private network)`,
-      );
-    }
-  }
-  return problems;
-}
+/**
+ * Whether none of `keys` was refused by the schema. A rule runs only when the keys it reads are
+ * intact; a refused list or map still reaches the rules with its passing entries.
+ */
+export type Intact = (...keys: (keyof RawConfig)[]) => boolean;
 
 /** A valid node key close to what was written: "Data_1" -> "data-1". */
 function hostnameSuggestion(key: string): string {
@@ -62,7 +36,7 @@ function hostnameSuggestion(key: string): string {
   return cleaned === "" ? "gpu-a" : cleaned;
 }
 
-export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
+export function nodeRules(config: RawConfig, filesystem: Filesystem, intact: Intact = () => true): string[] {
   const problems: string[] = [];
   const knownTypes = Object.keys(SNAPSHOT_CENTS_PER_HOUR);
   for (const [key, node] of Object.entries(config.nodes)) {
@@ -71,13 +45,17 @@ export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
         `orchestra:nodes.${key}: the node key "${key}" must be a valid hostname part (lowercase letter first, then lowercase letters, digits, "-"; at most 21); rename it, e.g. "${hostnameSuggestion(key)}"`,
       );
     }
-    if (!knownTypes.includes(node.instanceType) && config.prices?.[node.instanceType] === undefined) {
+    if (
+      intact("prices") &&
+      !knownTypes.includes(node.instanceType) &&
+      config.prices?.[node.instanceType] === undefined
+    ) {
       problems.push(
         `orchestra:nodes.${key}.instanceType = "${node.instanceType}": not a Lambda instance type; allowed: ${knownTypes.join(", ")}; ` +
           `pick one of these, or for a type Lambda added since, set its price with \`pulumi config set --path 'prices.${node.instanceType}' <usd-per-hour>\``,
       );
     }
-    if (node.mountFilesystem === true && filesystem === undefined) {
+    if (intact("filesystem") && node.mountFilesystem === true && filesystem === undefined) {
       problems.push(
         `orchestra:nodes.${key}.mountFilesystem is true but orchestra:filesystem is not set; set orchestra:filesystem or drop mountFilesystem`,
       );
@@ -93,7 +71,7 @@ export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
     }
   }
   const roles = Object.values(config.nodes).map((node) => node.role);
-  if (config.layer === "local" && roles.length > 0) {
+  if (intact("layer", "nodes") && config.layer === "local" && roles.length > 0) {
     problems.push(
       `orchestra:nodes has ${roles.length} node(s) but the local layer runs on the operator's own Docker engine and launches nothing on Lambda; set orchestra:nodes to {}`,
     );
@@ -108,7 +86,12 @@ export function nodeRules(config: RawConfig, filesystem: Filesystem): string[] {
       );
     }
   }
-  if (config.layer !== "local" && deploysContainers(config) && !roles.includes("app")) {
+  if (
+    intact("layer", "nodes", "deployContainers") &&
+    config.layer !== "local" &&
+    deploysContainers(config) &&
+    !roles.includes("app")
+  ) {
     problems.push(
       `orchestra:nodes has no node with role app; the ${config.layer} layer runs the API, the frontend and the MCP servers on it: add one, e.g. nodes: { app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1] } }`,
     );
@@ -138,10 +121,12 @@ export function deploysContainers(config: RawConfig): boolean {
   return config.deployContainers ?? CONFIG_DEFAULTS.deployContainers;
 }
 
-export function serviceRules(config: RawConfig): string[] {
+export function serviceRules(config: RawConfig, intact: Intact = () => true): string[] {
   const problems: string[] = [];
   const claimedBy = new Map<number, ServiceName>();
-  for (const service of runningServices(config)) {
+  // Which services run depends on the layer and the MCP servers chosen.
+  const running = intact("layer", "mcpServers") ? runningServices(config) : [];
+  for (const service of running) {
     const port = servicePort(config, service);
     const other = claimedBy.get(port);
     if (other !== undefined) {
@@ -154,7 +139,7 @@ export function serviceRules(config: RawConfig): string[] {
   }
   const sshPort = config.sshPort ?? CONFIG_DEFAULTS.sshPort;
   const sshClash = claimedBy.get(sshPort);
-  if (sshClash !== undefined) {
+  if (intact("sshPort") && sshClash !== undefined) {
     problems.push(
       `orchestra:sshPort = ${sshPort}: ${sshClash} already claims port ${sshPort} on the nodes; SSH needs its own port: pick another sshPort or move ${sshClash} with \`pulumi config set --path 'ports.${sshClash}' <port>\``,
     );
@@ -171,20 +156,30 @@ export function serviceRules(config: RawConfig): string[] {
     );
   }
   for (const [service, image] of Object.entries({ ...DEFAULT_IMAGES, ...(config.images ?? {}) })) {
-    if (!isPinnedImage(image)) {
-      problems.push(
-        `orchestra:images.${service} = "${image}": images must be pinned by a tag other than latest or by a digest, so a deployment is repeatable; set e.g. \`pulumi config set --path 'images.${service}' ${image.replace(/:latest$/, "")}:<version>\``,
-      );
-    }
+    const problem = imageProblem(service as ServiceName, image);
+    if (problem !== undefined) problems.push(problem);
   }
   return problems;
 }
 
-export function costRules(config: RawConfig): string[] {
+/** Why an image is refused, with a `config set` that fixes it; undefined for a pinned image. */
+function imageProblem(service: ServiceName, image: string): string | undefined {
+  const problem = imagePinProblem(image);
+  if (problem === undefined) return undefined;
+  const set = (example: string) => `set e.g. \`pulumi config set --path 'images.${service}' ${example}\``;
+  const repository = image.replace(/@.*$/, "").replace(/:[^:/]*$/, "");
+  const why = {
+    reference: `not an image reference: [registry[:port]/]repository in lowercase letters, digits, ".", "_", "-" and "/", then :tag and/or @sha256:<digest>; ${set(DEFAULT_IMAGES[service])}`,
+    digest: `a digest is sha256: and 64 lowercase hex digits (\`docker buildx imagetools inspect <image>\` shows it); ${set(`${repository}@sha256:<64 hex digits>`)}`,
+    moving: `images must be pinned by a version tag (not ${MOVING_TAGS.slice(0, -1).join(", ")} or ${MOVING_TAGS[MOVING_TAGS.length - 1]}, in any case: they move) or by a digest, so a deployment is repeatable; ${set(`${repository}:<version>`)}`,
+  }[problem];
+  return `orchestra:images.${service} = ${JSON.stringify(image)}: ${why}`;
+}
+
+export function costRules(config: RawConfig, intact: Intact = () => true): string[] {
   const problems: string[] = [];
-  const policy = environmentPolicy(config.layer);
   const ttl = config.ttlHours ?? 0;
-  if (policy.ttlForbidden && ttl > 0) {
+  if (intact("layer", "ttlHours") && environmentPolicy(config.layer).ttlForbidden && ttl > 0) {
     problems.push(
       `orchestra:ttlHours = ${ttl}: a ${config.layer} fleet is never reaped, so a TTL is refused there; remove it with \`pulumi config rm ttlHours\``,
     );
@@ -192,12 +187,16 @@ export function costRules(config: RawConfig): string[] {
   // An unset monthlyBudgetUsd is no problem: the environment policy gives every layer a budget.
   const warn = config.budgetWarnPercent ?? 80;
   const fail = config.budgetFailPercent ?? 100;
-  if (warn > fail) {
+  if (intact("budgetWarnPercent", "budgetFailPercent") && warn > fail) {
     problems.push(
       `orchestra:budgetWarnPercent = ${warn} is above orchestra:budgetFailPercent = ${fail}; the warning must come first: lower budgetWarnPercent or raise budgetFailPercent`,
     );
   }
-  if (config.budgetOverride === true && (config.budgetOverrideReason ?? "").trim() === "") {
+  if (
+    intact("budgetOverride", "budgetOverrideReason") &&
+    config.budgetOverride === true &&
+    (config.budgetOverrideReason ?? "").trim() === ""
+  ) {
     problems.push(
       'orchestra:budgetOverride is true but orchestra:budgetOverrideReason is empty; an override must say why: `pulumi config set budgetOverrideReason "<why>"`',
     );
@@ -226,7 +225,12 @@ export function requiredSecrets(config: RawConfig): SecretKey[] {
   ];
 }
 
-export function secretRules(config: RawConfig, presentSecrets: readonly SecretKey[]): string[] {
+export function secretRules(
+  config: RawConfig,
+  presentSecrets: readonly SecretKey[],
+  intact: Intact = () => true,
+): string[] {
+  if (!intact("layer", "nodes", "deployContainers")) return [];
   return requiredSecrets(config)
     .filter((key) => !presentSecrets.includes(key))
     .map(

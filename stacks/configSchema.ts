@@ -4,66 +4,173 @@
  */
 import { z } from "zod";
 import { PUBLIC_REGION_CODES } from "../infra/lambda/schemas";
+import { lambdaApiUrlProblem } from "../infra/lambda/settings";
+import { MAX_TTL_HOURS } from "../infra/providers/instanceInputs";
 import { MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";
 
 export const LAYERS = ["local", "integration", "staging", "production"] as const;
 export type Layer = (typeof LAYERS)[number];
 
-const nodeSchema = z.object({
-  role: z.enum(["app", "data", "gpu"]),
-  instanceType: z.string().min(1),
-  regions: z.array(z.enum(PUBLIC_REGION_CODES)).min(1),
-  mountFilesystem: z.boolean().optional(),
-  /** Display name on Lambda (renamed in place). @default <project>-<stack>-<key> */
-  name: z.string().min(1).max(55).optional(),
-});
+/**
+ * A name-like text. `pulumi config set --path` coerces a nested "true" or "2024" to a boolean or a
+ * number (the engine's coerce rule: true/false and base-10 integers), so those are taken back as
+ * the text the user typed.
+ */
+const text = () =>
+  z.preprocess(
+    (value) => (typeof value === "boolean" || Number.isSafeInteger(value) ? String(value) : value),
+    z.string(),
+  );
+
+/** A number from `min` to `max` (a whole number when `int`); `allowed` is the message for any miss. */
+function bounded(
+  min: number,
+  max: number,
+  allowed: string,
+  options: { int?: boolean; above?: boolean } = {},
+) {
+  const base = options.int === true ? z.number().int({ error: allowed }) : z.number();
+  return options.above === true
+    ? base.gt(min, { error: allowed }).max(max, { error: allowed })
+    : base.min(min, { error: allowed }).max(max, { error: allowed });
+}
+
+/** Why a node or filesystem key is unknown: the keys it has, for the user's typo. */
+const unknownKey = (what: string, keys: string) => (issue: { code?: string }) =>
+  issue.code === "unrecognized_keys" ? `not a ${what} setting (a ${what} has ${keys})` : undefined;
+
+const port = () => bounded(1, 65535, "must be a whole port number from 1 to 65535", { int: true });
+
+const nodeSchema = z.strictObject(
+  {
+    role: z.enum(["app", "data", "gpu"]),
+    instanceType: text().pipe(z.string().min(1)),
+    regions: z.array(z.enum(PUBLIC_REGION_CODES)).min(1),
+    mountFilesystem: z.boolean().optional(),
+    /** Display name on Lambda (renamed in place). @default <project>-<stack>-<key> */
+    name: text().pipe(z.string().min(1).max(55)).optional(),
+  },
+  { error: unknownKey("node", "role, instanceType, regions, mountFilesystem and name") },
+);
+
+const BOTH_OR_NEITHER =
+  "a filesystem needs both name and region (it attaches only to instances in its region), e.g. { name: orchestra-data, region: us-west-1 }, or set orchestra:filesystem to {} for none";
+
+// `{}` (the project default) means no filesystem; otherwise both keys, each reported when missing.
+const filesystemSchema = z
+  .strictObject(
+    { name: text().pipe(z.string().min(1)).optional(), region: z.enum(PUBLIC_REGION_CODES).optional() },
+    { error: unknownKey("filesystem", "name and region") },
+  )
+  .superRefine((filesystem, ctx) => {
+    const set = [filesystem.name, filesystem.region].filter((value) => value !== undefined).length;
+    if (set !== 1) return;
+    ctx.addIssue({
+      code: "custom",
+      path: [filesystem.name === undefined ? "name" : "region"],
+      message: BOTH_OR_NEITHER,
+    });
+  });
+
+// Lambda's images use ubuntu; a POSIX (portable) user name keeps the value out of reach of the
+// shell, the ssh:// Docker host URL and ssh's own options (a leading "-").
+const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const serviceKey = z.enum(SERVICE_NAMES as [ServiceName, ...ServiceName[]]);
-const wholePercent = z.number().int().min(1).max(1000);
+const wholePercent = bounded(1, 1000, "must be a whole percent from 1 to 1000", { int: true });
+const usdPerHour = bounded(0, 1000, "must be more than 0 and at most 1000 US dollars per hour", {
+  above: true,
+});
 
 /** Plain (non-secret) config values as written in Pulumi.<stack>.yaml. */
 export const rawConfigSchema = z.object({
   layer: z.enum(LAYERS),
-  lambdaApiUrl: z.string().url().optional(),
+  lambdaApiUrl: z
+    .string()
+    .superRefine((url, ctx) => {
+      const problem = lambdaApiUrlProblem(url);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   sshPublicKey: z
     .string()
     .regex(
       /^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/,
       "must be an OpenSSH public key such as `ssh-ed25519 AAAA... ops`",
     ),
-  sshUser: z.string().min(1).optional(),
-  sshPort: z.number().int().min(1).max(65535).optional(),
-  allowedCidrs: z.array(z.string()).min(1),
-  publicPorts: z.array(z.number().int().min(1).max(65535)).optional(),
-  nodes: z.record(z.string(), nodeSchema),
-  // `{}` (the project default) means no filesystem.
-  filesystem: z
-    .union([z.object({ name: z.string(), region: z.enum(PUBLIC_REGION_CODES) }), z.object({}).strict()])
+  sshUser: z
+    .string()
+    .regex(
+      POSIX_USER,
+      'must be a POSIX user name: a lowercase letter or "_" first, then lowercase letters, digits, "_" or "-", at most 32 characters (Lambda\'s images use ubuntu)',
+    )
     .optional(),
+  sshPort: port().optional(),
+  allowedCidrs: z.array(z.string()).min(1),
+  publicPorts: z.array(port()).optional(),
+  nodes: z.record(z.string(), nodeSchema),
+  filesystem: filesystemSchema.optional(),
   imageFamily: z.string().optional(),
-  bootTimeoutMinutes: z.number().positive().optional(),
-  pollIntervalSeconds: z.number().positive().optional(),
+  bootTimeoutMinutes: bounded(
+    1,
+    240,
+    "must be a whole number of minutes from 1 to 240 (8-GPU types boot in about 20)",
+    {
+      int: true,
+    },
+  ).optional(),
+  pollIntervalSeconds: bounded(1, 300, "must be a whole number of seconds from 1 to 300", {
+    int: true,
+  }).optional(),
   readinessChecks: z.boolean().optional(),
   remoteCommandRunner: z.enum(["pulumi-command", "ssh2-dynamic"]).optional(),
   // ---- services ----
   mcpServers: z.array(z.enum(MCP_SERVERS)).optional(),
   images: z.partialRecord(serviceKey, z.string().min(1)).optional(),
-  ports: z.partialRecord(serviceKey, z.number().int().min(1).max(65535)).optional(),
+  ports: z.partialRecord(serviceKey, port()).optional(),
   dockerHost: z.string().min(1).optional(),
   deployContainers: z.boolean().optional(),
   // ---- cost ----
-  monthlyBudgetUsd: z.number().min(0).optional(),
+  monthlyBudgetUsd: bounded(
+    0,
+    1_000_000,
+    "must be from 0 to 1000000 US dollars a month (0 takes the layer's default)",
+  ).optional(),
   budgetWarnPercent: wholePercent.optional(),
   budgetFailPercent: wholePercent.optional(),
   budgetOverride: z.boolean().optional(),
   budgetOverrideReason: z.string().optional(),
-  hoursPerMonth: z.number().int().min(1).max(744).optional(),
-  prices: z.record(z.string(), z.number().positive()).optional(),
-  filesystemEstimateGiB: z.number().min(0).optional(),
-  filesystemUsdPerGiBMonth: z.number().min(0).optional(),
-  ttlHours: z.number().min(0).optional(),
+  hoursPerMonth: bounded(1, 744, "must be a whole number of hours from 1 to 744 (a 31-day month)", {
+    int: true,
+  }).optional(),
+  prices: z.record(z.string(), usdPerHour).optional(),
+  filesystemEstimateGiB: bounded(0, 1_048_576, "must be from 0 to 1048576 GiB (1 PiB)").optional(),
+  filesystemUsdPerGiBMonth: bounded(
+    0,
+    10,
+    "must be from 0 to 10 US dollars per GiB-month (Lambda charges 0.2)",
+  ).optional(),
+  // A TTL is a cost guard for a temporary environment: past a month it bounds nothing the budget does not.
+  ttlHours: bounded(
+    0,
+    MAX_TTL_HOURS,
+    `must be from 0 to ${MAX_TTL_HOURS} hours (31 days; 0 takes the layer's default, 24 on integration and 72 on staging)`,
+  ).optional(),
 });
 export type RawConfig = z.infer<typeof rawConfigSchema>;
+
+/**
+ * One entry of each list or map key: when the key as a whole is refused, its entries that pass are
+ * still checked by the cross-key rules, so one bad entry does not hide the problems of the others.
+ */
+export const ENTRY_SCHEMAS = {
+  allowedCidrs: z.string(),
+  publicPorts: port(),
+  nodes: nodeSchema,
+  images: z.string().min(1),
+  ports: port(),
+  prices: usdPerHour,
+} as const;
 
 /** Secret config keys; each is read with `requireSecret` and stays a secret end to end. */
 export const SECRET_KEYS = [
@@ -77,14 +184,14 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /**
  * Defaults shared with Pulumi.yaml (stacks/configProjectFile.test.ts keeps the two in step). Keys whose
- * default depends on the layer (`mcpServers`, the TTL) have none here: the policy decides.
+ * default depends on the layer (`mcpServers`, the TTL) have none here: the policy decides, and
+ * `publicPorts` has none because it follows the port map (the frontend's and the API's ports).
  * `monthlyBudgetUsd` and `ttlHours` default to 0, which means "not set"; optional keys without a
  * natural default are declared in Pulumi.yaml with "" ("not set"), which readRawConfig skips.
  */
 export const CONFIG_DEFAULTS = {
   sshUser: "ubuntu",
   sshPort: 22,
-  publicPorts: [3000, 8000],
   bootTimeoutMinutes: 30,
   pollIntervalSeconds: 10,
   readinessChecks: true,

@@ -51,10 +51,49 @@ export function resolveLambdaSettings(explicit: Partial<LambdaSettings> = {}): L
   }
   if (!/^https?:\/\/[^\s/]+/.test(apiUrl)) {
     throw new Error(
-      `Lambda API URL "${apiUrl}" is not an http(s) URL; set LAMBDA_API_URL or lambdaApiUrl to e.g. ${DEFAULT_LAMBDA_API_URL}`,
+      `Lambda API URL "${withoutPassword(apiUrl)}" is not an http(s) URL; set LAMBDA_API_URL or lambdaApiUrl to e.g. ${DEFAULT_LAMBDA_API_URL}`,
+    );
+  }
+  const problem = lambdaApiUrlProblem(apiUrl);
+  if (problem !== undefined) {
+    throw new Error(
+      `Lambda API URL "${withoutPassword(apiUrl)}": ${problem}; set LAMBDA_API_URL or lambdaApiUrl to e.g. ${DEFAULT_LAMBDA_API_URL}`,
     );
   }
   return { apiUrl: apiUrl.replace(/\/+$/, ""), apiKey };
+}
+
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Why `url` must not be the Lambda API base URL, or undefined when it may: the API key travels in
+ * every request, so plain http is allowed to loopback only (the local emulator), and the URL may
+ * carry no credentials, query or fragment (paths are appended to it).
+ */
+export function lambdaApiUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL("invalid:");
+  }
+  if (
+    !["https:", "http:"].includes(parsed.protocol) ||
+    parsed.host === "" ||
+    parsed.search !== "" ||
+    parsed.hash !== ""
+  )
+    return "must be an https:// URL such as https://cloud.lambda.ai, without a query or fragment";
+  if (parsed.username !== "" || parsed.password !== "")
+    return "must not carry a user name or password (URLs are stored and logged in plain text); the API key goes in `pulumi config set --secret lambdaApiKey <key>`";
+  if (parsed.protocol === "http:" && !LOOPBACK_HOST.test(parsed.hostname))
+    return "plain http:// would send the Lambda API key in clear text; use https://, or http:// only to a loopback address (127.0.0.0/8, localhost, [::1]) such as the local emulator";
+  return undefined;
+}
+
+/** `url` with any password in it replaced by ***, for error messages. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

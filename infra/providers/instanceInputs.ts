@@ -59,6 +59,12 @@ export const STACK_TAG = "orchestra-stack";
  * provider's `create`, never in the program: tags are launch-time inputs that Lambda cannot change,
  * so a program-side `Date.now()` would change them, and replace every instance, on every `up`.
  */
+/**
+ * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one
+ * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
+ */
+export const MAX_TTL_HOURS = 744;
+
 export function expiryFor(ttlHours: number | undefined, nowMs: number): string | undefined {
   if (ttlHours === undefined || !(ttlHours > 0)) return undefined;
   return new Date(nowMs + Math.round(ttlHours * 3_600_000)).toISOString();
@@ -174,6 +180,8 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
         "ttlHours",
         `ttlHours must be a number of hours, 0 or more (0 = no expiry), got ${JSON.stringify(ttl)}`,
       );
+    else if (ttl > MAX_TTL_HOURS)
+      fail("ttlHours", `ttlHours must be at most ${MAX_TTL_HOURS} hours (31 days), got ${ttl}`);
   }
   if (
     known(inputs.imageFamily) &&
