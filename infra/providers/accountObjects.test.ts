@@ -68,7 +68,7 @@ test("SSH key check refuses what Lambda would", async () => {
     {
       property: "publicKey",
       reason:
-        "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+        "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment` on one line, at most 4096 characters); paste the contents of your .pub file",
     },
   ]);
 });
@@ -156,7 +156,7 @@ test("firewall ruleset check lists every bad rule", async () => {
   );
   expect(result.failures?.map((failure) => failure.reason)).toEqual([
     "rules[0] (bad port): port_range [0,22] must be [min, max] within 1-65535 (a single port is [p, p])",
-    'rules[1] (bad icmp): source_network "300.1.1.1/32" is not an IPv4 CIDR such as 203.0.113.0/24',
+    'rules[1] (bad icmp): source_network "300.1.1.1/32" is not an IPv4 CIDR such as 203.0.113.0/24 (a bare address means /32; no leading zeros)',
     "rules[1] (bad icmp): icmp rules take no port_range",
   ]);
 });
