@@ -60,6 +60,19 @@ test("SSH key: create, adopt on re-run, refuse a different key under the same na
   await provider.delete(created.id, created.outs);
 });
 
+test("SSH key: deleting a key a live instance was launched with succeeds, as on Lambda 1.8.3", async () => {
+  // Lambda copies the key into the instance at launch and 1.8.3 has no in-use error for keys, so
+  // the delete goes through and the instance keeps running with the key it has.
+  const { provider } = await serializeProvider(lambdaSshKeyProvider);
+  const created = await provider.create({ name: "ops", publicKey: PUBLIC_KEY });
+  const instanceId = await launchUsing({});
+  await provider.delete(created.id, created.outs);
+  expect(await client.listSshKeys()).toEqual([]);
+  const instance = await client.getInstance(instanceId);
+  expect([instance.status, instance.ssh_key_names]).toEqual(["booting", ["ops"]]);
+  expect(emulator.stats().byOperation.listInstances).toBeUndefined();
+});
+
 test("SSH key check refuses what Lambda would", async () => {
   const { provider } = await serializeProvider(lambdaSshKeyProvider);
   const result = await provider.check({}, { name: "", publicKey: "not a key" });

@@ -1,19 +1,11 @@
 /**
  * `LambdaSshKey`: an SSH public key registered with Lambda under a name (launches refer to keys by
- * name). Free. Names are unique per account, so a replacement deletes the old key first.
+ * name). Free. Names are unique per account, so a replacement deletes the old key first. Lambda
+ * copies the key into an instance at launch: a new key reaches new launches only, and running
+ * instances keep the key they were launched with.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isLambdaError } from "../lambda/errors";
-import {
-  cachedInstanceList,
-  configureFromStack,
-  describeInstances,
-  diffByKeys,
-  isUnknown,
-  keepOutputs,
-  lambdaClient,
-  LIVE_STATUSES,
-} from "./common";
+import { configureFromStack, diffByKeys, isUnknown, keepOutputs, lambdaClient } from "./common";
 
 export interface LambdaSshKeyArgs {
   /** Name Lambda knows the key by (1-64 characters, unique in the account). @default the resource name */
@@ -104,20 +96,14 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
       props: { ...props, name: key.name, publicKey: canonicalPublicKey(key.public_key), keyId: key.id },
     };
   },
-  delete: async (id, props) => {
+  // Lambda 1.8.3 deletes a key that live instances were launched with (it was copied into them at
+  // launch; they keep it), so there is no in-use refusal to translate, unlike filesystems and
+  // rulesets. An error is rethrown unless the key turns out to be gone already.
+  delete: async (id) => {
     const client = lambdaClient();
     try {
       await client.deleteSshKey(id);
     } catch (error) {
-      if (isLambdaError(error, "in-use")) {
-        const holders = (await cachedInstanceList(client)).filter(
-          (instance) =>
-            LIVE_STATUSES.includes(instance.status) && instance.ssh_key_names.includes(props.name as string),
-        );
-        throw new Error(
-          `SSH key "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`,
-        );
-      }
       const gone = (await client.listSshKeys()).every((key) => key.id !== id);
       if (!gone) throw error;
     }
