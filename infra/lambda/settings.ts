@@ -57,6 +57,14 @@ export function resolveLambdaSettings(explicit: Partial<LambdaSettings> = {}): L
   return { apiUrl: apiUrl.replace(/\/+$/, ""), apiKey };
 }
 
+/**
+ * True when a key is configured (stack config or LAMBDA_API_KEY), without throwing: `check` uses
+ * it to skip API lookups on a machine without the key instead of failing the whole preview.
+ */
+export function lambdaApiKeyConfigured(): boolean {
+  return (configuredSettings().apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY)) !== undefined;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }

@@ -174,6 +174,22 @@ test("firewall ruleset check lists every bad rule", async () => {
   ]);
 });
 
+test("firewall ruleset check: rules that are not a list, or a rule that is not an object, are named, not thrown", async () => {
+  const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
+  const notList = await provider.check({}, { name: "r", region: "us-west-1", rules: "tcp/22" });
+  expect(notList.failures).toEqual([
+    {
+      property: "rules",
+      reason:
+        'rules must be a list of rules {protocol, port_range, source_network, description}, e.g. {"protocol": "tcp", "port_range": [22, 22], "source_network": "203.0.113.0/24", "description": "ssh"}, got "tcp/22"',
+    },
+  ]);
+  const notObject = await provider.check({}, { name: "r", region: "us-west-1", rules: [SSH_RULE, null] });
+  expect(notObject.failures?.map((failure) => failure.reason)).toEqual([
+    'rules[1] must be a rule {protocol, port_range, source_network, description}, e.g. {"protocol": "tcp", "port_range": [22, 22], "source_network": "203.0.113.0/24", "description": "ssh"}, got null',
+  ]);
+});
+
 test("firewall ruleset: a re-run after a killed create adopts the ruleset of that name and region", async () => {
   const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
   // What the killed run left behind: the ruleset exists at Lambda, but not in state.
