@@ -192,7 +192,8 @@ test("a server that echoes the key base64-, URL- or hex-encoded has every form r
       `Lambda API listSSHKeys failed: echo/[REDACTED] (HTTP 400): ${echoedRedacted} retry ${echoedRedacted}`,
     ]);
   } finally {
-    server.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });
 
