@@ -112,6 +112,13 @@ export class GpuFleet extends pulumi.ComponentResource {
       ).rulesetId;
     }
 
+    // The filesystem's name as the instances see it: known only once the filesystem exists (its id
+    // is), so an instance's `check`, which refuses a filesystem Lambda does not have, skips the
+    // lookup at a preview that will create the filesystem instead of refusing it.
+    const existingFilesystemName =
+      filesystem === undefined
+        ? undefined
+        : pulumi.all([filesystem.filesystemId, filesystem.name]).apply(([, fsName]) => fsName);
     this.instances = {};
     this.readiness = {};
     this.nodes = {};
@@ -123,7 +130,10 @@ export class GpuFleet extends pulumi.ComponentResource {
           instanceType: node.instanceType,
           regions: node.regions,
           sshKeyNames: [sshKey.name],
-          fileSystemNames: filesystem === undefined ? [] : node.fileSystemNames.map(() => filesystem.name),
+          fileSystemNames:
+            existingFilesystemName === undefined
+              ? []
+              : node.fileSystemNames.map(() => existingFilesystemName),
           imageFamily: args.settings.imageFamily,
           hostname: node.resourceName,
           tags: planNodeTags(node, args.tags, args.stackTag),

@@ -701,7 +701,13 @@ function validateRules(rules: unknown): unknown[] {
       throw invalid(`port_range ${JSON.stringify(range)} must be [min, max] within 1-65535.`);
     }
   }
-  return rules as unknown[];
+  // 1.8.3: "If no mask is provided, the API assumes /32"; the emulator reports the rule that way,
+  // so a client that compares its input with the stored rule has to normalise too.
+  return (rules as Record<string, unknown>[]).map((rule) =>
+    (rule.source_network as string).includes("/")
+      ? rule
+      : { ...rule, source_network: `${rule.source_network}/32` },
+  );
 }
 
 interface ValidLaunch {

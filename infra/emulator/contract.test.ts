@@ -214,3 +214,36 @@ test("every operation's responses match the OpenAPI document", async () => {
     expect(checked).toContain(answer);
   }
 });
+
+test("1.8.3 has no in-use refusal for SSH keys: deleting a key a live instance uses answers 200", async () => {
+  // Only SPEC 1.5.3 listed `ssh-keys/key-in-use`; 1.8.3 declares one 400 for deleteSSHKey, and it is
+  // invalid-parameters. Lambda copies the key into the instance at launch, so the instance keeps it.
+  const responses = spec.paths["/api/v1/ssh-keys/{id}"].delete.responses as Record<
+    string,
+    { content: { "application/json": { schema: { properties: { error?: { $ref: string } } } } } }
+  >;
+  expect(Object.keys(responses).sort()).toEqual(["200", "400", "401", "403"]);
+  expect(responses["400"].content["application/json"].schema.properties.error?.$ref).toBe(
+    "#/components/schemas/ApiErrorInvalidParameters",
+  );
+  const key = await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", {
+    name: "in-use",
+    public_key: "ssh-ed25519 AAAAC3Nza in-use",
+  });
+  const launched = await call(
+    "POST",
+    "/api/v1/instance-operations/launch",
+    "/api/v1/instance-operations/launch",
+    {
+      region_name: "us-east-1",
+      instance_type_name: "gpu_1x_a10",
+      ssh_key_names: ["in-use"],
+      name: "holder",
+    },
+  );
+  const instanceId = (launched.json.data as { instance_ids: string[] }).instance_ids[0];
+  const keyId = (key.json.data as { id: string }).id;
+  expect((await call("DELETE", "/api/v1/ssh-keys/{id}", `/api/v1/ssh-keys/${keyId}`)).status).toBe(200);
+  const instance = await call("GET", "/api/v1/instances/{id}", `/api/v1/instances/${instanceId}`);
+  expect(instance.json.data).toMatchObject({ ssh_key_names: ["in-use"] });
+});

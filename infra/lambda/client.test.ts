@@ -139,6 +139,64 @@ describe("the API key never leaks", () => {
   });
 });
 
+test("a server that echoes the key base64-, URL- or hex-encoded has every form redacted", async () => {
+  // A key with characters that URL-encoding changes; the server echoes what it received in the
+  // encodings a proxy or framework might use in an error body.
+  const key = "secret_orch/k3y+a1b2c3d4=";
+  const server = createServer((req, res) => {
+    const header = req.headers.authorization ?? "";
+    const echoed = [
+      `header64=${Buffer.from(header).toString("base64")}`,
+      `basic=${Buffer.from(`${key}:`).toString("base64")}`,
+      `key64url=${Buffer.from(key).toString("base64url")}`,
+      `url=${encodeURIComponent(key)}`,
+      `hex=${Buffer.from(key).toString("hex").toUpperCase()}`,
+      `json=${JSON.stringify({ token: key }).replace(/\//g, "\\/")}`,
+    ].join(" ");
+    res.writeHead(400, { "content-type": "application/json" });
+    // The key list's error puts the echo in the code, which the message prints too.
+    const code = req.url?.includes("ssh-keys") ? `echo/${key}` : "global/invalid-parameters";
+    res.end(JSON.stringify({ error: { code, message: echoed, suggestion: `retry ${echoed}` } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const error = (await new LambdaClient({ apiUrl: url, apiKey: key })
+      .listInstances()
+      .catch((thrown: unknown) => thrown)) as LambdaApiError;
+    const forms = [
+      key,
+      Buffer.from(key).toString("base64").slice(0, 32),
+      Buffer.from(`Bearer ${key}`).toString("base64").slice(12, 40),
+      Buffer.from(`${key}:`).toString("base64").slice(0, 32),
+      Buffer.from(key).toString("base64url").slice(0, 32),
+      encodeURIComponent(key),
+      Buffer.from(key).toString("hex"),
+      Buffer.from(key).toString("hex").toUpperCase(),
+      key.replace(/\//g, "\\/"),
+    ];
+    for (const text of [error.message, String(error.stack), JSON.stringify(error)])
+      for (const form of forms) expect([form, text.includes(form)]).toEqual([form, false]);
+    // What is left of a base64 form is "Bearer " and the 1-2 characters that mix the key's first
+    // or last bits with a neighbour's (or the padding).
+    const echoedRedacted =
+      'header64=QmVhcmVyIH[REDACTED]0= basic=[REDACTED]To= key64url=[REDACTED]Q url=[REDACTED] hex=[REDACTED] json={"token":"[REDACTED]"}';
+    expect(error.message).toBe(
+      `Lambda API listInstances failed: global/invalid-parameters (HTTP 400): ${echoedRedacted} retry ${echoedRedacted}`,
+    );
+    const coded = (await new LambdaClient({ apiUrl: url, apiKey: key })
+      .listSshKeys()
+      .catch((thrown: unknown) => thrown)) as LambdaApiError;
+    expect([coded.code, coded.message]).toEqual([
+      "echo/[REDACTED]",
+      `Lambda API listSSHKeys failed: echo/[REDACTED] (HTTP 400): ${echoedRedacted} retry ${echoedRedacted}`,
+    ]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 test("the emulator refuses every other key", async () => {
   const emulator = await startTestEmulator();
   try {

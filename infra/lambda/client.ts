@@ -444,7 +444,8 @@ export class LambdaClient {
     return new LambdaApiError({
       operation,
       kind: classifyLambdaError(code, status),
-      code,
+      // Every text the server wrote is redacted, the code too: it is printed in the message.
+      code: code === undefined ? undefined : this.redact(code),
       httpStatus: status,
       lambdaMessage: envelope.success ? this.redact(envelope.data.error.message) : undefined,
       suggestion:

@@ -132,11 +132,48 @@ export function isLambdaError(error: unknown, kind?: LambdaErrorKind): error is 
   return error instanceof LambdaApiError && (kind === undefined || error.kind === kind);
 }
 
-/** Replaces every occurrence of each secret in `text` with `[REDACTED]`. */
+/**
+ * The forms of `secret` a server might echo in an error body: as is, JSON-escaped, URL-encoded,
+ * hex (either case), and base64/base64url as part of anything (the `Bearer <key>` header, the
+ * `<key>:` of HTTP Basic, a JSON blob). Base64 packs 3 bytes into 4 characters, so the secret
+ * starting at each of the 3 byte offsets encodes differently; for each, only the characters made
+ * of the secret's bits alone are kept (the 1-2 at each end that mix in a neighbour's bits vary,
+ * and leak at most a few bits). Forms shorter than 8 characters are left out: they would match
+ * ordinary text. Longest first, so a longer form is never half-replaced by a shorter one.
+ */
+export function secretForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, "utf8");
+  const forms = new Set<string>([
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    JSON.stringify(secret).slice(1, -1).replace(/\//g, "\\/"),
+    encodeURIComponent(secret),
+    encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    encodeURIComponent(secret).replace(/%20/g, "+"),
+    bytes.toString("hex"),
+    bytes.toString("hex").toUpperCase(),
+  ]);
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    // Character i carries bits [6i, 6i + 6): keep those inside the secret's bits [8 offset, 8 (offset + n)).
+    const first = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    const pure = encoded.slice(first, end);
+    forms.add(pure);
+    forms.add(pure.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return [...forms].filter((form) => form.length >= 8 || form === secret).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces every occurrence of each secret in `text`, in every form `secretForms` lists, with
+ * `[REDACTED]`. Secrets shorter than 4 characters are not redacted (they would match anything).
+ */
 export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
   let redacted = text;
   for (const secret of secrets) {
-    if (secret !== undefined && secret.length >= 4) redacted = redacted.split(secret).join("[REDACTED]");
+    if (secret === undefined || secret.length < 4) continue;
+    for (const form of secretForms(secret)) redacted = redacted.split(form).join("[REDACTED]");
   }
   return redacted;
 }

@@ -96,6 +96,14 @@ export function withoutPassword(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
 }
 
+/**
+ * True when a key is configured (stack config or LAMBDA_API_KEY), without throwing: `check` uses
+ * it to skip API lookups on a machine without the key instead of failing the whole preview.
+ */
+export function lambdaApiKeyConfigured(): boolean {
+  return (configuredSettings().apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY)) !== undefined;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }

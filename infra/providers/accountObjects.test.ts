@@ -60,6 +60,19 @@ test("SSH key: create, adopt on re-run, refuse a different key under the same na
   await provider.delete(created.id, created.outs);
 });
 
+test("SSH key: deleting a key a live instance was launched with succeeds, as on Lambda 1.8.3", async () => {
+  // Lambda copies the key into the instance at launch and 1.8.3 has no in-use error for keys, so
+  // the delete goes through and the instance keeps running with the key it has.
+  const { provider } = await serializeProvider(lambdaSshKeyProvider);
+  const created = await provider.create({ name: "ops", publicKey: PUBLIC_KEY });
+  const instanceId = await launchUsing({});
+  await provider.delete(created.id, created.outs);
+  expect(await client.listSshKeys()).toEqual([]);
+  const instance = await client.getInstance(instanceId);
+  expect([instance.status, instance.ssh_key_names]).toEqual(["booting", ["ops"]]);
+  expect(emulator.stats().byOperation.listInstances).toBeUndefined();
+});
+
 test("SSH key check refuses what Lambda would", async () => {
   const { provider } = await serializeProvider(lambdaSshKeyProvider);
   const result = await provider.check({}, { name: "", publicKey: "not a key" });
@@ -68,7 +81,7 @@ test("SSH key check refuses what Lambda would", async () => {
     {
       property: "publicKey",
       reason:
-        "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+        "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment` on one line, at most 4096 characters); paste the contents of your .pub file",
     },
   ]);
 });
@@ -156,8 +169,24 @@ test("firewall ruleset check lists every bad rule", async () => {
   );
   expect(result.failures?.map((failure) => failure.reason)).toEqual([
     "rules[0] (bad port): port_range [0,22] must be [min, max] within 1-65535 (a single port is [p, p])",
-    'rules[1] (bad icmp): source_network "300.1.1.1/32" is not an IPv4 CIDR such as 203.0.113.0/24',
+    'rules[1] (bad icmp): source_network "300.1.1.1/32" is not an IPv4 CIDR such as 203.0.113.0/24 (a bare address means /32; no leading zeros)',
     "rules[1] (bad icmp): icmp rules take no port_range",
+  ]);
+});
+
+test("firewall ruleset check: rules that are not a list, or a rule that is not an object, are named, not thrown", async () => {
+  const { provider } = await serializeProvider(lambdaFirewallRulesetProvider);
+  const notList = await provider.check({}, { name: "r", region: "us-west-1", rules: "tcp/22" });
+  expect(notList.failures).toEqual([
+    {
+      property: "rules",
+      reason:
+        'rules must be a list of rules {protocol, port_range, source_network, description}, e.g. {"protocol": "tcp", "port_range": [22, 22], "source_network": "203.0.113.0/24", "description": "ssh"}, got "tcp/22"',
+    },
+  ]);
+  const notObject = await provider.check({}, { name: "r", region: "us-west-1", rules: [SSH_RULE, null] });
+  expect(notObject.failures?.map((failure) => failure.reason)).toEqual([
+    'rules[1] must be a rule {protocol, port_range, source_network, description}, e.g. {"protocol": "tcp", "port_range": [22, 22], "source_network": "203.0.113.0/24", "description": "ssh"}, got null',
   ]);
 });
 

@@ -30,13 +30,16 @@ export function lambdaClient(): LambdaClient {
   return new LambdaClient();
 }
 
-/** Stable JSON for comparing input values (key order does not matter). */
+/**
+ * Stable JSON for comparing input values (key order does not matter). Keys sort by code point, not
+ * `localeCompare`: the launch token hashes this text, and it must not depend on the machine's locale.
+ */
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([key, v]) => key !== "__provider" && v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b));
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, v]) => `${JSON.stringify(key)}:${stableJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value ?? null);

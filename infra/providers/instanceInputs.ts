@@ -128,7 +128,16 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
       );
     }
   }
-  if (known(inputs.regions)) {
+  // The program may pass anything (a string from config, a map): each list and map is checked for
+  // its shape first, so a wrong one is named here instead of failing later as a TypeError.
+  const shapeOk = (key: "regions" | "sshKeyNames" | "fileSystemNames", what: string, example: string) => {
+    const value = inputs[key] as unknown;
+    if (!known(value) || (Array.isArray(value) && value.every((item) => typeof item === "string")))
+      return known(value);
+    fail(key, `${key} must be ${what}, e.g. ${example}, got ${JSON.stringify(value)}`);
+    return false;
+  };
+  if (shapeOk("regions", "a list of region names", '["us-west-1"]')) {
     const regions = inputs.regions as string[];
     if (regions.length === 0)
       fail("regions", 'regions is empty; list at least one region to launch in, e.g. ["us-west-1"]');
@@ -141,7 +150,7 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
       }
     }
   }
-  if (known(inputs.sshKeyNames)) {
+  if (shapeOk("sshKeyNames", "a list with one SSH key name", '["ops"]')) {
     const keys = inputs.sshKeyNames as string[];
     if (keys.length !== 1) {
       fail(
@@ -150,13 +159,24 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
       );
     }
   }
-  if (known(inputs.hostname) && !HOSTNAME_PATTERN.test(inputs.hostname as string)) {
+  shapeOk("fileSystemNames", "a list of filesystem names", '["models"]');
+  const isMap = (value: unknown) => value !== null && typeof value === "object" && !Array.isArray(value);
+  if (known(inputs.tags) && !isMap(inputs.tags)) {
+    fail(
+      "tags",
+      `tags must be a map of tag key to string value, e.g. {"team": "ml"}, got ${JSON.stringify(inputs.tags)}`,
+    );
+  }
+  if (
+    known(inputs.hostname) &&
+    (typeof inputs.hostname !== "string" || !HOSTNAME_PATTERN.test(inputs.hostname))
+  ) {
     fail(
       "hostname",
       `hostname "${inputs.hostname}" must match ${HOSTNAME_PATTERN.source} (lowercase letters, digits and hyphens, at most 63, not starting with a hyphen)`,
     );
   }
-  if (known(inputs.tags)) {
+  if (known(inputs.tags) && isMap(inputs.tags)) {
     for (const [key, value] of Object.entries(inputs.tags as Record<string, string>)) {
       if (!TAG_KEY_PATTERN.test(key) || key.length > 55) {
         fail(
@@ -191,7 +211,9 @@ export function validateInstanceInputs(inputs: Partial<InstanceInputs>): pulumi.
   ) {
     fail("imageId", "set imageId or imageFamily, not both");
   }
-  if (known(inputs.userData) && Buffer.byteLength(inputs.userData as string) > 1024 * 1024) {
+  if (known(inputs.userData) && typeof inputs.userData !== "string") {
+    fail("userData", `userData must be cloud-init text, got ${typeof inputs.userData}`);
+  } else if (known(inputs.userData) && Buffer.byteLength(inputs.userData as string) > 1024 * 1024) {
     fail("userData", "userData is larger than Lambda's 1 MB limit for cloud-init user data");
   }
   for (const key of ["bootTimeoutMinutes", "pollIntervalSeconds"] as const) {

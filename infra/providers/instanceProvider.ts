@@ -1,8 +1,8 @@
 /**
  * Dynamic provider for a Lambda Cloud instance.
  *
- * - check: validates inputs, and the type and filesystems against the live API, so a bad type
- *   fails at preview with the list of valid ones.
+ * - check (instanceCheck.ts): validates inputs, and the type, filesystems and image against the
+ *   live API, so a bad one fails at preview with the valid ones.
  * - create: adopts an instance already launched under the same unique name (a killed `pulumi up`
  *   leaves one), else launches (stamping `orchestra-expires-at` = now + ttlHours when set), trying regions in order on insufficient-capacity; after an
  *   ambiguous failure (5xx, provider error, dropped connection, unparsable answer) looks for the
@@ -17,11 +17,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import type { LambdaClient, LaunchRequest } from "../lambda/client";
 import { isLambdaError } from "../lambda/errors";
-import type { Instance, InstanceTypesMap } from "../lambda/schemas";
+import type { Instance } from "../lambda/schemas";
 import { orderByRecentCapacity, rememberNoCapacity } from "./capacityMemo";
 import {
   LIVE_STATUSES,
-  cachedFetch,
   cachedInstanceListing,
   configureFromStack,
   diffByKeys,
@@ -46,57 +45,11 @@ import {
   InstanceInputs,
   InstanceOutputs,
   launchedInstanceName,
-  validateInstanceInputs,
 } from "./instanceInputs";
+import { cachedInstanceTypes, checkInstance } from "./instanceCheck";
 
 /** How many times one region is tried after an ambiguous launch that left no instance behind. */
 const AMBIGUOUS_LAUNCH_ATTEMPTS = 3;
-
-const TYPES_KEY = "__orchestraLambdaInstanceTypes";
-
-/** `/instance-types`, fetched once per process per 5 minutes: every instance's check shares it. */
-function cachedInstanceTypes(client: LambdaClient): Promise<InstanceTypesMap> {
-  return cachedFetch(TYPES_KEY, 300_000, () => client.listInstanceTypes());
-}
-
-async function checkInstance(
-  _olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.CheckResult> {
-  const inputs = news as Partial<InstanceInputs>;
-  const failures = validateInstanceInputs(inputs);
-  const client = lambdaClient();
-  if (inputs.instanceType !== undefined && !isUnknown(inputs.instanceType)) {
-    const types = await cachedInstanceTypes(client);
-    if (types[inputs.instanceType] === undefined) {
-      failures.push({
-        property: "instanceType",
-        reason: `instance type "${inputs.instanceType}" does not exist on Lambda; valid types: ${Object.keys(types).sort().join(", ")}`,
-      });
-    }
-  }
-  const fsNames = inputs.fileSystemNames;
-  const regions = inputs.regions;
-  if (
-    fsNames !== undefined &&
-    fsNames.length > 0 &&
-    !isUnknown(fsNames) &&
-    regions !== undefined &&
-    !isUnknown(regions)
-  ) {
-    const filesystems = await client.listFilesystems();
-    for (const fsName of fsNames) {
-      const fs = filesystems.find((candidate) => candidate.name === fsName);
-      if (fs !== undefined && !regions.includes(fs.region.name)) {
-        failures.push({
-          property: "fileSystemNames",
-          reason: `filesystem "${fsName}" is in ${fs.region.name}, but regions is [${regions.join(", ")}]; a filesystem attaches only to instances in its own region: set regions to ["${fs.region.name}"] or use a filesystem in ${regions[0]}`,
-        });
-      }
-    }
-  }
-  return { inputs: news, failures };
-}
 
 function buildLaunchRequest(inputs: InstanceInputs, region: string, expiresAt?: string): LaunchRequest {
   const tags = { ...inputs.tags, ...(expiresAt !== undefined ? { [EXPIRES_AT_TAG]: expiresAt } : {}) };

@@ -1,10 +1,12 @@
 /**
  * `LambdaFirewallRuleset`: inbound rules for instances in one region. Free. Name and rules change
- * in place; a new region replaces it. Lambda advises at most 20 rules.
+ * in place; a new region replaces it. Lambda advises at most 20 rules. Rules are kept in canonical
+ * form (see firewallRules.ts): order and a bare IP's missing /32 are no change.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
 import { PUBLIC_REGION_CODES, type FirewallRule, type FirewallRuleset } from "../lambda/schemas";
+import { canonicalFirewallRules, checkFirewallRules } from "./firewallRules";
 import {
   cachedInstanceList,
   configureFromStack,
@@ -23,52 +25,23 @@ export interface LambdaFirewallRulesetArgs {
   readonly rules: pulumi.Input<FirewallRule[]>;
 }
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
-
-/** Every problem with a rule list, each naming the rule by index and description. */
-export function validateFirewallRules(rules: FirewallRule[]): string[] {
-  const problems: string[] = [];
-  if (rules.length > 20)
-    problems.push(
-      `${rules.length} rules; Lambda warns that with more than 20, new instances might not launch`,
-    );
-  rules.forEach((rule, index) => {
-    const label = `rules[${index}] (${rule.description ?? "no description"})`;
-    if (!["tcp", "udp", "icmp", "all"].includes(rule.protocol))
-      problems.push(`${label}: protocol "${rule.protocol}" is not one of tcp, udp, icmp, all`);
-    const cidr = CIDR.exec(rule.source_network ?? "");
-    if (
-      cidr === null ||
-      cidr.slice(1, 5).some((octet) => Number(octet) > 255) ||
-      (cidr[6] !== undefined && Number(cidr[6]) > 32)
-    ) {
-      problems.push(
-        `${label}: source_network "${rule.source_network}" is not an IPv4 CIDR such as 203.0.113.0/24`,
-      );
-    }
-    if (typeof rule.description !== "string" || rule.description.length > 128)
-      problems.push(`${label}: description is required, at most 128 characters`);
-    if (rule.protocol === "icmp") {
-      if (rule.port_range !== undefined) problems.push(`${label}: icmp rules take no port_range`);
-    } else {
-      const range = rule.port_range;
-      if (
-        !Array.isArray(range) ||
-        range.length !== 2 ||
-        range.some((port) => !Number.isInteger(port) || port < 1 || port > 65535) ||
-        range[0] > range[1]
-      ) {
-        problems.push(
-          `${label}: port_range ${JSON.stringify(range)} must be [min, max] within 1-65535 (a single port is [p, p])`,
-        );
-      }
-    }
-  });
-  return problems;
+/** Outputs as Lambda reports the ruleset, rules in canonical form (so `diff` compares like with like). */
+function rulesetOutputs(ruleset: FirewallRuleset): Record<string, unknown> {
+  return {
+    name: ruleset.name,
+    region: ruleset.region.name,
+    rules: canonicalFirewallRules(ruleset.rules),
+    rulesetId: ruleset.id,
+  };
 }
 
-function rulesetOutputs(ruleset: FirewallRuleset): Record<string, unknown> {
-  return { name: ruleset.name, region: ruleset.region.name, rules: ruleset.rules, rulesetId: ruleset.id };
+/** Rules in canonical form when they are a known list (state from older code, or raw inputs), else as they are. */
+function canonicalIfList(rules: unknown): unknown {
+  return Array.isArray(rules) && !isUnknown(rules) ? canonicalFirewallRules(rules as FirewallRule[]) : rules;
+}
+
+function sameRules(a: readonly FirewallRule[], b: readonly FirewallRule[]): boolean {
+  return stableJson(canonicalFirewallRules(a)) === stableJson(canonicalFirewallRules(b));
 }
 
 function isAmbiguousFailure(error: unknown): boolean {
@@ -90,7 +63,7 @@ async function findRuleset(
   const matching = (await client.listFirewallRulesets()).filter(
     (candidate) => candidate.name === name && candidate.region.name === region,
   );
-  return matching.find((candidate) => stableJson(candidate.rules) === stableJson(rules)) ?? matching[0];
+  return matching.find((candidate) => sameRules(candidate.rules, rules)) ?? matching[0];
 }
 
 export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
@@ -112,19 +85,27 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
         reason: `ruleset name ${JSON.stringify(news.name)} must be 1 to 64 characters`,
       });
     }
+    let inputs = news;
     if (!isUnknown(news.rules)) {
-      for (const reason of validateFirewallRules(news.rules as FirewallRule[]))
-        failures.push({ property: "rules", reason });
+      const checked = checkFirewallRules(news.rules);
+      for (const reason of checked.problems) failures.push({ property: "rules", reason });
+      if (checked.rules !== undefined) inputs = { ...news, rules: checked.rules };
     }
-    return { inputs: news, failures };
+    return { inputs, failures };
   },
+  // Both sides canonical: state written by older code may hold rules as written or as Lambda listed them.
   diff: async (_id, olds, news) =>
-    diffByKeys(olds, news, { replace: ["region"], update: ["name", "rules"] }, false),
+    diffByKeys(
+      { ...olds, rules: canonicalIfList(olds.rules) },
+      { ...news, rules: canonicalIfList(news.rules) },
+      { replace: ["region"], update: ["name", "rules"] },
+      false,
+    ),
   create: async (inputs) => {
     const client = lambdaClient();
     const name = inputs.name as string;
     const region = inputs.region as string;
-    const rules = inputs.rules as FirewallRule[];
+    const rules = canonicalFirewallRules(inputs.rules as FirewallRule[]);
     // Transactional by name: a `pulumi up` killed after the create reached Lambda leaves a ruleset
     // of this name in this region; adopt it (with the desired rules) instead of adding a second.
     let ruleset = await findRuleset(client, name, region, rules);
@@ -138,23 +119,13 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
         ruleset = landed;
       }
     }
-    if (stableJson(ruleset.rules) !== stableJson(rules))
-      ruleset = await client.updateFirewallRuleset(ruleset.id, { rules });
+    if (!sameRules(ruleset.rules, rules)) ruleset = await client.updateFirewallRuleset(ruleset.id, { rules });
     return { id: ruleset.id, outs: rulesetOutputs(ruleset) };
   },
   read: async (id, props) => {
     try {
       const ruleset = await lambdaClient().getFirewallRuleset(id);
-      return {
-        id,
-        props: {
-          ...props,
-          name: ruleset.name,
-          region: ruleset.region.name,
-          rules: ruleset.rules,
-          rulesetId: ruleset.id,
-        },
-      };
+      return { id, props: { ...props, ...rulesetOutputs(ruleset) } };
     } catch (error) {
       if (isLambdaError(error, "not-found")) return {};
       throw error;
@@ -163,7 +134,7 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
   update: async (id, _olds, news) => {
     const updated = await lambdaClient().updateFirewallRuleset(id, {
       name: news.name as string,
-      rules: news.rules as FirewallRule[],
+      rules: canonicalFirewallRules(news.rules as FirewallRule[]),
     });
     return { outs: rulesetOutputs(updated) };
   },

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { stableJson } from "./common";
 import { lambdaInstanceProvider } from "./instanceProvider";
 
 export interface LambdaInstanceArgs {
@@ -47,10 +48,12 @@ export interface LambdaInstanceArgs {
 /**
  * A token unique to this stack, resource and launch settings. It makes the launched name unique
  * and deterministic: a `pulumi up` killed mid-launch and run again finds its instance by name
- * instead of paying for a second one, and a replacement gets a new name.
+ * instead of paying for a second one, and a replacement gets a new name. Maps are hashed with
+ * sorted keys (`stableJson`, the form `diff` compares), so the order tags were written in is no
+ * change; for a map already in key order the token is what `JSON.stringify` gave.
  */
 export function launchTokenFor(parts: readonly unknown[]): string {
-  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 8);
+  return createHash("sha256").update(stableJson(parts)).digest("hex").slice(0, 8);
 }
 
 /** The resolved launch settings a token is built from (other fields, e.g. `regions`, are ignored). */

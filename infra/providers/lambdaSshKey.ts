@@ -1,29 +1,35 @@
 /**
  * `LambdaSshKey`: an SSH public key registered with Lambda under a name (launches refer to keys by
- * name). Free. Names are unique per account, so a replacement deletes the old key first.
+ * name). Free. Names are unique per account, so a replacement deletes the old key first. Lambda
+ * copies the key into an instance at launch: a new key reaches new launches only, and running
+ * instances keep the key they were launched with.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isLambdaError } from "../lambda/errors";
-import {
-  cachedInstanceList,
-  configureFromStack,
-  describeInstances,
-  diffByKeys,
-  isUnknown,
-  keepOutputs,
-  lambdaClient,
-  LIVE_STATUSES,
-} from "./common";
+import { configureFromStack, diffByKeys, isUnknown, keepOutputs, lambdaClient } from "./common";
 
 export interface LambdaSshKeyArgs {
   /** Name Lambda knows the key by (1-64 characters, unique in the account). @default the resource name */
   readonly name?: pulumi.Input<string>;
-  /** OpenSSH public key, e.g. `ssh-ed25519 AAAA... ops@example.com`. */
+  /** OpenSSH public key, e.g. `ssh-ed25519 AAAA... ops@example.com`; surrounding whitespace, CRLF and tabs are no change. */
   readonly publicKey: pulumi.Input<string>;
 }
 
 const OPENSSH_PUBLIC_KEY =
   /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9-]+@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/;
+
+/**
+ * A public key in one canonical form: `type base64[ comment]`, single spaces, no surrounding
+ * whitespace. A key arrives with a trailing newline (a YAML `|` block, `pulumi config set` from a
+ * file), CRLF, or tabs; `check`, `read` and `diff` all use this form, so such a key is no change.
+ */
+export function canonicalPublicKey(text: string): string {
+  return text.trim().split(/\s+/).join(" ");
+}
+
+/** The canonical key when it is a known string (state from older code may hold it as written). */
+function canonicalIfString(key: unknown): unknown {
+  return typeof key === "string" && !isUnknown(key) ? canonicalPublicKey(key) : key;
+}
 
 export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
   configure: (req) => configureFromStack(req),
@@ -37,28 +43,39 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
       });
     }
     const key = news.publicKey as unknown;
+    if (isUnknown(key)) return { inputs: news, failures };
+    const canonical = typeof key === "string" ? canonicalPublicKey(key) : undefined;
+    // A line break inside the key (a wrapped paste) would otherwise pass as "type blob comment".
     if (
-      !isUnknown(key) &&
-      (typeof key !== "string" || !OPENSSH_PUBLIC_KEY.test(key.trim()) || key.length > 4096)
+      canonical === undefined ||
+      /[\r\n]/.test((key as string).trim()) ||
+      !OPENSSH_PUBLIC_KEY.test(canonical) ||
+      canonical.length > 4096
     ) {
       failures.push({
         property: "publicKey",
         reason:
-          "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment`, at most 4096 characters); paste the contents of your .pub file",
+          "publicKey is not an OpenSSH public key (expected e.g. `ssh-ed25519 AAAA... comment` on one line, at most 4096 characters); paste the contents of your .pub file",
       });
+      return { inputs: news, failures };
     }
-    return { inputs: news, failures };
+    return { inputs: { ...news, publicKey: canonical }, failures };
   },
   diff: async (_id, olds, news) =>
-    diffByKeys(olds, news, { replace: ["name", "publicKey"], update: [] }, olds.name === news.name),
+    diffByKeys(
+      { ...olds, publicKey: canonicalIfString(olds.publicKey) },
+      { ...news, publicKey: canonicalIfString(news.publicKey) },
+      { replace: ["name", "publicKey"], update: [] },
+      olds.name === news.name,
+    ),
   create: async (inputs) => {
     const client = lambdaClient();
     const name = inputs.name as string;
-    const publicKey = (inputs.publicKey as string).trim();
+    const publicKey = canonicalPublicKey(inputs.publicKey as string);
     // Adopt a key left by an interrupted run, but never someone else's key under our name.
     const existing = (await client.listSshKeys()).find((key) => key.name === name);
     if (existing !== undefined) {
-      if (existing.public_key.trim() !== publicKey) {
+      if (canonicalPublicKey(existing.public_key) !== publicKey) {
         throw new Error(
           `An SSH key named "${name}" already exists in the Lambda account with a different public key; choose another name or delete that key first`,
         );
@@ -74,22 +91,19 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
   read: async (id, props) => {
     const key = (await lambdaClient().listSshKeys()).find((candidate) => candidate.id === id);
     if (key === undefined) return {};
-    return { id, props: { ...props, name: key.name, publicKey: key.public_key, keyId: key.id } };
+    return {
+      id,
+      props: { ...props, name: key.name, publicKey: canonicalPublicKey(key.public_key), keyId: key.id },
+    };
   },
-  delete: async (id, props) => {
+  // Lambda 1.8.3 deletes a key that live instances were launched with (it was copied into them at
+  // launch; they keep it), so there is no in-use refusal to translate, unlike filesystems and
+  // rulesets. An error is rethrown unless the key turns out to be gone already.
+  delete: async (id) => {
     const client = lambdaClient();
     try {
       await client.deleteSshKey(id);
     } catch (error) {
-      if (isLambdaError(error, "in-use")) {
-        const holders = (await cachedInstanceList(client)).filter(
-          (instance) =>
-            LIVE_STATUSES.includes(instance.status) && instance.ssh_key_names.includes(props.name as string),
-        );
-        throw new Error(
-          `SSH key "${props.name}" is still used by ${describeInstances(holders)}; terminate those instances first`,
-        );
-      }
       const gone = (await client.listSshKeys()).every((key) => key.id !== id);
       if (!gone) throw error;
     }

@@ -49,6 +49,7 @@ export function pointClientAt(url: string): void {
     "__orchestraLambdaConfigured",
     "__orchestraLambdaInstanceListing",
     "__orchestraLambdaInstanceTypes",
+    "__orchestraLambdaImages",
   ]) {
     host[key] = undefined;
   }
