@@ -13,6 +13,9 @@
 #                                      node_modules/@pulumi/pulumi/cmd/dynamic-provider of the program
 #   home/                              PULUMI_HOME (plugin cache: home/plugins)
 #   env.sh                             exports for callers
+#   home/plugins/resource-docker-v4.11.2  the Docker provider plugin, built offline from
+#                                      infra/docker-plugin by scripts/toolchain-docker-plugin.sh
+#                                      (also on the cached path; its own cache and knobs)
 #
 # Environment knobs:
 #   ORCHESTRA_TOOLCHAIN_DIR   cache root (default $HOME/.cache/orchestra-toolchain)
@@ -57,6 +60,7 @@ toolchain_ok() {
 
 if [[ "${ORCHESTRA_TOOLCHAIN_FORCE:-0}" != "1" ]] && toolchain_ok; then
     log "pulumi $PULUMI_VERSION already built in $BIN (set ORCHESTRA_TOOLCHAIN_FORCE=1 to rebuild)"
+    bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
     printf '%s\n' "$BIN"
     exit 0
 fi
@@ -205,5 +209,6 @@ command-provider=$COMMAND_STATUS
 EOF
 
 toolchain_ok || die "toolchain incomplete after build"
+bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
 log "done; source $PREFIX/env.sh (PULUMI_HOME=$PULUMI_HOME)"
 printf '%s\n' "$BIN"

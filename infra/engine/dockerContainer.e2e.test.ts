@@ -1,0 +1,171 @@
+/**
+ * The offline-built Docker plugin on the real CLI against the local Docker engine: a tiny program
+ * (an explicit docker.Provider on unix:///var/run/docker.sock, a Network, a Volume and a Container
+ * on both, from the stand-in base image so nothing is pulled) is previewed (creates nothing), put
+ * up, previewed again (no change: no perpetual diff from bridged defaults) and destroyed.
+ */
+import { execFile, execFileSync } from "child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { PROJECT_ROOT, toolchainEnv } from "./pulumiCli";
+
+// A cold plugin build takes 8-10 minutes on 2 busy cores; the engine steps about a minute.
+jest.setTimeout(30 * 60 * 1000);
+
+const RUN_ID = `probe${process.pid}`;
+const NAME = `orchestra-plugin-${RUN_ID}`;
+const LABEL = `org.orchestra.test-run=${RUN_ID}`;
+// Inside the checkout (.tmp/ is ignored by git) so the program resolves the project's node_modules.
+const PROGRAM_DIR = join(PROJECT_ROOT, ".tmp", `docker-plugin-${RUN_ID}`);
+const PROGRAM = `"use strict";
+const docker = require("@pulumi/docker");
+const provider = new docker.Provider("local", { host: "unix:///var/run/docker.sock" });
+const opts = { provider };
+const labels = [{ label: "org.orchestra.test-run", value: "${RUN_ID}" }];
+// checkDuplicate: an SDK input the upstream removed; the plugin must accept it without a diff.
+const network = new docker.Network("net", { name: "${NAME}", checkDuplicate: true, labels }, opts);
+const volume = new docker.Volume("data", { name: "${NAME}", labels }, opts);
+const container = new docker.Container("probe", {
+  name: "${NAME}",
+  image: "orchestra-standin/base:bookworm",
+  command: ["sleep", "infinity"],
+  restart: "unless-stopped",
+  networksAdvanced: [{ name: network.name, aliases: ["probe"] }],
+  volumes: [{ volumeName: volume.name, containerPath: "/data" }],
+  envs: ["PROBE=1"],
+  labels,
+}, opts);
+exports.containerId = container.id;
+`;
+
+let env: NodeJS.ProcessEnv;
+
+function pulumi(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "pulumi",
+      [...args, "--stack", "probe", "--non-interactive"],
+      { cwd: PROGRAM_DIR, env, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+    );
+  });
+}
+
+async function mustPulumi(args: string[]): Promise<string> {
+  const result = await pulumi(args);
+  if (result.code !== 0)
+    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function docker(args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+/** What the engine holds for this run: container, network and volume names. */
+function dockerObjects(): { containers: string[]; networks: string[]; volumes: string[] } {
+  const list = (args: string[]): string[] => docker(args).split("\n").filter(Boolean);
+  return {
+    containers: list(["ps", "-a", "--filter", `label=${LABEL}`, "--format", "{{.Names}}"]),
+    networks: list(["network", "ls", "--filter", `label=${LABEL}`, "--format", "{{.Name}}"]),
+    volumes: list(["volume", "ls", "--filter", `label=${LABEL}`, "--format", "{{.Name}}"]),
+  };
+}
+
+/** (op, type, name) of every step of a `preview --json`, the stack itself left out. */
+function steps(previewJson: string): string[][] {
+  const parsed = JSON.parse(previewJson) as { steps: { op: string; urn: string }[] };
+  return parsed.steps
+    .map((step) => {
+      // urn:pulumi:<stack>::<project>::<parent types $ type>::<name>
+      const [, , typePath, name] = step.urn.split("::");
+      return [step.op, typePath.split("$").pop() as string, name];
+    })
+    .filter(([, type]) => type !== "pulumi:pulumi:Stack");
+}
+
+beforeAll(async () => {
+  const toolchain = toolchainEnv();
+  // The engine and the stand-in images the services tier uses (both no-ops when present).
+  execFileSync("bash", [join(PROJECT_ROOT, "scripts", "docker-engine.sh")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  execFileSync("bash", [join(PROJECT_ROOT, "scripts", "standin-images", "build.sh")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  mkdirSync(PROGRAM_DIR, { recursive: true });
+  writeFileSync(
+    join(PROGRAM_DIR, "Pulumi.yaml"),
+    "name: docker-plugin-probe\nruntime: nodejs\nmain: index.js\n",
+  );
+  writeFileSync(join(PROGRAM_DIR, "index.js"), PROGRAM);
+  const backend = mkdtempSync(join(tmpdir(), "orchestra-docker-plugin-"));
+  env = {
+    ...process.env,
+    ...toolchain,
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "orchestra-e2e-passphrase",
+  };
+  delete env.DOCKER_HOST;
+  await mustPulumi(["stack", "init"]);
+});
+
+afterAll(() => {
+  // Whatever a failed step left behind, by this run's label only.
+  const left = dockerObjects();
+  if (left.containers.length > 0) docker(["rm", "-f", ...left.containers]);
+  if (left.networks.length > 0) docker(["network", "rm", ...left.networks]);
+  if (left.volumes.length > 0) docker(["volume", "rm", ...left.volumes]);
+  rmSync(PROGRAM_DIR, { recursive: true, force: true });
+});
+
+test("1. preview shows the container, network and volume to create, and creates nothing", async () => {
+  // Network and volume are independent, so their order varies: compare sorted.
+  const plan = steps(await mustPulumi(["preview", "--json"])).sort((a, b) =>
+    a.join().localeCompare(b.join()),
+  );
+  expect(plan).toEqual([
+    ["create", "docker:index/container:Container", "probe"],
+    ["create", "docker:index/network:Network", "net"],
+    ["create", "docker:index/volume:Volume", "data"],
+    ["create", "pulumi:providers:docker", "local"],
+  ]);
+  expect(dockerObjects()).toEqual({ containers: [], networks: [], volumes: [] });
+});
+
+test("2. up creates them: the container runs on the network with the volume mounted", async () => {
+  await mustPulumi(["up", "--yes", "--skip-preview"]);
+  expect(dockerObjects()).toEqual({ containers: [NAME], networks: [NAME], volumes: [NAME] });
+  const inspect = JSON.parse(docker(["inspect", NAME]))[0] as {
+    State: { Running: boolean };
+    Config: { Env: string[]; Cmd: string[] };
+    HostConfig: { RestartPolicy: { Name: string } };
+    NetworkSettings: { Networks: Record<string, { Aliases: string[] | null }> };
+    Mounts: { Type: string; Name: string; Destination: string }[];
+  };
+  expect(inspect.State.Running).toBe(true);
+  expect(inspect.Config.Cmd).toEqual(["sleep", "infinity"]);
+  expect(inspect.Config.Env).toContain("PROBE=1");
+  expect(inspect.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
+  expect(Object.keys(inspect.NetworkSettings.Networks)).toEqual([NAME]);
+  expect(inspect.NetworkSettings.Networks[NAME].Aliases).toContain("probe");
+  expect(inspect.Mounts.map((m) => [m.Type, m.Name, m.Destination])).toEqual([["volume", NAME, "/data"]]);
+  const outputs = JSON.parse(await mustPulumi(["stack", "output", "--json"])) as { containerId: string };
+  expect(outputs.containerId).toBe(docker(["inspect", "--format", "{{.Id}}", NAME]));
+});
+
+test("3. a second preview has no changes (no perpetual diff from the bridged defaults)", async () => {
+  const preview = await mustPulumi(["preview", "--json"]);
+  // --json lists only the steps that change something.
+  expect(steps(preview)).toEqual([]);
+  expect((JSON.parse(preview) as { changeSummary: Record<string, number> }).changeSummary).toEqual({
+    same: 5,
+  });
+});
+
+test("4. destroy removes the container, the network and the volume", async () => {
+  await mustPulumi(["destroy", "--yes", "--skip-preview"]);
+  expect(dockerObjects()).toEqual({ containers: [], networks: [], volumes: [] });
+});
