@@ -88,7 +88,7 @@ if [[ "${ORCHESTRA_DOCKER_PLUGIN_FORCE:-0}" == "1" || ! -x "$CACHE/pulumi-resour
     if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
         export PATH="/usr/local/go/bin:$PATH"
     fi
-    command -v go >/dev/null 2>&1 || die "go not found" "install Go >= 1.25 (at /usr/local/go) or put it on PATH"
+    command -v go >/dev/null 2>&1 || die "go not found" "install Go >= 1.25.11 (at /usr/local/go) or put it on PATH"
     # The machine's configured module proxy is the only source; no fallback host.
     PROXY_ONLY="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
     [[ -n "$PROXY_ONLY" && "$PROXY_ONLY" != "direct" && "$PROXY_ONLY" != "off" ]] ||
