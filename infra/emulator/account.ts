@@ -190,7 +190,10 @@ export class EmulatedAccount {
   }
 
   listInstances(): Record<string, unknown>[] {
-    return this.visibleInstances().map((instance) => this.render(instance));
+    const listed = this.visibleInstances().map((instance) => this.render(instance));
+    // Fault: listed now, gone (404) by the caller's next call, as if terminated and forgotten between.
+    for (const id of this.options.vanishAfterListing.splice(0)) this.instances.delete(id);
+    return listed;
   }
 
   getInstance(id: string): Record<string, unknown> {

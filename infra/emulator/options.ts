@@ -46,6 +46,15 @@ export interface EmulatorOptions {
   /** Artificial latency added to every response, in ms. */
   latencyMs: number;
   quiet: boolean;
+  /**
+   * Test controls only (no flag). Lambda's clock, as every response's HTTP `Date` header reports
+   * it, runs this many ms ahead of this machine's (negative: behind). Default 0.
+   */
+  clockSkewMs: number;
+  /** Send no `Date` header (a proxy that strips it). Default false: Lambda, like any origin server, sends one. */
+  omitDateHeader: boolean;
+  /** Instances that vanish (GET and terminate answer 404) right after the next instance listing is answered. */
+  vanishAfterListing: string[];
 }
 
 export function defaultEmulatorOptions(): EmulatorOptions {
@@ -73,6 +82,9 @@ export function defaultEmulatorOptions(): EmulatorOptions {
     dropLaunchResponses: 0,
     latencyMs: 0,
     quiet: false,
+    clockSkewMs: 0,
+    omitDateHeader: false,
+    vanishAfterListing: [],
   };
 }
 

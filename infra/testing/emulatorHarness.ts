@@ -3,6 +3,7 @@
  * at it through the same environment variables an operator would use.
  */
 import { resetPacer } from "../lambda/pacer";
+import { forgetServerClock } from "../lambda/serverClock";
 import { forgetConfiguredSettings } from "../lambda/settings";
 import { invalidateInstanceList } from "../providers/common";
 import type { EmulatorOptions } from "../emulator/options";
@@ -49,10 +50,12 @@ export function pointClientAt(url: string): void {
     "__orchestraLambdaConfigured",
     "__orchestraLambdaInstanceListing",
     "__orchestraLambdaInstanceTypes",
+    "__orchestraLambdaServerClock",
   ]) {
     host[key] = undefined;
   }
   resetPacer();
+  forgetServerClock();
   forgetConfiguredSettings();
   invalidateInstanceList();
 }
