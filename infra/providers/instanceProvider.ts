@@ -269,10 +269,16 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   const existing = (await cachedInstanceList(client)).find(
     (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
   );
-  // The clock starts here, at the launch, not in the program (see expiryFor). An adopted instance
-  // keeps the expiry it was launched with.
+  // The clock starts here, at the launch, not in the program (see expiryFor), and it is Lambda's
+  // (the listing's Date header), the clock the reaper judges by. An adopted instance keeps its expiry.
   const id =
-    existing?.id ?? (await launchSomewhere(client, inputs, regions, expiryFor(inputs.ttlHours, Date.now())));
+    existing?.id ??
+    (await launchSomewhere(
+      client,
+      inputs,
+      regions,
+      expiryFor(inputs.ttlHours, client.serverNow().getTime()),
+    ));
   const instance = await waitUntilActive(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };
 }
