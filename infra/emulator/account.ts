@@ -319,7 +319,8 @@ export class EmulatedAccount {
       hostname: request.hostname ?? `ip-${address}`,
       tags: request.tags,
       firewallRulesetIds: request.firewallRulesetIds,
-      ip: this.options.ipMode === "loopback" ? `127.0.0.${address % 250}` : `203.0.113.${address % 250}`,
+      // Loopback: every instance is this machine's sandbox sshd, which listens on 127.0.0.1 only.
+      ip: this.options.ipMode === "loopback" ? "127.0.0.1" : `203.0.113.${address % 250}`,
       privateIp:
         this.options.ipMode === "loopback"
           ? `127.0.0.${address % 250}`
