@@ -186,3 +186,18 @@ export function leftoversSince(
     docker: labelledDockerObjects().filter((line) => !before.docker.includes(line)),
   };
 }
+
+/**
+ * The processes of engine commands (CLI, language host, program, plugins) alive in `root`, as
+ * describeProcess lines, after waiting up to `settleMs` for ones just killed to go.
+ */
+export async function engineProcesses(root: string, settleMs = 5000): Promise<string[]> {
+  const alive = () =>
+    tierProcesses(root)
+      .filter((info) => /pulumi/.test(info.name) || /@pulumi\/pulumi\/cmd\//.test(info.commandLine))
+      .map(describeProcess);
+  const deadline = Date.now() + settleMs;
+  while (alive().length > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  return alive();
+}

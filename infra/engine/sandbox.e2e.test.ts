@@ -9,9 +9,9 @@ import { randomBytes } from "crypto";
 import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
 import { startEmulator } from "../emulator/server";
-import { existsSync, readFileSync } from "fs";
-import { describeProcess, listProcesses, tierProcesses } from "./leftovers";
+import { engineProcesses, listProcesses } from "./leftovers";
 import { EngineStack, PROJECT_ROOT, killTree, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { SSH_PORT, sandboxSshdPid, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
 
 jest.setTimeout(15 * 60_000);
 
@@ -23,29 +23,8 @@ let emulator: RunningEmulator;
 let stack: EngineStack;
 let client: LambdaClient;
 let stateWhileDeployed = "";
-const SANDBOX_STATE = `${PROJECT_ROOT}/.sandbox`;
-/** The sandbox sshd's port: Pulumi.sandbox.yaml's 2222, or SANDBOX_SSH_PORT (also read by sshd.sh). */
-const SSH_PORT = Number(process.env.SANDBOX_SSH_PORT ?? "2222");
 /** True when this run started the sandbox sshd (then afterAll stops it; an operator's own stays). */
 let startedSshd = false;
-
-function sshdPid(): number | undefined {
-  const file = `${SANDBOX_STATE}/ssh/sshd.pid`;
-  const pid = existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : NaN;
-  return Number.isInteger(pid) && listProcesses().some((info) => info.pid === pid) ? pid : undefined;
-}
-
-/** The processes of an engine command (CLI, language host, program, plugins) still alive in this checkout. */
-async function enginesAlive(settleMs = 5000): Promise<string[]> {
-  const alive = () =>
-    tierProcesses(PROJECT_ROOT)
-      .filter((info) => /pulumi/.test(info.name) || /@pulumi\/pulumi\/cmd\//.test(info.commandLine))
-      .map(describeProcess);
-  const deadline = Date.now() + settleMs;
-  while (alive().length > 0 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  return alive();
-}
 
 async function live() {
   return (await client.listInstances()).filter((instance) =>
@@ -99,14 +78,9 @@ function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
 
 beforeAll(async () => {
   const env = toolchainEnv();
-  startedSshd = sshdPid() === undefined;
-  const keyPath = execFileSync("bash", [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, SANDBOX_STATE], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  })
-    .trim()
-    .split("\n")
-    .pop() as string;
+  const sshd = startSandboxSshd();
+  startedSshd = sshd.started;
+  const keyPath = sshd.keyPath;
   emulator = await startEmulator({
     port: 0,
     apiKey: API_KEY,
@@ -141,14 +115,11 @@ afterAll(async () => {
   await stack?.stopAll();
   if (stack !== undefined) removeStackFile(stack);
   await emulator?.close();
-  if (startedSshd)
-    execFileSync("bash", [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, "stop", SANDBOX_STATE], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+  if (startedSshd) stopSandboxSshd();
 });
 
 test("00. the sandbox sshd listens on 127.0.0.1 only, never on the machine's other addresses", () => {
-  const pid = sshdPid();
+  const pid = sandboxSshdPid();
   expect(pid).toBeDefined();
   expect(listProcesses().find((info) => info.pid === pid)?.listening).toEqual([`127.0.0.1:${SSH_PORT}`]);
 });
@@ -356,7 +327,7 @@ test("5. killing pulumi up in the middle of a launch, then running it again, lea
   await done;
   // The whole run is gone: the CLI, and its plugins in their own process groups (the dynamic
   // provider, mid-create, used to live on, orphaned, long after the CLI).
-  expect(await enginesAlive()).toEqual([]);
+  expect(await engineProcesses(PROJECT_ROOT)).toEqual([]);
   await setFaults({ bootDelayMs: 1500 });
   await stack.run(["cancel", "--yes"], { allowFailure: true });
   await stack.run(["up", "--yes", "--skip-preview"]);
