@@ -1,10 +1,14 @@
 /**
  * Provider tier: `npm run reap` against the emulator over real HTTP. Instances are launched with
- * and without the stack and expiry tags; exactly the stack's expired ones are terminated.
+ * and without the stack and expiry tags; exactly the stack's expired ones are terminated, each on
+ * its own, so one that vanished or failed never keeps the others running.
  */
+import { execFile } from "child_process";
+import { join } from "path";
+import { promisify } from "util";
 import { LambdaClient } from "../infra/lambda/client";
 import type { RunningEmulator } from "../infra/emulator/server";
-import { startTestEmulator, TEST_API_KEY } from "../infra/testing/emulatorHarness";
+import { setFaults, startTestEmulator, TEST_API_KEY } from "../infra/testing/emulatorHarness";
 import { projectName, runReap } from "./reap";
 import { REAP_USAGE } from "./reapPlan";
 
@@ -23,11 +27,11 @@ async function launch(name: string, tags: Record<string, string>): Promise<strin
   });
 }
 
-async function reap(argv: string[]) {
+async function reap(argv: string[], client: () => LambdaClient = () => new LambdaClient()) {
   let out = "";
   let err = "";
   const code = await runReap(argv, {
-    client: () => new LambdaClient(),
+    client,
     out: (text) => (out += text),
     err: (text) => (err += text),
     now: new Date(NOW),
@@ -89,7 +93,7 @@ test("a dry run lists exactly the stack's expired instances and terminates nothi
     new RegExp(`^${ids.expiredB}  staging-gpu-a  gpu_1x_a10  us-west-1  ${NOW}   \\$1.29$`),
   );
   expect(lines[4]).toBe(
-    `2 expired instance(s) of orchestra/staging at ${NOW}, $2.58/h. Dry run: nothing terminated; run again with --yes to terminate them (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry).`,
+    `2 expired instance(s) of orchestra/staging at ${NOW} (--now), $2.58/h. Dry run: nothing terminated; run again with --yes to terminate them (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry).`,
   );
   expect(Object.values(await statuses()).every((status) => status === "active")).toBe(true);
   expect(emulator.stats().byOperation.terminateInstance).toBeUndefined();
@@ -98,10 +102,13 @@ test("a dry run lists exactly the stack's expired instances and terminates nothi
 test("--yes terminates exactly the expired ones of that stack and confirms", async () => {
   const result = await reap(["--stack", "staging", "--now", NOW, "--yes"]);
   expect(result.code).toBe(0);
+  expect(result.err).toBe("");
   expect(result.out).toContain(`terminated ${ids.expiredA}\nterminated ${ids.expiredB}\n`);
   expect(result.out.trimEnd().split("\n").pop()).toBe(
-    `2 expired instance(s) of orchestra/staging at ${NOW}, $2.58/h: 2 terminated (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry).`,
+    `2 expired instance(s) of orchestra/staging at ${NOW} (--now), $2.58/h: 2 terminated, 0 already gone, 0 failed (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry).`,
   );
+  // One terminate call per instance: one unknown id fails Lambda's whole list.
+  expect(emulator.stats().byOperation.terminateInstance).toBe(2);
   expect(await statuses()).toEqual({
     "staging-app": "terminated",
     "staging-gpu-a": "terminated",
@@ -116,12 +123,99 @@ test("--yes terminates exactly the expired ones of that stack and confirms", asy
   expect(JSON.parse(again.out)).toEqual({
     stack: "orchestra/staging",
     now: NOW,
+    clock: "--now",
+    graceMinutes: 0,
     dryRun: false,
     expired: [],
     terminated: [],
-    unconfirmed: [],
+    alreadyGone: [],
+    failed: [],
     kept: { notYetExpired: 1, noExpiry: 1, unreadableExpiry: 0 },
   });
+});
+
+const TSX = join(__dirname, "..", "node_modules", ".bin", "tsx");
+
+/** `npm run reap` as an operator runs it: its own process, the API from the environment. */
+async function reapProcess(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(TSX, [join(__dirname, "reap.ts"), ...argv], {
+      env: process.env, // LAMBDA_API_URL and LAMBDA_API_KEY point at this test's emulator
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test("npm run reap with one instance vanishing mid-run terminates every other expired one and exits 3 naming it", async () => {
+  await setFaults(emulator, { vanishAfterListing: [ids.expiredA] });
+  const result = await reapProcess(["--stack", "staging", "--now", NOW, "--yes", "--json"]);
+  expect(await statuses()).toEqual({
+    "staging-gpu-a": "terminated",
+    "staging-data": "active",
+    "staging-manual": "active",
+    "integration-app": "active",
+    "someone-elses": "active",
+  });
+  expect(result.code).toBe(3);
+  expect(result.stderr).toBe(
+    `Not terminated by this run (1):\n  ${ids.expiredA} (staging-app): already gone: Lambda answered 404 when it was to be terminated, so it no longer bills; something else terminated it after the listing (another reaper, a destroy, the console)\n`,
+  );
+  expect(JSON.parse(result.stdout)).toMatchObject({
+    now: NOW,
+    clock: "--now",
+    graceMinutes: 0,
+    terminated: [ids.expiredB],
+    alreadyGone: [ids.expiredA],
+    failed: [],
+  });
+});
+
+test("a termination Lambda refuses for one instance fails only that one: the rest are terminated, exit 1 names it", async () => {
+  // Every attempt (7) of the first instance's terminate answers 500; the next instance's is served.
+  const victim = ids.expiredA;
+  class RefusesOne extends LambdaClient {
+    override async terminateInstances(batch: string[]) {
+      if (batch.includes(victim)) await setFaults(emulator, { fail5xx: 7 });
+      return super.terminateInstances(batch);
+    }
+  }
+  const result = await reap(["--stack", "staging", "--now", NOW, "--yes"], () => new RefusesOne());
+  expect((await statuses())["staging-gpu-a"]).toBe("terminated");
+  expect((await statuses())["staging-app"]).toBe("active");
+  expect(result.code).toBe(1);
+  expect(result.err).toBe(
+    `Not terminated by this run (1):\n  ${victim} (staging-app): NOT terminated: Lambda API terminateInstance failed after 7 attempts: global/unknown (HTTP 500): Internal server error.; it may still bill: check it with \`npm run lambda -- instances\` and run the reaper again\n`,
+  );
+  expect(result.out).toContain(`terminated ${ids.expiredB}\n`);
+  expect(result.out.trimEnd().split("\n").pop()).toBe(
+    `2 expired instance(s) of orchestra/staging at ${NOW} (--now), $2.58/h: 1 terminated, 0 already gone, 1 failed (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry).`,
+  );
+});
+
+test("each instance whose termination is not confirmed in time is named, with its last status", async () => {
+  await setFaults(emulator, { terminateDelayMs: 60_000 });
+  let err = "";
+  const code = await runReap(["--stack", "staging", "--now", NOW, "--yes"], {
+    client: () => new LambdaClient(),
+    out: () => undefined,
+    err: (text) => (err += text),
+    now: new Date(NOW),
+    project: "orchestra",
+    pollMs: 20,
+    confirmTimeoutMs: 300,
+  });
+  expect(code).toBe(1);
+  expect(err).toBe(
+    [
+      "Not terminated by this run (2):",
+      `  ${ids.expiredA} (staging-app): NOT terminated: not confirmed terminated within 0.3 s (last status terminating); it may still bill: check it with \`npm run lambda -- instances\` and run the reaper again`,
+      `  ${ids.expiredB} (staging-gpu-a): NOT terminated: not confirmed terminated within 0.3 s (last status terminating); it may still bill: check it with \`npm run lambda -- instances\` and run the reaper again`,
+      "",
+    ].join("\n"),
+  );
 });
 
 test("bad arguments exit 2 without calling the API; an API failure exits 1 without the key", async () => {

@@ -3,24 +3,43 @@
  * of one stack through the Lambda API (LAMBDA_API_URL, LAMBDA_API_KEY). Lambda instances cannot be
  * stopped, only terminated, so a forgotten integration or staging node bills until this runs.
  *
- * Selects instances tagged `orchestra-stack=<project>/<stack>` whose `orchestra-expires-at` has
- * passed (both stamped at launch), prints them, and with `--yes` terminates them and waits for
- * `terminated`. Dry run by default. Meant for a scheduled CI job:
+ * Selects instances tagged `orchestra-stack=<project>/<stack>` whose `orchestra-expires-at` (both
+ * stamped at launch, the expiry from Lambda's clock) has passed by Lambda's clock, read from the
+ * listing's HTTP `Date` header, by more than REAP_GRACE_MS (or at `--now` exactly), prints them, and
+ * with `--yes` terminates each with its own call and waits for `terminated`. One instance that fails
+ * or vanished never stops the others: every instance gets an outcome, and the ones not terminated
+ * are named on stderr. Dry run by default. Meant for a scheduled CI job:
  *   npm run reap -- --stack staging --yes
  * then `pulumi refresh --stack staging` drops the reaped nodes from state (the next `up` relaunches).
  *
- * Exit codes: 0 done or nothing to do; 1 an API call or a termination failed; 2 bad arguments.
+ * Exit codes: 0 done or nothing to do; 1 the listing failed, Lambda's clock was unknown, or an
+ * instance's termination failed or was not confirmed (it may still bill); 2 bad arguments; 3 no
+ * failure, but an instance vanished (404) before this run could terminate it.
  */
 import { readFileSync } from "fs";
 import { join } from "path";
 import { LambdaClient } from "../infra/lambda/client";
 import { isLambdaError } from "../infra/lambda/errors";
-import { formatReapTable, parseReapArgs, reapSummary, ReapUsageError, selectExpired } from "./reapPlan";
+import {
+  formatReapTable,
+  parseReapArgs,
+  REAP_GRACE_MS,
+  ReapCandidate,
+  ReapClock,
+  reapExitCode,
+  ReapOutcome,
+  reapProblems,
+  ReapSelection,
+  reapSummary,
+  ReapUsageError,
+  selectExpired,
+} from "./reapPlan";
 
 export interface ReapDeps {
   readonly client: () => LambdaClient;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** This machine's clock: only compared with Lambda's for a note; expiry is judged by Lambda's. */
   readonly now: Date;
   /** The Pulumi project name (`name:` in Pulumi.yaml), which prefixes a bare stack name. */
   readonly project: string;
@@ -34,35 +53,86 @@ export function projectName(root: string = join(__dirname, "..")): string {
   return match?.[1] ?? "orchestra";
 }
 
-/** Waits until each instance is `terminated` or gone (404). Returns the ids not confirmed in time. */
+/**
+ * Waits until each instance is `terminated` or gone (404). A failed status read keeps the instance
+ * pending (the next poll may answer) and is remembered. Returns, per id not confirmed in time, why.
+ */
 async function confirmTerminated(
   client: LambdaClient,
   ids: readonly string[],
   timeoutMs: number,
   pollMs: number,
-) {
+): Promise<Map<string, string>> {
   const deadline = Date.now() + timeoutMs;
-  let pending = [...ids];
-  while (pending.length > 0) {
-    const still: string[] = [];
-    for (const id of pending) {
+  const pending = new Map(ids.map((id) => [id, "no status read yet"]));
+  while (pending.size > 0) {
+    for (const id of [...pending.keys()]) {
       try {
-        if ((await client.getInstance(id)).status !== "terminated") still.push(id);
+        const status = (await client.getInstance(id)).status;
+        if (status === "terminated") pending.delete(id);
+        else pending.set(id, `last status ${status}`);
       } catch (error) {
-        if (!isLambdaError(error, "not-found")) throw error;
+        if (isLambdaError(error, "not-found")) pending.delete(id);
+        else pending.set(id, `last status read failed: ${(error as Error).message}`);
       }
     }
-    pending = still;
-    if (pending.length === 0 || Date.now() >= deadline) break;
+    if (pending.size === 0 || Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-  return pending;
+  const wait = timeoutMs >= 60_000 ? `${Math.round(timeoutMs / 60_000)} min` : `${timeoutMs / 1000} s`;
+  return new Map([...pending].map(([id, last]) => [id, `not confirmed terminated within ${wait} (${last})`]));
+}
+
+/**
+ * Terminates each expired instance with its own call, so one that fails (or vanished: Lambda's
+ * terminate answers 404 for the whole list when one id is unknown) cannot keep the others running,
+ * then confirms the ones accepted. One outcome per instance, in the selection's order.
+ */
+async function terminateEach(
+  client: LambdaClient,
+  expired: readonly ReapCandidate[],
+  deps: ReapDeps,
+): Promise<ReapOutcome[]> {
+  const early = new Map<string, ReapOutcome>();
+  for (const { id, name } of expired) {
+    try {
+      await client.terminateInstances([id]);
+    } catch (error) {
+      early.set(
+        id,
+        isLambdaError(error, "not-found")
+          ? { id, name, outcome: "gone" }
+          : { id, name, outcome: "failed", reason: (error as Error).message },
+      );
+    }
+  }
+  const accepted = expired.filter((row) => !early.has(row.id)).map((row) => row.id);
+  const unconfirmed = await confirmTerminated(
+    client,
+    accepted,
+    deps.confirmTimeoutMs ?? 600_000,
+    deps.pollMs ?? 2000,
+  );
+  return expired.map(({ id, name }): ReapOutcome => {
+    const reason = unconfirmed.get(id);
+    if (reason !== undefined) return { id, name, outcome: "failed", reason };
+    return early.get(id) ?? { id, name, outcome: "terminated" };
+  });
+}
+
+/** A note when this machine's clock is off from Lambda's by more than a minute (it is not used, but worth fixing). */
+function clockNote(local: Date, lambda: Date): string | undefined {
+  const offsetMs = local.getTime() - lambda.getTime();
+  if (Math.abs(offsetMs) <= 60_000) return undefined;
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const amount = `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `note: this machine's clock is ${amount} ${offsetMs > 0 ? "ahead of" : "behind"} Lambda's; expiries are judged by Lambda's clock only.`;
 }
 
 export async function runReap(argv: readonly string[], deps: ReapDeps): Promise<number> {
   let args;
   try {
-    args = parseReapArgs(argv, deps.project, deps.now);
+    args = parseReapArgs(argv, deps.project);
   } catch (error) {
     if (error instanceof ReapUsageError) {
       deps.err(`${error.message}\n`);
@@ -70,56 +140,57 @@ export async function runReap(argv: readonly string[], deps: ReapDeps): Promise<
     }
     throw error;
   }
+  let selection: ReapSelection;
+  let clock: ReapClock;
+  let outcomes: ReapOutcome[] = [];
   try {
     const client = deps.client();
-    const selection = selectExpired(await client.listInstances(), args.stackTag, args.now);
-    const ids = selection.expired.map((row) => row.id);
-    let terminated: string[] = [];
-    let unconfirmed: string[] = [];
-    if (args.yes && ids.length > 0) {
-      // One call for all: Lambda's terminate takes a list of ids.
-      await client.terminateInstances(ids);
-      unconfirmed = await confirmTerminated(
-        client,
-        ids,
-        deps.confirmTimeoutMs ?? 600_000,
-        deps.pollMs ?? 2000,
-      );
-      terminated = ids.filter((id) => !unconfirmed.includes(id));
-    }
-    if (args.json) {
-      deps.out(
-        `${JSON.stringify(
-          {
-            stack: args.stackTag,
-            now: args.now.toISOString(),
-            dryRun: !args.yes,
-            expired: selection.expired,
-            terminated,
-            unconfirmed,
-            kept: selection.kept,
-          },
-          null,
-          2,
-        )}\n`,
-      );
-    } else {
-      if (ids.length > 0) deps.out(`${formatReapTable(selection)}\n`);
-      for (const id of terminated) deps.out(`terminated ${id}\n`);
-      deps.out(`${reapSummary(args, selection, terminated.length)}\n`);
-    }
-    if (unconfirmed.length > 0) {
-      deps.err(
-        `Not confirmed terminated after the wait: ${unconfirmed.join(", ")}; check them with \`npm run lambda -- instances\`, they may still bill.\n`,
-      );
-      return 1;
-    }
-    return 0;
+    const instances = await client.listInstances();
+    // Lambda's clock as its listing's Date header gave it, unless the operator named a time.
+    clock =
+      args.now !== undefined
+        ? { at: args.now, source: "--now" }
+        : { at: client.serverNow(), source: "lambda" };
+    selection = selectExpired(
+      instances,
+      args.stackTag,
+      clock.at,
+      clock.source === "lambda" ? REAP_GRACE_MS : 0,
+    );
+    const note = clock.source === "lambda" ? clockNote(deps.now, clock.at) : undefined;
+    if (note !== undefined) deps.err(`${note}\n`);
+    if (args.yes) outcomes = await terminateEach(client, selection.expired, deps);
   } catch (error) {
     // Client errors are redacted: they never carry the API key.
     deps.err(`reap failed: ${(error as Error).message}\n`);
     return 1;
   }
+  const ids = (outcome: ReapOutcome["outcome"]) =>
+    outcomes.filter((entry) => entry.outcome === outcome).map((entry) => entry.id);
+  if (args.json) {
+    const report = {
+      stack: args.stackTag,
+      now: clock.at.toISOString(),
+      clock: clock.source,
+      graceMinutes: clock.source === "lambda" ? REAP_GRACE_MS / 60_000 : 0,
+      dryRun: !args.yes,
+      expired: selection.expired,
+      terminated: ids("terminated"),
+      alreadyGone: ids("gone"),
+      failed: outcomes.flatMap((entry) =>
+        entry.outcome === "failed" ? [{ id: entry.id, name: entry.name, reason: entry.reason }] : [],
+      ),
+      kept: selection.kept,
+    };
+    deps.out(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    if (selection.expired.length > 0) deps.out(`${formatReapTable(selection)}\n`);
+    for (const id of ids("terminated")) deps.out(`terminated ${id}\n`);
+    deps.out(`${reapSummary(args, clock, selection, outcomes)}\n`);
+  }
+  const problems = reapProblems(outcomes);
+  if (problems.length > 0) deps.err(`${problems.join("\n")}\n`);
+  return reapExitCode(outcomes);
 }
 
 if (require.main === module) {

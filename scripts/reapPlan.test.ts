@@ -1,8 +1,13 @@
 /** Pure tier: what the reaper selects (only one stack's expired, live instances), its arguments and its output. */
 import type { Instance } from "../infra/lambda/schemas";
 import {
+  describeClock,
   formatReapTable,
   parseReapArgs,
+  REAP_GRACE_MS,
+  reapExitCode,
+  ReapOutcome,
+  reapProblems,
   reapSummary,
   ReapUsageError,
   REAP_USAGE,
@@ -83,31 +88,84 @@ test("the table and the summaries", () => {
       "b-exactly-now  node-b-exactly-now  gpu_1x_a10  us-west-1  2026-12-01T12:00:00.000Z   $1.29",
     ].join("\n"),
   );
-  const args = parseReapArgs(["--stack", "staging"], "orchestra", NOW);
-  expect(reapSummary(args, selection, 0)).toBe(
-    "3 expired instance(s) of orchestra/staging at 2026-12-01T12:00:00.000Z, $3.87/h. Dry run: nothing terminated; run again with --yes to terminate them (kept: 1 not yet expired, 1 without an expiry, 1 with an unreadable expiry).",
+  const args = parseReapArgs(["--stack", "staging"], "orchestra");
+  const clock = { at: NOW, source: "lambda" } as const;
+  expect(reapSummary(args, clock, selection, [])).toBe(
+    "3 expired instance(s) of orchestra/staging at 2026-12-01T12:00:00.000Z by Lambda's clock, 5 min grace, $3.87/h. Dry run: nothing terminated; run again with --yes to terminate them (kept: 1 not yet expired, 1 without an expiry, 1 with an unreadable expiry).",
   );
-  expect(reapSummary({ ...args, yes: true }, selection, 3)).toBe(
-    "3 expired instance(s) of orchestra/staging at 2026-12-01T12:00:00.000Z, $3.87/h: 3 terminated (kept: 1 not yet expired, 1 without an expiry, 1 with an unreadable expiry).",
+  const outcomes: ReapOutcome[] = [
+    { id: "j-booting", name: "node-j-booting", outcome: "terminated" },
+    { id: "a-expired", name: "node-a-expired", outcome: "gone" },
+    { id: "b-exactly-now", name: "node-b-exactly-now", outcome: "failed", reason: "HTTP 500" },
+  ];
+  expect(reapSummary({ ...args, yes: true }, { at: NOW, source: "--now" }, selection, outcomes)).toBe(
+    "3 expired instance(s) of orchestra/staging at 2026-12-01T12:00:00.000Z (--now), $3.87/h: 1 terminated, 1 already gone, 1 failed (kept: 1 not yet expired, 1 without an expiry, 1 with an unreadable expiry).",
   );
-  expect(reapSummary(args, selectExpired([], STACK, NOW), 0)).toBe(
-    "No expired instances of orchestra/staging at 2026-12-01T12:00:00.000Z (kept: 0 not yet expired, 0 without an expiry, 0 with an unreadable expiry).",
+  expect(reapSummary(args, clock, selectExpired([], STACK, NOW), [])).toBe(
+    "No expired instances of orchestra/staging at 2026-12-01T12:00:00.000Z by Lambda's clock, 5 min grace (kept: 0 not yet expired, 0 without an expiry, 0 with an unreadable expiry).",
   );
 });
 
+describe("one clock and a grace margin", () => {
+  test("with the grace, an instance is expired only once its expiry plus 5 minutes has passed", () => {
+    expect(REAP_GRACE_MS).toBe(300_000);
+    const fleet = [
+      instance("a-expired-6-min-ago", tagged("2026-12-01T11:54:00.000Z")),
+      instance("b-expired-5-min-ago", tagged("2026-12-01T11:55:00.000Z")),
+      instance("c-expired-4-min-59-ago", tagged("2026-12-01T11:55:00.001Z")),
+      instance("d-expired-now", tagged("2026-12-01T12:00:00.000Z")),
+    ];
+    const selection = selectExpired(fleet, STACK, NOW, REAP_GRACE_MS);
+    expect(selection.expired.map((row) => row.id)).toEqual(["a-expired-6-min-ago", "b-expired-5-min-ago"]);
+    expect(selection.kept).toEqual({ notYetExpired: 2, noExpiry: 0, unreadableExpiry: 0 });
+  });
+
+  test("the clock is named wherever a time is printed", () => {
+    expect(describeClock({ at: NOW, source: "lambda" })).toBe(
+      "2026-12-01T12:00:00.000Z by Lambda's clock, 5 min grace",
+    );
+    expect(describeClock({ at: NOW, source: "--now" })).toBe("2026-12-01T12:00:00.000Z (--now)");
+  });
+});
+
+describe("per-instance outcomes", () => {
+  const terminated: ReapOutcome = { id: "i-1", name: "staging-app", outcome: "terminated" };
+  const gone: ReapOutcome = { id: "i-2", name: "staging-gpu-a", outcome: "gone" };
+  const failed: ReapOutcome = {
+    id: "i-3",
+    name: "staging-data",
+    outcome: "failed",
+    reason: "not confirmed terminated within 10 min (last status terminating)",
+  };
+
+  test("exit 0 when all were terminated, 3 when some had vanished, 1 when any failed", () => {
+    expect(reapExitCode([])).toBe(0);
+    expect(reapExitCode([terminated])).toBe(0);
+    expect(reapExitCode([terminated, gone])).toBe(3);
+    expect(reapExitCode([gone, failed, terminated])).toBe(1);
+  });
+
+  test("every instance not terminated is named with what happened and what to do", () => {
+    expect(reapProblems([terminated])).toEqual([]);
+    expect(reapProblems([terminated, gone, failed])).toEqual([
+      "Not terminated by this run (2):",
+      "  i-2 (staging-gpu-a): already gone: Lambda answered 404 when it was to be terminated, so it no longer bills; something else terminated it after the listing (another reaper, a destroy, the console)",
+      "  i-3 (staging-data): NOT terminated: not confirmed terminated within 10 min (last status terminating); it may still bill: check it with `npm run lambda -- instances` and run the reaper again",
+    ]);
+  });
+});
+
 describe("arguments", () => {
-  test("defaults: dry run, now, table; a bare stack name gets the project prefix", () => {
-    expect(parseReapArgs(["--stack", "staging"], "orchestra", NOW)).toEqual({
+  test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix", () => {
+    expect(parseReapArgs(["--stack", "staging"], "orchestra")).toEqual({
       stackTag: "orchestra/staging",
       yes: false,
-      now: NOW,
       json: false,
     });
     expect(
       parseReapArgs(
         ["--yes", "--json", "--now", "2027-01-01T00:00:00Z", "--stack", "acme/integration"],
         "orchestra",
-        NOW,
       ),
     ).toEqual({ stackTag: "acme/integration", yes: true, now: new Date("2027-01-01T00:00:00Z"), json: true });
     expect(stackTagFor("staging", "orchestra")).toBe("orchestra/staging");
@@ -123,7 +181,7 @@ describe("arguments", () => {
     ],
     [["--stack", "staging", "--all"], 'unknown argument "--all"'],
   ])("%j is refused with the usage", (argv, problem) => {
-    expect(() => parseReapArgs(argv, "orchestra", NOW)).toThrow(new ReapUsageError(problem));
-    expect(() => parseReapArgs(argv, "orchestra", NOW)).toThrow(`${problem}\n${REAP_USAGE}`);
+    expect(() => parseReapArgs(argv, "orchestra")).toThrow(new ReapUsageError(problem));
+    expect(() => parseReapArgs(argv, "orchestra")).toThrow(`${problem}\n${REAP_USAGE}`);
   });
 });

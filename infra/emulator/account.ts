@@ -204,7 +204,10 @@ export class EmulatedAccount {
   }
 
   listInstances(): Record<string, unknown>[] {
-    return this.visibleInstances().map((instance) => this.render(instance));
+    const listed = this.visibleInstances().map((instance) => this.render(instance));
+    // Fault: listed now, gone (404) by the caller's next call, as if terminated and forgotten between.
+    for (const id of this.options.vanishAfterListing.splice(0)) this.instances.delete(id);
+    return listed;
   }
 
   getInstance(id: string): Record<string, unknown> {
@@ -330,7 +333,8 @@ export class EmulatedAccount {
       hostname: request.hostname ?? `ip-${address}`,
       tags: request.tags,
       firewallRulesetIds: request.firewallRulesetIds,
-      ip: this.options.ipMode === "loopback" ? `127.0.0.${address % 250}` : `203.0.113.${address % 250}`,
+      // Loopback: every instance is this machine's sandbox sshd, which listens on 127.0.0.1 only.
+      ip: this.options.ipMode === "loopback" ? "127.0.0.1" : `203.0.113.${address % 250}`,
       privateIp:
         this.options.ipMode === "loopback"
           ? `127.0.0.${address % 250}`

@@ -31,7 +31,10 @@ export interface EmulatorOptions {
   capacity: Record<string, number>;
   /** Instances the account may hold at once (quota-exceeded beyond). */
   instanceQuota: number;
-  /** `loopback` gives instances 127.0.0.x addresses so that each is reachable over SSH on this machine. */
+  /**
+   * `loopback`: every instance's public address is 127.0.0.1 (the sandbox sshd, which binds loopback
+   * only, answers for all) and its private one 127.0.0.x; `documentation`: 203.0.113.x and 10.19.x.x.
+   */
   ipMode: "loopback" | "documentation";
   auditPageSize: number;
   /** Faults: the next N API requests answer 500 / provider error / 429. */
@@ -56,6 +59,15 @@ export interface EmulatorOptions {
   /** Artificial latency added to every response, in ms. */
   latencyMs: number;
   quiet: boolean;
+  /**
+   * Test controls only (no flag). Lambda's clock, as every response's HTTP `Date` header reports
+   * it, runs this many ms ahead of this machine's (negative: behind). Default 0.
+   */
+  clockSkewMs: number;
+  /** Send no `Date` header (a proxy that strips it). Default false: Lambda, like any origin server, sends one. */
+  omitDateHeader: boolean;
+  /** Instances that vanish (GET and terminate answer 404) right after the next instance listing is answered. */
+  vanishAfterListing: string[];
 }
 
 export function defaultEmulatorOptions(): EmulatorOptions {
@@ -88,6 +100,9 @@ export function defaultEmulatorOptions(): EmulatorOptions {
     privateIpDelayMs: 0,
     latencyMs: 0,
     quiet: false,
+    clockSkewMs: 0,
+    omitDateHeader: false,
+    vanishAfterListing: [],
   };
 }
 
@@ -126,7 +141,7 @@ export const EMULATOR_FLAGS: Record<string, { option: keyof EmulatorOptions; hel
   "--instance-quota": { option: "instanceQuota", help: "instances the account may hold (default 100)" },
   "--ip-mode": {
     option: "ipMode",
-    help: "documentation (203.0.113.x) | loopback (127.0.0.x, reachable by SSH)",
+    help: "documentation (203.0.113.x) | loopback (127.0.0.1, this machine's sandbox sshd)",
   },
   "--audit-page-size": { option: "auditPageSize", help: "audit events per page (default 25)" },
   "--fail-5xx": { option: "fail5xx", help: "the next N requests answer HTTP 500" },

@@ -205,6 +205,9 @@ const MUTABLE_OPTIONS: (keyof EmulatorOptions)[] = [
   "capacity",
   "defaultCapacity",
   "latencyMs",
+  "clockSkewMs",
+  "omitDateHeader",
+  "vanishAfterListing",
 ];
 
 export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): Promise<RunningEmulator> {
@@ -216,6 +219,8 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Rate limits are judged on arrival, before the body is read, as a front proxy would.
     const arrivedAt = Date.now();
+    res.sendDate = !options.omitDateHeader; // Lambda's clock: the reaper and TTL stamp read this header
+    if (res.sendDate) res.setHeader("date", new Date(arrivedAt + options.clockSkewMs).toUTCString());
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const route = ROUTES.find(
       (candidate) => candidate.method === req.method && candidate.pattern.test(url.pathname),

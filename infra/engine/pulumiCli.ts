@@ -3,7 +3,7 @@
  * in a temporary directory, a passphrase secrets provider, and the project's own program.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join, resolve } from "path";
 
@@ -61,6 +61,9 @@ export class EngineStack {
     return env;
   }
 
+  /** Every `pulumi` this stack started that has not exited yet (stopAll kills them). */
+  private readonly running = new Set<ChildProcess>();
+
   /** Starts `pulumi <args>` for the stack in its own process group (so it can be killed whole). */
   start(args: string[], stdin?: string): { child: ChildProcess; done: Promise<RunResult> } {
     const child = spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], {
@@ -68,6 +71,8 @@ export class EngineStack {
       env: this.commandEnv(),
       detached: true,
     });
+    this.running.add(child);
+    child.on("exit", () => this.running.delete(child));
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -89,6 +94,23 @@ export class EngineStack {
       throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
     }
     return result;
+  }
+
+  /**
+   * Kills every `pulumi` of this stack still running, with its plugins (killTree), and waits for
+   * each to exit: for afterAll, so a test that timed out or failed mid-command leaves nothing behind.
+   */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.running].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            killTree(child);
+          }),
+      ),
+    );
   }
 
   async init(): Promise<void> {
@@ -133,7 +155,55 @@ export function removeStackFile(stack: EngineStack): void {
   rmSync(stack.configFile, { force: true });
 }
 
-/** Kills a whole process group (the CLI, its language host and provider plugins). */
-export function killGroup(child: ChildProcess): void {
-  if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+/** Parent pid of every process, from /proc (Linux). A process that exits while being read is skipped. */
+function parentPids(): Map<number, number> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return parents;
+}
+
+/** `pid` and all its descendants, whatever their process group or session. */
+export function processTree(pid: number): number[] {
+  const parents = parentPids();
+  const tree = [pid];
+  for (let index = 0; index < tree.length; index++)
+    for (const [child, parent] of parents) if (parent === tree[index]) tree.push(child);
+  return tree;
+}
+
+/**
+ * Kills `pulumi` and every process under it: the language host, the program, and the provider
+ * plugins, which the CLI starts in process groups of their own, so a group kill missed them and
+ * the dynamic provider (it has no engine health check) lived on, orphaned, after a killed `up`.
+ * The tree is stopped first (SIGSTOP, re-read until no new process appears) so nothing can
+ * spawn or be re-parented between reading it and killing it.
+ */
+export function killTree(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  const signal = (pid: number, name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // already gone
+    }
+  };
+  const stopped = new Set<number>();
+  for (let round = 0; round < 10; round++) {
+    const fresh = processTree(child.pid).filter((pid) => !stopped.has(pid));
+    if (fresh.length === 0) break;
+    for (const pid of fresh) {
+      signal(pid, "SIGSTOP");
+      stopped.add(pid);
+    }
+  }
+  for (const pid of stopped) signal(pid, "SIGKILL");
 }

@@ -9,7 +9,9 @@ import { randomBytes } from "crypto";
 import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
 import { startEmulator } from "../emulator/server";
-import { EngineStack, PROJECT_ROOT, killGroup, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { engineProcesses, listProcesses } from "./leftovers";
+import { EngineStack, PROJECT_ROOT, killTree, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { SSH_PORT, sandboxSshdPid, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
 
 jest.setTimeout(15 * 60_000);
 
@@ -21,6 +23,8 @@ let emulator: RunningEmulator;
 let stack: EngineStack;
 let client: LambdaClient;
 let stateWhileDeployed = "";
+/** True when this run started the sandbox sshd (then afterAll stops it; an operator's own stays). */
+let startedSshd = false;
 
 async function live() {
   return (await client.listInstances()).filter((instance) =>
@@ -74,14 +78,9 @@ function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
 
 beforeAll(async () => {
   const env = toolchainEnv();
-  const keyPath = execFileSync(
-    "bash",
-    [`${PROJECT_ROOT}/scripts/sandbox/sshd.sh`, `${PROJECT_ROOT}/.sandbox`],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
-  )
-    .trim()
-    .split("\n")
-    .pop() as string;
+  const sshd = startSandboxSshd();
+  startedSshd = sshd.started;
+  const keyPath = sshd.keyPath;
   emulator = await startEmulator({
     port: 0,
     apiKey: API_KEY,
@@ -101,6 +100,7 @@ beforeAll(async () => {
   });
   await stack.init();
   await stack.setConfig("lambdaApiUrl", emulator.url);
+  if (SSH_PORT !== 2222) await stack.setConfig("sshPort", String(SSH_PORT), { path: true });
   await stack.setConfig("lambdaApiKey", API_KEY, { secret: true });
   await stack.setConfig("databasePassword", DB_PASSWORD, { secret: true });
   await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
@@ -109,9 +109,19 @@ beforeAll(async () => {
   await stack.setConfig("sshPublicKey", execFileSync("cat", [`${keyPath}.pub`], { encoding: "utf8" }).trim());
 });
 
+// Everything this tier started stops here, whether the steps passed or not: a pulumi command a
+// failed or timed-out step left running (with its plugins), the emulator, and the sandbox sshd.
 afterAll(async () => {
+  await stack?.stopAll();
   if (stack !== undefined) removeStackFile(stack);
   await emulator?.close();
+  if (startedSshd) stopSandboxSshd();
+});
+
+test("00. the sandbox sshd listens on 127.0.0.1 only, never on the machine's other addresses", () => {
+  const pid = sandboxSshdPid();
+  expect(pid).toBeDefined();
+  expect(listProcesses().find((info) => info.pid === pid)?.listening).toEqual([`127.0.0.1:${SSH_PORT}`]);
 });
 
 test("0a. bad config fails preview with every problem listed at once, before anything is created", async () => {
@@ -313,8 +323,11 @@ test("5. killing pulumi up in the middle of a launch, then running it again, lea
   for (let i = 0; i < 600 && emulator.stats().launchesAccepted === launchesBefore; i++)
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
-  killGroup(child);
+  killTree(child);
   await done;
+  // The whole run is gone: the CLI, and its plugins in their own process groups (the dynamic
+  // provider, mid-create, used to live on, orphaned, long after the CLI).
+  expect(await engineProcesses(PROJECT_ROOT)).toEqual([]);
   await setFaults({ bootDelayMs: 1500 });
   await stack.run(["cancel", "--yes"], { allowFailure: true });
   await stack.run(["up", "--yes", "--skip-preview"]);

@@ -38,6 +38,7 @@ import {
   parseInstanceListing,
   parseResponse,
 } from "./schemas";
+import { recordServerDate, serverNowMs } from "./serverClock";
 import { LambdaSettings, resolveLambdaSettings } from "./settings";
 
 export interface LaunchRequest {
@@ -382,6 +383,14 @@ export class LambdaClient {
     return events;
   }
 
+  /**
+   * Lambda's current time from its responses' `Date` header (see serverClock.ts), for stamping and
+   * judging instance expiries. Throws ServerClockUnknownError before any response carried one.
+   */
+  serverNow(): Date {
+    return new Date(serverNowMs(this.apiUrl));
+  }
+
   // ---- transport -------------------------------------------------------------------------------
 
   private async call<T>(options: CallOptions<T>): Promise<T> {
@@ -398,6 +407,7 @@ export class LambdaClient {
           data: options.body,
           params: options.params === undefined ? undefined : dropUndefined(options.params),
         });
+        recordServerDate(this.apiUrl, response.headers.date);
         if (response.status >= 200 && response.status < 300) {
           const body = response.data as { data?: unknown } | undefined;
           if (body === null || typeof body !== "object" || !("data" in body)) {

@@ -28,8 +28,9 @@ export interface InstanceInputs {
   bootTimeoutMinutes: number;
   pollIntervalSeconds: number;
   /**
-   * Hours the instance may live; `create` stamps `now + ttlHours` as the `orchestra-expires-at` tag
-   * and the `expiresAt` output, and `npm run reap` terminates it after that. Absent or 0: none.
+   * Hours the instance may live; `create` stamps Lambda's now (its HTTP `Date` header) + ttlHours as
+   * the `orchestra-expires-at` tag and the `expiresAt` output, and `npm run reap` terminates it once
+   * Lambda's clock has passed that by its grace (5 min). Absent or 0: none.
    */
   ttlHours?: number;
 }
@@ -58,6 +59,8 @@ export const STACK_TAG = "orchestra-stack";
  * The expiry for an instance launched at `nowMs`, or undefined without a TTL. Computed once, in the
  * provider's `create`, never in the program: tags are launch-time inputs that Lambda cannot change,
  * so a program-side `Date.now()` would change them, and replace every instance, on every `up`.
+ * `nowMs` is Lambda's clock (LambdaClient.serverNow), never the launching machine's: the reaper
+ * judges the tag by Lambda's clock, and a laptop hours off would otherwise reap fresh nodes.
  */
 /**
  * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one

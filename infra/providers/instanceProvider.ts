@@ -202,10 +202,16 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   // Adopt an instance an interrupted run launched under this name. One listing serves every create
   // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
   const existing = findLiveByName(await cachedInstanceListing(client), launchedName);
-  // The clock starts here, at the launch, not in the program (see expiryFor). An adopted instance
-  // keeps the expiry it was launched with.
+  // The clock starts here, at the launch, not in the program (see expiryFor), and it is Lambda's
+  // (the listing's Date header), the clock the reaper judges by. An adopted instance keeps its expiry.
   const id =
-    existing?.id ?? (await launchSomewhere(client, inputs, regions, expiryFor(inputs.ttlHours, Date.now())));
+    existing?.id ??
+    (await launchSomewhere(
+      client,
+      inputs,
+      regions,
+      expiryFor(inputs.ttlHours, client.serverNow().getTime()),
+    ));
   // From here on the instance bills: it is returned, or terminated and the error says so.
   const instance = await settleLaunched(client, id, inputs);
   return { id, outs: toOutputs(inputs, instance) };

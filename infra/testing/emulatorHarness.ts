@@ -3,6 +3,7 @@
  * at it through the same environment variables an operator would use.
  */
 import { resetPacer } from "../lambda/pacer";
+import { forgetServerClock } from "../lambda/serverClock";
 import { forgetConfiguredSettings } from "../lambda/settings";
 import { invalidateInstanceList } from "../providers/common";
 import type { EmulatorOptions } from "../emulator/options";
@@ -50,10 +51,12 @@ export function pointClientAt(url: string): void {
     "__orchestraLambdaInstanceListing",
     "__orchestraLambdaInstanceTypes",
     "__orchestraLambdaImages",
+    "__orchestraLambdaServerClock",
   ]) {
     host[key] = undefined;
   }
   resetPacer();
+  forgetServerClock();
   forgetConfiguredSettings();
   invalidateInstanceList();
 }

@@ -16,7 +16,5 @@ if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   done
 fi
 stop_emulator
-if [ -f "$STATE/ssh/sshd.pid" ] && kill -0 "$(cat "$STATE/ssh/sshd.pid")" 2>/dev/null; then
-  kill "$(cat "$STATE/ssh/sshd.pid")" && log "sshd stopped"
-fi
+bash scripts/sandbox/sshd.sh stop "$STATE"
 echo "Sandbox destroyed; the emulator and the sandbox sshd are stopped."

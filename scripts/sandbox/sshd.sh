@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
-# Starts the SSH server that the sandbox's emulated instances answer on: the emulator gives each
-# instance a loopback address (127.0.0.x) and this sshd, on port 2222, accepts the sandbox user from
-# loopback only. Installs Debian's openssh-server when missing. Idempotent.
+# Starts the SSH server that the sandbox's emulated instances answer on: the emulator gives every
+# instance the address 127.0.0.1 (--ip-mode loopback) and this sshd listens on 127.0.0.1:2222 only
+# (never on the machine's other addresses) and accepts the sandbox user from loopback only.
+# Installs Debian's openssh-server when missing. Idempotent.
 #
-#   scripts/sandbox/sshd.sh <state-dir>      (prints the private key path on its last line)
+#   scripts/sandbox/sshd.sh <state-dir>        starts it (prints the private key path on its last line)
+#   scripts/sandbox/sshd.sh stop <state-dir>   stops the one this state dir started, if running
 set -euo pipefail
-STATE="${1:?usage: sshd.sh <state-dir>}"
+MODE=start
+if [ "${1:-}" = "stop" ]; then MODE=stop; shift; fi
+STATE="${1:?usage: sshd.sh [stop] <state-dir>}"
 # Absolute: sshd changes to / when it daemonizes, and its config names files under the state dir.
 STATE="$(mkdir -p "$STATE" && cd "$STATE" && pwd)"
 PORT="${SANDBOX_SSH_PORT:-2222}"
 USER_NAME="${SANDBOX_SSH_USER:-orchestra-sandbox}"
 log() { printf '[sandbox:sshd] %s\n' "$*" >&2; }
+
+if [ "$MODE" = stop ]; then
+  pid="$(cat "$STATE/ssh/sshd.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    # Gone, not only signalled: the next start (or CI's leftover check) must not find it listening.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then log "ERROR: sshd (pid $pid) did not stop within 5 s"; exit 1; fi
+    log "sshd stopped (pid $pid)"
+  fi
+  rm -f "$STATE/ssh/sshd.pid"
+  exit 0
+fi
 
 if ! command -v /usr/sbin/sshd >/dev/null 2>&1; then
   log "installing openssh-server (Debian package)"
@@ -56,7 +73,7 @@ chmod 755 "$NODE_BIN/nvidia-smi" "$NODE_BIN/docker"
 
 cat > "$STATE/ssh/sshd_config" <<CONF
 Port $PORT
-ListenAddress 0.0.0.0
+ListenAddress 127.0.0.1
 HostKey $STATE/ssh/host_ed25519
 PidFile $STATE/ssh/sshd.pid
 PasswordAuthentication no
@@ -76,7 +93,9 @@ if [ -n "$(our_pid)" ] && kill -0 "$(our_pid)" 2>/dev/null; then
 else
   # Another checkout's sandbox sshd may hold the port; it answers with that checkout's host key
   # and stops answering once that checkout is gone (connections reset). Replace it with ours.
+  # Only one that holds our port: another checkout's sandbox on another port is left alone.
   for pid in $(pgrep -f "sshd -f .*/\.sandbox/ssh/sshd_config" || true); do
+    ss -ltnp "sport = :$PORT" 2>/dev/null | grep -q "pid=$pid," || continue
     log "stopping another checkout's sandbox sshd on the port (pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline))"
     kill "$pid" 2>/dev/null || true
   done
