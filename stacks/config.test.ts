@@ -1,13 +1,8 @@
 /** Pure tier: stack config validation reports every problem at once, in the user's words. */
 import { configPath, StackConfigError, validateStackConfig } from "./config";
+import { validStagingConfig } from "./configFixtures";
 
-const valid = {
-  layer: "staging",
-  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA ops",
-  allowedCidrs: ["203.0.113.0/24"],
-  nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
-  monthlyBudgetUsd: 3000,
-};
+const valid = validStagingConfig;
 
 test("a valid config becomes a frozen, typed object with defaults", () => {
   const config = validateStackConfig(valid);

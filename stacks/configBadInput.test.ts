@@ -4,14 +4,9 @@
  */
 import { isPinnedImage } from "../components/serviceCatalog";
 import { StackConfigError, validateStackConfig } from "./config";
+import { validStagingConfig } from "./configFixtures";
 
-const valid = {
-  layer: "staging",
-  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA ops",
-  allowedCidrs: ["203.0.113.0/24"],
-  nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
-  monthlyBudgetUsd: 3000,
-};
+const valid = validStagingConfig;
 
 /** The problems a config is refused with; fails the test when it is accepted. */
 function problemsOf(raw: Record<string, unknown>, otherKeys: readonly string[] = []): string[] {

@@ -11,14 +11,9 @@
 import { validateStackConfig } from "./config";
 import { engineConfigText, readRawConfig, TEXT_KEYS } from "./configRead";
 import { stackValuesFromText } from "./configFiles";
+import { validStagingConfig } from "./configFixtures";
 
-const valid = {
-  layer: "staging",
-  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA ops",
-  allowedCidrs: ["203.0.113.0/24"],
-  nodes: { app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
-  monthlyBudgetUsd: 3000,
-};
+const valid = validStagingConfig;
 
 /** PULUMI_CONFIG as the engine would build it from these YAML values (orchestra: stripped). */
 function engineTexts(values: Record<string, unknown>): Record<string, string> {

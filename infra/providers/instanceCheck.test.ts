@@ -9,25 +9,14 @@ import { serializeProvider, type SerializedProvider } from "../testing/serialize
 import { pointClientAt, startTestEmulator, unsetEnv } from "../testing/emulatorHarness";
 import { UNKNOWN } from "./common";
 import { lambdaInstanceProvider } from "./instanceProvider";
+import { instanceInputs } from "../testing/instanceFixtures";
 
 let emulator: RunningEmulator;
 let provider: SerializedProvider["provider"];
 let client: LambdaClient;
 
 function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: "gpu-a",
-    launchToken: "0a1b2c3d",
-    instanceType: "gpu_1x_a10",
-    regions: ["us-west-1", "us-east-1"],
-    sshKeyNames: ["ops"],
-    fileSystemNames: [],
-    tags: {},
-    firewallRulesetsByRegion: {},
-    bootTimeoutMinutes: 1,
-    pollIntervalSeconds: 0.02,
-    ...overrides,
-  };
+  return instanceInputs({ tags: {}, ...overrides });
 }
 
 async function reasons(news: Record<string, unknown>): Promise<string[]> {

@@ -13,6 +13,7 @@ import {
 } from "../testing/serializedProvider";
 import { setFaults, startTestEmulator } from "../testing/emulatorHarness";
 import { lambdaInstanceProvider } from "./instanceProvider";
+import { instanceInputs } from "../testing/instanceFixtures";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq9 ops@example.com";
 const ID = "[0-9a-f]{32}";
@@ -22,19 +23,7 @@ let provider: SerializedProvider["provider"];
 let client: LambdaClient;
 
 function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: "gpu-a",
-    launchToken: "0a1b2c3d",
-    instanceType: "gpu_1x_a10",
-    regions: ["us-west-1", "us-east-1"],
-    sshKeyNames: ["ops"],
-    fileSystemNames: [],
-    tags: { "orchestra-stack": "test" },
-    firewallRulesetsByRegion: {},
-    bootTimeoutMinutes: 1,
-    pollIntervalSeconds: 0.02,
-    ...overrides,
-  };
+  return instanceInputs({ ...overrides });
 }
 
 /** Instances that bill on the emulator (booting, active, unhealthy), by id. */

@@ -14,6 +14,7 @@ import {
 } from "../testing/emulatorHarness";
 import { lambdaInstanceProvider } from "./instanceProvider";
 import { instanceLaunchToken, launchTokenFor } from "./lambdaInstance";
+import { instanceInputs } from "../testing/instanceFixtures";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq9 ops@example.com";
 
@@ -23,19 +24,7 @@ let serializedText: string;
 let client: LambdaClient;
 
 function inputs(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: "gpu-a",
-    launchToken: "0a1b2c3d",
-    instanceType: "gpu_1x_a10",
-    regions: ["us-west-1", "us-east-1"],
-    sshKeyNames: ["ops"],
-    fileSystemNames: [],
-    tags: { "orchestra-stack": "test" },
-    firewallRulesetsByRegion: {},
-    bootTimeoutMinutes: 1,
-    pollIntervalSeconds: 0.02,
-    ...overrides,
-  };
+  return instanceInputs({ ...overrides });
 }
 
 async function liveInstances() {
