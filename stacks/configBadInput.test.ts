@@ -175,7 +175,7 @@ describe("values that reach a shell, a URL or the network", () => {
       `orchestra:lambdaApiUrl = "http://10.0.0.5:8080": ${inClear}${fixWith("lambdaApiUrl")}`,
     ]);
     expect(problemsOf({ ...valid, lambdaApiUrl: "https://ops:hunter2@cloud.lambda.ai" })).toEqual([
-      'orchestra:lambdaApiUrl = "https://ops:***@cloud.lambda.ai": must not carry a user name or password (URLs are stored and logged in plain text); the API key goes in `pulumi config set --secret lambdaApiKey <key>`' +
+      'orchestra:lambdaApiUrl = "https://***@cloud.lambda.ai": must not carry a user name or password (URLs are stored and logged in plain text); the API key goes in `pulumi config set --secret lambdaApiKey <key>`' +
         fixWith("lambdaApiUrl"),
     ]);
     expect(problemsOf({ ...valid, lambdaApiUrl: "ftp://cloud.lambda.ai" })).toEqual([

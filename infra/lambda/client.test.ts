@@ -137,6 +137,32 @@ describe("the API key never leaks", () => {
       server.close();
     }
   });
+
+  test("a malformed body whose field names echo the key has it redacted, in an error and in a listing", async () => {
+    // zod names a record's keys in its problems, and the keys are the server's choice.
+    const server = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const echo = String(req.headers.authorization).replace("Bearer ", "");
+      if (req.url?.includes("instance-types")) res.end(JSON.stringify({ data: { [echo]: {} } }));
+      else res.end(JSON.stringify({ data: [{ id: "i-1", name: "odd", [echo]: 1, status: 7 }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new LambdaClient({ apiUrl: url, apiKey: "secret-key-abcdef" });
+      const shape = (await client.listInstanceTypes().catch((thrown: unknown) => thrown)) as Error;
+      expect(shape).toBeInstanceOf(LambdaResponseShapeError);
+      expect(shape.message).toMatch(
+        /^Lambda API listInstanceTypes: unexpected response, field \[REDACTED\]\./,
+      );
+      expect(shape.message).not.toContain("secret-key-abcdef");
+      const listing = await client.listInstancesChecked();
+      expect(listing.unreadable.map((entry) => entry.id)).toEqual(["i-1"]);
+      expect(JSON.stringify(listing)).not.toContain("secret-key-abcdef");
+    } finally {
+      server.close();
+    }
+  });
 });
 
 test("a server that echoes the key base64-, URL- or hex-encoded has every form redacted", async () => {

@@ -121,7 +121,12 @@ export class LambdaClient {
       params: { cluster_id: clusterId },
       schema: lambdaSchemas().instanceList,
     });
-    return parseInstanceListing(items);
+    const listing = parseInstanceListing(items);
+    // Problems quote server-chosen text (record keys, values): redacted like every other message.
+    return {
+      instances: listing.instances,
+      unreadable: listing.unreadable.map((entry) => ({ ...entry, problem: this.redact(entry.problem) })),
+    };
   }
 
   getInstance(id: string): Promise<Instance> {
@@ -423,7 +428,11 @@ export class LambdaClient {
           attempt,
         );
       } catch (thrown) {
-        if (thrown instanceof LambdaResponseShapeError) throw thrown;
+        if (thrown instanceof LambdaResponseShapeError) {
+          // The message quotes server-chosen field names (a record's keys), which may echo the key.
+          thrown.message = this.redact(thrown.message);
+          throw thrown;
+        }
         error = this.errorFromTransport(options.operation, thrown, attempt);
       }
 

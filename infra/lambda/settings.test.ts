@@ -20,7 +20,7 @@ test("a URL with credentials is refused without repeating the password", () => {
     message = (error as Error).message;
   }
   expect(message).toBe(
-    'Lambda API URL "https://ops:***@cloud.lambda.ai": must not carry a user name or password (URLs are stored and logged in plain text); the API key goes in `pulumi config set --secret lambdaApiKey <key>`; set LAMBDA_API_URL or lambdaApiUrl to e.g. https://cloud.lambda.ai',
+    'Lambda API URL "https://***@cloud.lambda.ai": must not carry a user name or password (URLs are stored and logged in plain text); the API key goes in `pulumi config set --secret lambdaApiKey <key>`; set LAMBDA_API_URL or lambdaApiUrl to e.g. https://cloud.lambda.ai',
   );
 });
 
@@ -32,4 +32,30 @@ test("https anywhere and http to loopback are accepted (the emulator listens on 
     "http://[::1]:2",
   ])
     expect(resolveLambdaSettings({ apiUrl, apiKey: "k" }).apiUrl).toBe(apiUrl.replace(/\/$/, ""));
+});
+
+test("every form of user info is masked whole: a token as the user name, a password holding @", () => {
+  for (const [apiUrl, shown] of [
+    ["https://tok_abc123@cloud.lambda.ai", "https://***@cloud.lambda.ai"],
+    ["https://u:p@ss@cloud.lambda.ai/api", "https://***@cloud.lambda.ai/api"],
+    ["https://ops:hunter2@cloud.lambda.ai:443", "https://***@cloud.lambda.ai:443"],
+  ]) {
+    const message = (() => {
+      try {
+        resolveLambdaSettings({ apiUrl, apiKey: "k" });
+        return "(no error)";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    const prefix = `Lambda API URL "${shown}": must not carry a user name or password`;
+    expect(message.slice(0, prefix.length)).toBe(prefix);
+  }
+});
+
+test("an empty query or fragment is refused: the API paths would be appended after it", () => {
+  for (const apiUrl of ["https://cloud.lambda.ai?", "https://cloud.lambda.ai/#"])
+    expect(() => resolveLambdaSettings({ apiUrl, apiKey: "k" })).toThrow(
+      `Lambda API URL "${apiUrl}": must be an https:// URL such as https://cloud.lambda.ai, without a query or fragment`,
+    );
 });

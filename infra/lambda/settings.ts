@@ -81,7 +81,9 @@ export function lambdaApiUrlProblem(url: string): string | undefined {
     !["https:", "http:"].includes(parsed.protocol) ||
     parsed.host === "" ||
     parsed.search !== "" ||
-    parsed.hash !== ""
+    parsed.hash !== "" ||
+    // URL reports an empty query or fragment ("...ai?", "...ai/#") as "", yet the text keeps it.
+    /[?#]/.test(url)
   )
     return "must be an https:// URL such as https://cloud.lambda.ai, without a query or fragment";
   if (parsed.username !== "" || parsed.password !== "")
@@ -91,9 +93,12 @@ export function lambdaApiUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** `url` with any password in it replaced by ***, for error messages. */
+/**
+ * `url` with all its user info (a token as the user name, user:password) replaced by ***, for
+ * error messages. The user info ends at the last `@` before the path: a password may contain `@`.
+ */
 export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@");
 }
 
 /**

@@ -137,6 +137,31 @@ describe("a missing or null field never becomes an empty address", () => {
     );
     expect(emulator.stats().launchesAccepted).toBe(1);
   });
+  test("a live instance whose name reads null but carries this node's tags is not launched a second time", async () => {
+    const first = await provider.create(inputs());
+    await control(`instances/${first.id}/fields`, { set: { name: null } });
+    expect(await errorOf(provider.create(inputs()))).toBe(
+      `Lambda lists a live instance without a name (id ${first.id}) that carries every tag of gpu-a-0a1b2c3d; it may be ` +
+        "this node, launched by an interrupted run, so a second one is not launched. Check it with `npm run lambda -- instances` " +
+        `(terminate it with \`npm run lambda -- terminate ${first.id}\` if it is not wanted), then run the deployment again.`,
+    );
+    expect(emulator.stats().launchesAccepted).toBe(1);
+    // Another node's tags: the nameless instance is not this one, so this node launches.
+    const other = await provider.create(
+      inputs({ tags: { "orchestra-stack": "test", "orchestra-node": "gpu-b" } }),
+    );
+    expect(await orphans([first.id, other.id])).toEqual([]);
+    expect(emulator.stats().launchesAccepted).toBe(2);
+  });
+  test("without a TTL a launch needs no Lambda clock: a response without a Date header does not stop it", async () => {
+    await setFaults(emulator, { omitDateHeader: true });
+    const result = await provider.create(inputs());
+    expect(result.outs).toMatchObject({ status: "active" });
+    expect(await errorOf(provider.create(inputs({ name: "gpu-t", ttlHours: 2 })))).toMatch(
+      /^Lambda's clock is unknown/,
+    );
+    expect(emulator.stats().launchesAccepted).toBe(1);
+  });
 });
 
 describe("once create has launched, it returns the instance or terminates it", () => {

@@ -56,21 +56,22 @@ export const EXPIRES_AT_TAG = "orchestra-expires-at";
 export const STACK_TAG = "orchestra-stack";
 
 /**
- * The expiry for an instance launched at `nowMs`, or undefined without a TTL. Computed once, in the
- * provider's `create`, never in the program: tags are launch-time inputs that Lambda cannot change,
- * so a program-side `Date.now()` would change them, and replace every instance, on every `up`.
- * `nowMs` is Lambda's clock (LambdaClient.serverNow), never the launching machine's: the reaper
- * judges the tag by Lambda's clock, and a laptop hours off would otherwise reap fresh nodes.
- */
-/**
  * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one
  * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
  */
 export const MAX_TTL_HOURS = 744;
 
-export function expiryFor(ttlHours: number | undefined, nowMs: number): string | undefined {
+/**
+ * The expiry for an instance launched at `nowMs`, or undefined without a TTL. Computed once, in the
+ * provider's `create`, never in the program: tags are launch-time inputs that Lambda cannot change,
+ * so a program-side `Date.now()` would change them, and replace every instance, on every `up`.
+ * `nowMs` reads Lambda's clock (LambdaClient.serverNow), never the launching machine's: the reaper
+ * judges the tag by Lambda's clock, and a laptop hours off would otherwise reap fresh nodes. It is
+ * called only when there is a TTL, so a stack without one (production) never needs that clock.
+ */
+export function expiryFor(ttlHours: number | undefined, nowMs: () => number): string | undefined {
   if (ttlHours === undefined || !(ttlHours > 0)) return undefined;
-  return new Date(nowMs + Math.round(ttlHours * 3_600_000)).toISOString();
+  return new Date(nowMs() + Math.round(ttlHours * 3_600_000)).toISOString();
 }
 
 /**

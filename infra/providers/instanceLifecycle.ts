@@ -38,10 +38,16 @@ export function missingAddresses(instance: Instance): string[] {
 }
 
 /**
- * The live instance carrying exactly this launched name, if any. One Lambda lists under that name
- * but cannot be parsed is an error, not "none": launching again would pay twice.
+ * The live instance carrying exactly this launched name, if any. An instance Lambda lists that
+ * could be this one but cannot be told apart is an error, not "none": launching again would pay
+ * twice. That is one listed under the name that does not parse, and a live one whose name Lambda
+ * reports as null but which carries every tag this resource launches with (`tags`, when given).
  */
-export function findLiveByName(listing: InstanceListing, launchedName: string): Instance | undefined {
+export function findLiveByName(
+  listing: InstanceListing,
+  launchedName: string,
+  tags?: Readonly<Record<string, string>>,
+): Instance | undefined {
   const odd = listing.unreadable.find((entry) => entry.name === launchedName);
   if (odd !== undefined) {
     throw new Error(
@@ -49,8 +55,30 @@ export function findLiveByName(listing: InstanceListing, launchedName: string): 
         "not launching a second one. Check it in the Lambda console (terminate it there if it is not wanted), then run the deployment again.",
     );
   }
+  const nameless = listing.instances.find(
+    (instance) =>
+      instance.name === undefined &&
+      LIVE_STATUSES.includes(instance.status) &&
+      carriesAllTags(instance, tags),
+  );
+  if (nameless !== undefined) {
+    throw new Error(
+      `Lambda lists a live instance without a name (id ${nameless.id}) that carries every tag of ${launchedName}; it may be ` +
+        "this node, launched by an interrupted run, so a second one is not launched. Check it with `npm run lambda -- instances` " +
+        `(terminate it with \`npm run lambda -- terminate ${nameless.id}\` if it is not wanted), then run the deployment again.`,
+    );
+  }
   return listing.instances.find(
     (instance) => instance.name === launchedName && LIVE_STATUSES.includes(instance.status),
+  );
+}
+
+/** True when `tags` is non-empty and the instance carries each of them with the same value. */
+function carriesAllTags(instance: Instance, tags: Readonly<Record<string, string>> | undefined): boolean {
+  const wanted = Object.entries(tags ?? {});
+  if (wanted.length === 0) return false;
+  return wanted.every(([key, value]) =>
+    (instance.tags ?? []).some((tag) => tag.key === key && tag.value === value),
   );
 }
 

@@ -84,11 +84,12 @@ function isAmbiguousLaunchFailure(error: unknown): boolean {
 async function lookUpAfterAmbiguousLaunch(
   client: LambdaClient,
   launchedName: string,
+  tags: Readonly<Record<string, string>>,
   launchError: unknown,
 ): Promise<Instance | undefined> {
   invalidateInstanceList();
   try {
-    return findLiveByName(await client.listInstancesChecked(), launchedName);
+    return findLiveByName(await client.listInstancesChecked(), launchedName, tags);
   } catch (lookupError) {
     throw new Error(
       `Launching ${launchedName} failed without saying whether Lambda launched it (${messageOf(launchError)}), ` +
@@ -121,7 +122,7 @@ async function launchSomewhere(
         }
         if (!isAmbiguousLaunchFailure(error)) throw error;
         // Lambda may have launched it anyway (and be billing for it): look before trying again.
-        const adopted = await lookUpAfterAmbiguousLaunch(client, launchedName, error);
+        const adopted = await lookUpAfterAmbiguousLaunch(client, launchedName, inputs.tags, error);
         if (adopted !== undefined) return adopted.id;
         if (attempt >= AMBIGUOUS_LAUNCH_ATTEMPTS) throw error;
       }
@@ -201,7 +202,7 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   }
   // Adopt an instance an interrupted run launched under this name. One listing serves every create
   // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
-  const existing = findLiveByName(await cachedInstanceListing(client), launchedName);
+  const existing = findLiveByName(await cachedInstanceListing(client), launchedName, inputs.tags);
   // The clock starts here, at the launch, not in the program (see expiryFor), and it is Lambda's
   // (the listing's Date header), the clock the reaper judges by. An adopted instance keeps its expiry.
   const id =
@@ -210,7 +211,7 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
       client,
       inputs,
       regions,
-      expiryFor(inputs.ttlHours, client.serverNow().getTime()),
+      expiryFor(inputs.ttlHours, () => client.serverNow().getTime()),
     ));
   // From here on the instance bills: it is returned, or terminated and the error says so.
   const instance = await settleLaunched(client, id, inputs);
