@@ -131,7 +131,74 @@ test("--yes terminates exactly the expired ones of that stack and confirms", asy
     alreadyGone: [],
     failed: [],
     kept: { notYetExpired: 1, noExpiry: 1, unreadableExpiry: 0 },
+    unreadable: [],
+    unreadableElsewhere: 0,
   });
+});
+
+/** Makes one instance report odd fields from now on (the emulator's control API). */
+async function setFields(id: string, body: unknown): Promise<void> {
+  const response = await fetch(`${emulator.url}/_emulator/instances/${id}/fields`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`setting fields failed: ${response.status} ${await response.text()}`);
+}
+
+/** Every listed instance's raw status by name, the unreadable ones included. */
+async function rawStatuses(): Promise<Record<string, string>> {
+  const response = await fetch(`${emulator.url}/api/v1/instances`, {
+    headers: { Authorization: `Bearer ${TEST_API_KEY}` },
+  });
+  const body = (await response.json()) as { data: { name: string; status: string }[] };
+  return Object.fromEntries(body.data.map((instance) => [instance.name, instance.status]));
+}
+
+test("an expired instance of the stack that cannot be read is named, never terminated, and the run exits 1; the rest are reaped", async () => {
+  await setFields(ids.expiredA, { set: { ssh_key_names: null } });
+  await setFields(ids.otherStack, { set: { ssh_key_names: null } });
+  const result = await reap(["--stack", "staging", "--now", NOW, "--yes"]);
+  expect(result.code).toBe(1);
+  expect(result.err).toBe(
+    [
+      "Not judged by this run: 1 instance(s) of orchestra/staging could not be read (they may still bill; never terminated unread):",
+      `  ${ids.expiredA} (staging-app), status active: ssh_key_names: Invalid input: expected array, received null`,
+      "  inspect them with `npm run lambda -- instances`; terminate one that should go with `npm run lambda -- terminate <id>`",
+      "note: 1 unreadable instance(s) of other stacks or without a readable orchestra-stack tag were left alone.",
+      "",
+    ].join("\n"),
+  );
+  expect(result.out.trimEnd().split("\n").pop()).toBe(
+    `1 expired instance(s) of orchestra/staging at ${NOW} (--now), $1.29/h: 1 terminated, 0 already gone, 0 failed (kept: 1 not yet expired, 1 without an expiry, 0 with an unreadable expiry). 1 instance(s) of orchestra/staging could not be read and were not judged (see stderr).`,
+  );
+  expect(emulator.stats().byOperation.terminateInstance).toBe(1);
+  expect(await rawStatuses()).toEqual({
+    "staging-app": "active",
+    "staging-gpu-a": "terminated",
+    "staging-data": "active",
+    "staging-manual": "active",
+    "integration-app": "active",
+    "someone-elses": "active",
+  });
+
+  // Nothing else expired: still exit 1 (not "No expired instances", exit 0), and the JSON names it.
+  const json = await reap(["--stack", "staging", "--now", NOW, "--yes", "--json"]);
+  expect(json.code).toBe(1);
+  expect(JSON.parse(json.out)).toMatchObject({
+    expired: [],
+    terminated: [],
+    unreadable: [
+      {
+        id: ids.expiredA,
+        name: "staging-app",
+        status: "active",
+        problem: "ssh_key_names: Invalid input: expected array, received null",
+      },
+    ],
+    unreadableElsewhere: 1,
+  });
+  expect((await rawStatuses())["staging-app"]).toBe("active");
 });
 
 const TSX = join(__dirname, "..", "node_modules", ".bin", "tsx");

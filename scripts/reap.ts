@@ -12,8 +12,13 @@
  *   npm run reap -- --stack staging --yes
  * then `pulumi refresh --stack staging` drops the reaped nodes from state (the next `up` relaunches).
  *
- * Exit codes: 0 done or nothing to do; 1 the listing failed, Lambda's clock was unknown, or an
- * instance's termination failed or was not confirmed (it may still bill); 2 bad arguments; 3 no
+ * An instance of the stack the client cannot parse is never terminated (nor judged): it is named on
+ * stderr with how to inspect and terminate it by hand, and the run exits 1; other stacks' unreadable
+ * instances are only counted.
+ *
+ * Exit codes: 0 done or nothing to do; 1 the listing failed, Lambda's clock was unknown, an
+ * instance's termination failed or was not confirmed, or one of the stack's instances could not be
+ * read (each may still bill); 2 bad arguments; 3 no
  * failure, but an instance vanished (404) before this run could terminate it.
  */
 import { readFileSync } from "fs";
@@ -33,6 +38,9 @@ import {
   reapSummary,
   ReapUsageError,
   selectExpired,
+  splitUnreadable,
+  UnreadableSplit,
+  unreadableProblems,
 } from "./reapPlan";
 
 export interface ReapDeps {
@@ -141,18 +149,21 @@ export async function runReap(argv: readonly string[], deps: ReapDeps): Promise<
     throw error;
   }
   let selection: ReapSelection;
+  let unreadable: UnreadableSplit;
   let clock: ReapClock;
   let outcomes: ReapOutcome[] = [];
   try {
     const client = deps.client();
-    const instances = await client.listInstances();
+    // The checked listing: an instance the client cannot parse must be reported, never skipped.
+    const listing = await client.listInstancesChecked();
+    unreadable = splitUnreadable(listing.unreadable, args.stackTag);
     // Lambda's clock as its listing's Date header gave it, unless the operator named a time.
     clock =
       args.now !== undefined
         ? { at: args.now, source: "--now" }
         : { at: client.serverNow(), source: "lambda" };
     selection = selectExpired(
-      instances,
+      listing.instances,
       args.stackTag,
       clock.at,
       clock.source === "lambda" ? REAP_GRACE_MS : 0,
@@ -181,16 +192,18 @@ export async function runReap(argv: readonly string[], deps: ReapDeps): Promise<
         entry.outcome === "failed" ? [{ id: entry.id, name: entry.name, reason: entry.reason }] : [],
       ),
       kept: selection.kept,
+      unreadable: unreadable.ofStack.map(({ id, name, status, problem }) => ({ id, name, status, problem })),
+      unreadableElsewhere: unreadable.elsewhere,
     };
     deps.out(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     if (selection.expired.length > 0) deps.out(`${formatReapTable(selection)}\n`);
     for (const id of ids("terminated")) deps.out(`terminated ${id}\n`);
-    deps.out(`${reapSummary(args, clock, selection, outcomes)}\n`);
+    deps.out(`${reapSummary(args, clock, selection, outcomes, unreadable.ofStack.length)}\n`);
   }
-  const problems = reapProblems(outcomes);
+  const problems = [...reapProblems(outcomes), ...unreadableProblems(unreadable, args.stackTag)];
   if (problems.length > 0) deps.err(`${problems.join("\n")}\n`);
-  return reapExitCode(outcomes);
+  return reapExitCode(outcomes, unreadable.ofStack.length);
 }
 
 if (require.main === module) {

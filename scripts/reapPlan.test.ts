@@ -12,7 +12,9 @@ import {
   ReapUsageError,
   REAP_USAGE,
   selectExpired,
+  splitUnreadable,
   stackTagFor,
+  unreadableProblems,
 } from "./reapPlan";
 
 const NOW = new Date("2026-12-01T12:00:00.000Z");
@@ -155,6 +157,78 @@ describe("per-instance outcomes", () => {
   });
 });
 
+describe("expiry tags: only the form the provider stamps", () => {
+  // expiryFor stamps Date#toISOString: YYYY-MM-DDTHH:MM:SS.sssZ. Anything else is never reaped, only counted.
+  test.each([
+    "0",
+    "1",
+    "x 1",
+    "12/31",
+    "Dec 1",
+    "2026",
+    "1 1",
+    "2026-12-01T09:00:00",
+    "2026-12-01T09:00:00Z",
+    "2026-12-01T09:00:00.000+00:00",
+    " 2026-12-01T09:00:00.000Z",
+    "2026-02-30T09:00:00.000Z",
+    "2026-12-01t09:00:00.000z",
+  ])("%j is an unreadable expiry: not selected, counted", (expiresAt) => {
+    expect(selectExpired([instance("x", tagged(expiresAt))], STACK, NOW)).toEqual({
+      expired: [],
+      kept: { notYetExpired: 0, noExpiry: 0, unreadableExpiry: 1 },
+    });
+  });
+
+  test("the stamped form is read in UTC whatever this machine's zone", () => {
+    const zone = process.env.TZ;
+    try {
+      process.env.TZ = "America/Los_Angeles";
+      const stamped = "2026-12-01T11:59:59.999Z";
+      expect(
+        selectExpired([instance("x", tagged(stamped))], STACK, NOW).expired.map((row) => row.id),
+      ).toEqual(["x"]);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+});
+
+describe("instances the listing could not parse", () => {
+  const stackTags = [{ key: "orchestra-stack", value: STACK }];
+  const UNREADABLE = [
+    { id: "u1", name: "mine", status: "migrating", tags: stackTags, problem: "status: bad" },
+    { id: "u2", status: "active", tags: stackTags, problem: "region: missing" },
+    { id: "u3", status: "terminated", tags: stackTags, problem: "region: missing" },
+    {
+      id: "u4",
+      status: "active",
+      tags: [{ key: "orchestra-stack", value: "orchestra/integration" }],
+      problem: "x",
+    },
+    { id: "u5", problem: "tags: not a list" },
+  ];
+
+  test("the stack's (by their raw tags), unless terminated, are named and exit 1; the others only counted", () => {
+    const split = splitUnreadable(UNREADABLE, STACK);
+    expect(split).toEqual({ ofStack: [UNREADABLE[0], UNREADABLE[1]], elsewhere: 2 });
+    expect(unreadableProblems(split, STACK)).toEqual([
+      "Not judged by this run: 2 instance(s) of orchestra/staging could not be read (they may still bill; never terminated unread):",
+      "  u1 (mine), status migrating: status: bad",
+      "  u2 (), status active: region: missing",
+      "  inspect them with `npm run lambda -- instances`; terminate one that should go with `npm run lambda -- terminate <id>`",
+      "note: 2 unreadable instance(s) of other stacks or without a readable orchestra-stack tag were left alone.",
+    ]);
+    expect(reapExitCode([], split.ofStack.length)).toBe(1);
+    expect(reapExitCode([{ id: "a", name: "n", outcome: "gone" }], 1)).toBe(1);
+    expect(unreadableProblems(splitUnreadable(UNREADABLE.slice(2), STACK), STACK)).toEqual([
+      "note: 2 unreadable instance(s) of other stacks or without a readable orchestra-stack tag were left alone.",
+    ]);
+    expect(unreadableProblems(splitUnreadable([], STACK), STACK)).toEqual([]);
+  });
+});
+
 describe("arguments", () => {
   test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix", () => {
     expect(parseReapArgs(["--stack", "staging"], "orchestra")).toEqual({
@@ -172,12 +246,88 @@ describe("arguments", () => {
   });
 
   test.each([
+    ["2026-12-01T09:00Z", "2026-12-01T09:00:00.000Z"],
+    ["2026-12-01T09:00:00Z", "2026-12-01T09:00:00.000Z"],
+    ["2026-12-01T09:00:00.5Z", "2026-12-01T09:00:00.500Z"],
+    ["2028-02-29T23:59:59.999Z", "2028-02-29T23:59:59.999Z"],
+  ])("--now %s is read in UTC as %s, whatever this machine's zone", (value, iso) => {
+    const zone = process.env.TZ;
+    try {
+      for (const tz of ["UTC", "America/Los_Angeles", "Asia/Kolkata"]) {
+        process.env.TZ = tz;
+        expect(parseReapArgs(["--stack", "staging", "--now", value], "orchestra").now?.toISOString()).toBe(
+          iso,
+        );
+      }
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  test.each([
     [[], "--stack is required: the reaper only ever touches one stack's instances"],
     [["--stack"], "--stack needs a value"],
     [["--stack", "--yes"], "--stack needs a value"],
     [
       ["--stack", "staging", "--now", "soon"],
-      '--now "soon" is not a time; write ISO 8601, e.g. 2026-12-01T09:00:00Z',
+      '--now "soon" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01T09:00"],
+      '--now "2026-12-01T09:00" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01T09:00:00"],
+      '--now "2026-12-01T09:00:00" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "1"],
+      '--now "1" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01"],
+      '--now "2026-12-01" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01T09:00:00+02:00"],
+      '--now "2026-12-01T09:00:00+02:00" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-02-30T09:00:00Z"],
+      '--now "2026-02-30T09:00:00Z" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01T24:00:00Z"],
+      '--now "2026-12-01T24:00:00Z" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. --now 2026-12-01T09:00:00Z',
+    ],
+    [
+      ["--stack", " "],
+      '--stack " " is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack", ""],
+      '--stack "" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack", "staging prod"],
+      '--stack "staging prod" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack", "acme/x/y"],
+      '--stack "acme/x/y" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack", "/staging"],
+      '--stack "/staging" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack", "staging", "--stack", "integration"],
+      '--stack is given twice ("staging", then "integration"): the reaper judges one stack at one time per run; give it once, e.g. --stack staging',
+    ],
+    [
+      ["--stack", "staging", "--now", "2026-12-01T09:00:00Z", "--now", "2026-12-02T09:00:00Z"],
+      '--now is given twice ("2026-12-01T09:00:00Z", then "2026-12-02T09:00:00Z"): the reaper judges one stack at one time per run; give it once, e.g. --now 2026-12-01T09:00:00Z',
     ],
     [["--stack", "staging", "--all"], 'unknown argument "--all"'],
   ])("%j is refused with the usage", (argv, problem) => {

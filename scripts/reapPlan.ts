@@ -7,7 +7,7 @@
  * machine's, which can each be hours off. An instance is expired once Lambda's clock has passed
  * its expiry by REAP_GRACE_MS; an explicit `--now` is taken literally, without the grace.
  */
-import type { Instance } from "../infra/lambda/schemas";
+import type { Instance, UnreadableInstance } from "../infra/lambda/schemas";
 import { EXPIRES_AT_TAG, STACK_TAG } from "../infra/providers/instanceInputs";
 import { LIVE_STATUSES } from "../infra/providers/common";
 import { formatUsd } from "../infra/pricing/costModel";
@@ -31,10 +31,11 @@ export interface ReapArgs {
 }
 
 export const REAP_USAGE =
-  "usage: npm run reap -- --stack <name|project/name> [--yes] [--now <iso-time>] [--json]\n" +
+  "usage: npm run reap -- --stack <name|project/name> [--yes] [--now <utc-time, e.g. 2026-12-01T09:00:00Z>] [--json]\n" +
   "  Lists the stack's instances whose orchestra-expires-at has passed by Lambda's clock (its HTTP Date\n" +
   "  header) by more than 5 minutes, or at --now exactly; --yes terminates them, one by one.\n" +
-  "  Exit codes: 0 done (or nothing to do), 1 an API call or a termination failed, 2 bad arguments,\n" +
+  "  Exit codes: 0 done (or nothing to do), 1 an API call or a termination failed or an instance of the\n" +
+  "  stack could not be read, 2 bad arguments,\n" +
   "  3 every expired instance is gone, but some vanished before this run could terminate them.";
 
 export class ReapUsageError extends Error {
@@ -49,9 +50,52 @@ export function stackTagFor(stack: string, project: string): string {
   return stack.includes("/") ? stack : `${project}/${stack}`;
 }
 
+/** A Pulumi stack name, or `<project>/<stack>`: letters, digits, `-`, `_` and `.`. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/;
+
+/** `--now`: UTC only, so the same words mean the same instant on every machine whatever its TZ. */
+const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z$/;
+
+const EXAMPLES: Record<"--stack" | "--now", string> = {
+  "--stack": "--stack staging",
+  "--now": "--now 2026-12-01T09:00:00Z",
+};
+
+/** `--now`'s value as an instant, or undefined unless it is UTC_TIME naming a real calendar time. */
+function parseUtcTime(value: string): Date | undefined {
+  const parts = UTC_TIME.exec(value);
+  if (parts === null) return undefined;
+  const [year, month, day, hour, minute, second, fraction] = parts.slice(1).map((part) => part ?? "0");
+  const fields = [year, month, day, hour, minute, second].map(Number);
+  const at = new Date(
+    Date.UTC(
+      fields[0],
+      fields[1] - 1,
+      fields[2],
+      fields[3],
+      fields[4],
+      fields[5],
+      Number(fraction.padEnd(3, "0")),
+    ),
+  );
+  // Round trip: Date.UTC rolls 2026-02-30 over to March 2 and 24:00 to the next day; refuse those.
+  const back = [
+    at.getUTCFullYear(),
+    at.getUTCMonth() + 1,
+    at.getUTCDate(),
+    at.getUTCHours(),
+    at.getUTCMinutes(),
+    at.getUTCSeconds(),
+  ];
+  return back.every((field, index) => field === fields[index]) ? at : undefined;
+}
+
+/**
+ * `--stack <name|project/name> [--yes] [--now <utc-time>] [--json]`. Throws ReapUsageError naming
+ * the flag and value for a missing, repeated, malformed or unknown argument.
+ */
 export function parseReapArgs(argv: readonly string[], project: string): ReapArgs {
-  let stack: string | undefined;
-  let at: Date | undefined;
+  const given: Partial<Record<"--stack" | "--now", string>> = {};
   let yes = false;
   let json = false;
   for (let index = 0; index < argv.length; index++) {
@@ -61,18 +105,27 @@ export function parseReapArgs(argv: readonly string[], project: string): ReapArg
     else if (arg === "--stack" || arg === "--now") {
       const value = argv[++index];
       if (value === undefined || value.startsWith("--")) throw new ReapUsageError(`${arg} needs a value`);
-      if (arg === "--stack") stack = value;
-      else {
-        at = new Date(value);
-        if (Number.isNaN(at.getTime()))
-          throw new ReapUsageError(
-            `--now "${value}" is not a time; write ISO 8601, e.g. 2026-12-01T09:00:00Z`,
-          );
-      }
+      const earlier = given[arg];
+      if (earlier !== undefined)
+        throw new ReapUsageError(
+          `${arg} is given twice ("${earlier}", then "${value}"): the reaper judges one stack at one time per run; give it once, e.g. ${EXAMPLES[arg]}`,
+        );
+      given[arg] = value;
     } else throw new ReapUsageError(`unknown argument "${arg}"`);
   }
-  if (stack === undefined || stack === "")
+  const stack = given["--stack"];
+  if (stack === undefined)
     throw new ReapUsageError("--stack is required: the reaper only ever touches one stack's instances");
+  if (!STACK_NAME.test(stack))
+    throw new ReapUsageError(
+      `--stack "${stack}" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging`,
+    );
+  const nowText = given["--now"];
+  const at = nowText === undefined ? undefined : parseUtcTime(nowText);
+  if (nowText !== undefined && at === undefined)
+    throw new ReapUsageError(
+      `--now "${nowText}" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. ${EXAMPLES["--now"]}`,
+    );
   return { stackTag: stackTagFor(stack, project), yes, json, ...(at !== undefined ? { now: at } : {}) };
 }
 
@@ -96,14 +149,77 @@ export interface ReapSelection {
   };
 }
 
-function tag(instance: Instance, key: string): string | undefined {
+function tag(instance: Pick<Instance, "tags">, key: string): string | undefined {
   return instance.tags?.find((entry) => entry.key === key)?.value;
+}
+
+/** The form expiryFor stamps (Date#toISOString): `2026-12-01T09:00:00.000Z`. */
+const STAMPED_EXPIRY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * An expiry tag's instant in ms, or undefined unless it is exactly what the provider stamps. Not
+ * Date.parse: it reads "0", "12/31" or "Dec 1" as dates, and a zoneless time in this machine's zone.
+ */
+export function parseExpiryTag(value: string): number | undefined {
+  if (!STAMPED_EXPIRY.test(value)) return undefined;
+  const at = new Date(value);
+  // Round trip: refuses a date the calendar does not have (2026-02-30) that Date would roll over.
+  return !Number.isNaN(at.getTime()) && at.toISOString() === value ? at.getTime() : undefined;
+}
+
+/** What the listing could not parse, split by whether its raw tags say it is the stack's. */
+export interface UnreadableSplit {
+  /** The stack's, not known to be gone: each may still bill, so the run reports it and exits 1. */
+  readonly ofStack: UnreadableInstance[];
+  /** Other stacks', untagged, or with no readable tags: only counted. */
+  readonly elsewhere: number;
+}
+
+/** Statuses that no longer bill; an unreadable instance in one of them is not reported. */
+const GONE_STATUSES: readonly string[] = ["terminating", "terminated", "preempted"];
+
+export function splitUnreadable(
+  unreadable: readonly UnreadableInstance[],
+  stackTag: string,
+): UnreadableSplit {
+  const ofStack: UnreadableInstance[] = [];
+  let elsewhere = 0;
+  for (const entry of unreadable) {
+    if (tag(entry, STACK_TAG) !== stackTag) elsewhere++;
+    else if (!GONE_STATUSES.includes(entry.status ?? "")) ofStack.push(entry);
+  }
+  return { ofStack, elsewhere };
+}
+
+/**
+ * The lines for stderr naming the stack's unreadable instances and what to do, then a count of
+ * the others; empty when there are none.
+ */
+export function unreadableProblems(split: UnreadableSplit, stackTag: string): string[] {
+  const lines: string[] = [];
+  if (split.ofStack.length > 0) {
+    lines.push(
+      `Not judged by this run: ${split.ofStack.length} instance(s) of ${stackTag} could not be read (they may still bill; never terminated unread):`,
+    );
+    for (const entry of split.ofStack) {
+      const status = entry.status !== undefined ? `, status ${entry.status}` : "";
+      lines.push(`  ${entry.id ?? "(no id)"} (${entry.name ?? ""})${status}: ${entry.problem}`);
+    }
+    lines.push(
+      "  inspect them with `npm run lambda -- instances`; terminate one that should go with `npm run lambda -- terminate <id>`",
+    );
+  }
+  if (split.elsewhere > 0)
+    lines.push(
+      `note: ${split.elsewhere} unreadable instance(s) of other stacks or without a readable ${STACK_TAG} tag were left alone.`,
+    );
+  return lines;
 }
 
 /**
  * The stack's live instances whose expiry plus `graceMs` is at or before `now`. Never selected:
- * another stack's or an untagged instance, one without an expiry or with one that does not parse,
- * one already terminating or terminated.
+ * another stack's or an untagged instance, one without an expiry or with one not in the stamped
+ * form (parseExpiryTag), one already terminating or terminated.
  */
 export function selectExpired(
   instances: readonly Instance[],
@@ -120,8 +236,8 @@ export function selectExpired(
       kept.noExpiry++;
       continue;
     }
-    const at = Date.parse(expiresAt);
-    if (Number.isNaN(at)) kept.unreadableExpiry++;
+    const at = parseExpiryTag(expiresAt);
+    if (at === undefined) kept.unreadableExpiry++;
     else if (at + graceMs > now.getTime()) kept.notYetExpired++;
     else
       expired.push({
@@ -178,17 +294,34 @@ export type ReapOutcome =
   | { readonly id: string; readonly name: string; readonly outcome: "failed"; readonly reason: string };
 
 /**
- * 0: every expired instance terminated (or nothing to do); 1: at least one failed and may still bill;
+ * 0: every expired instance terminated (or nothing to do); 1: at least one failed, or one of the
+ * stack's instances could not be read (`unreadableOfStack`), and may still bill;
  * 3: none failed, but some vanished before this run could terminate them (nothing of them bills, yet
  * something else is terminating this stack's nodes: worth a look, and not what "reaped" claims).
  */
-export function reapExitCode(outcomes: readonly ReapOutcome[]): 0 | 1 | 3 {
-  if (outcomes.some((entry) => entry.outcome === "failed")) return 1;
+export function reapExitCode(outcomes: readonly ReapOutcome[], unreadableOfStack = 0): 0 | 1 | 3 {
+  if (unreadableOfStack > 0 || outcomes.some((entry) => entry.outcome === "failed")) return 1;
   return outcomes.some((entry) => entry.outcome === "gone") ? 3 : 0;
 }
 
-/** The closing line: what was (or would be) done, what it saves, what was left alone. */
+/**
+ * The closing line: what was (or would be) done, what it saves, what was left alone, and how many
+ * of the stack's instances could not be read (`unreadableOfStack`, named on stderr).
+ */
 export function reapSummary(
+  args: ReapArgs,
+  clock: ReapClock,
+  selection: ReapSelection,
+  outcomes: readonly ReapOutcome[],
+  unreadableOfStack = 0,
+): string {
+  const line = summaryLine(args, clock, selection, outcomes);
+  return unreadableOfStack === 0
+    ? line
+    : `${line} ${unreadableOfStack} instance(s) of ${args.stackTag} could not be read and were not judged (see stderr).`;
+}
+
+function summaryLine(
   args: ReapArgs,
   clock: ReapClock,
   selection: ReapSelection,

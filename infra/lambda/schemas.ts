@@ -208,11 +208,25 @@ export function parseResponse<T>(schema: z.ZodType<T>, data: unknown, operation:
   throw new LambdaResponseShapeError(operation, describeIssues(result.error));
 }
 
-/** A listed instance that does not parse: its id and name when those are readable, and why. */
+/**
+ * A listed instance that does not parse: its id, name and status when those are readable strings,
+ * its tags when `tags` is a list (only its string key/value entries), and why. The reaper reads the
+ * tags to tell whether it is its stack's.
+ */
 export interface UnreadableInstance {
   readonly id?: string;
   readonly name?: string;
+  readonly status?: string;
+  readonly tags?: { key: string; value: string }[];
   readonly problem: string;
+}
+
+function readableTags(raw: unknown): { key: string; value: string }[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  return raw.flatMap((entry: unknown) => {
+    const { key, value } = (entry ?? {}) as { key?: unknown; value?: unknown };
+    return typeof key === "string" && typeof value === "string" ? [{ key, value }] : [];
+  });
 }
 
 export interface InstanceListing {
@@ -231,10 +245,13 @@ export function parseInstanceListing(items: unknown[]): InstanceListing {
       instances.push(result.data);
       continue;
     }
-    const raw = (item ?? {}) as { id?: unknown; name?: unknown };
+    const raw = (item ?? {}) as { id?: unknown; name?: unknown; status?: unknown; tags?: unknown };
+    const tags = readableTags(raw.tags);
     unreadable.push({
       ...(typeof raw.id === "string" ? { id: raw.id } : {}),
       ...(typeof raw.name === "string" ? { name: raw.name } : {}),
+      ...(typeof raw.status === "string" ? { status: raw.status } : {}),
+      ...(tags !== undefined ? { tags } : {}),
       problem: describeIssues(result.error),
     });
   }

@@ -122,6 +122,8 @@ describe("a missing or null field never becomes an empty address", () => {
       {
         id: b.id,
         name: "gpu-b-00000002",
+        status: "migrating",
+        tags: [{ key: "orchestra-stack", value: "test" }],
         problem:
           'status: Invalid option: expected one of "booting"|"active"|"unhealthy"|"terminated"|"terminating"|"preempted"; region: Invalid input: expected object, received undefined',
       },
