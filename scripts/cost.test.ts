@@ -1,4 +1,6 @@
 /** `npm run cost`: arguments, the Pulumi CLI behind a function (faked here), and committed configs priced offline. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { buildCostReport } from "../infra/pricing/costModel";
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
@@ -7,6 +9,7 @@ import {
   deployedCosts,
   parseCostArgs,
   rawConfigFromYaml,
+  setKeysFromYaml,
   runCost,
   type PulumiCli,
 } from "./cost";
@@ -82,7 +85,7 @@ test("runCost prints and exits 0, 1 when a stack could not be read, 2 on bad arg
     root: ROOT,
   };
   expect(await runCost(["--stack", "staging", "--format", "json"], deps)).toBe(0);
-  expect(JSON.parse(out).total).toEqual({ hourlyUsd: 1.29, monthlyUsd: 941.7 });
+  expect(JSON.parse(out).total).toEqual({ stacksPriced: ["staging"], hourlyUsd: 1.29, monthlyUsd: 941.7 });
   expect(await runCost(["--stack", "nope"], deps)).toBe(1);
   expect(await runCost(["--format"], deps)).toBe(2);
   expect(err).toMatch(/^--format needs a value\nusage: npm run cost/);
@@ -136,4 +139,23 @@ test("from config: the committed layer configs price offline with the snapshot",
     stack: "nosuch",
     error: expect.stringMatching(/^ENOENT: no such file or directory/),
   });
+});
+
+test("from config: a key Pulumi.yaml does not declare is refused as preview refuses it", async () => {
+  const root = mkdtempSync(join(tmpdir(), "cost-typo-"));
+  try {
+    const committed = readFileSync(join(ROOT, "Pulumi.integration.yaml"), "utf8");
+    writeFileSync(
+      join(root, "Pulumi.integration.yaml"),
+      `${committed.trimEnd()}\n  orchestra:ttlhours: 24\n`,
+    );
+    const [entry] = await configCosts(["integration"], root, {});
+    expect(entry).toEqual({
+      stack: "integration",
+      error: expect.stringContaining("orchestra:ttlhours is not a config key"),
+    });
+    expect(setKeysFromYaml("config:\n  orchestra:layer: local\n  other:key: 1\n")).toEqual(["layer"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

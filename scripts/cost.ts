@@ -108,6 +108,14 @@ export function rawConfigFromYaml(text: string): Record<string, unknown> {
   });
 }
 
+/** The `orchestra:` keys a stack file sets, without the prefix (what the engine would hand over). */
+export function setKeysFromYaml(text: string): string[] {
+  const document = (yaml.load(text) ?? {}) as { config?: Record<string, unknown> };
+  return Object.keys(document.config ?? {})
+    .filter((key) => key.startsWith("orchestra:"))
+    .map((key) => key.slice("orchestra:".length));
+}
+
 /** Prices committed stack configs without deploying them. */
 export async function configCosts(
   stacks: readonly string[],
@@ -118,9 +126,10 @@ export async function configCosts(
   const costs: StackCost[] = [];
   for (const stack of names) {
     try {
-      const raw = rawConfigFromYaml(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8"));
-      // Pricing needs no secret: treat them all as present so only the priced keys are judged.
-      const config = validateStackConfig(raw, SECRET_KEYS);
+      const text = readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8");
+      // Pricing needs no secret: treat them all as present so only the priced keys are judged. The
+      // keys the file sets are passed so a typo is refused here as preview refuses it.
+      const config = validateStackConfig(rawConfigFromYaml(text), SECRET_KEYS, setKeysFromYaml(text));
       const apiKey = env.LAMBDA_API_KEY ?? "";
       const apiUrl = env.LAMBDA_API_URL ?? config.lambdaApiUrl;
       const priced = await priceStackConfig(
@@ -130,7 +139,7 @@ export async function configCosts(
       );
       costs.push({ stack, report: priced.report });
     } catch (error) {
-      costs.push({ stack, error: (error as Error).message.replace(/\n\s*/g, " ") });
+      costs.push({ stack, error: (error as Error).message.replace(/\n\s*/g, "\n") });
     }
   }
   return costs;

@@ -43,7 +43,7 @@ test("table: one per stack, the budget line, errors in place, the total across s
       "",
       "production: no costReport output",
       "",
-      "Total across 3 stack(s): $3.48/h, $2,540.40/month",
+      "Total across 2 of 3 stack(s) (not priced: production): $3.48/h, $2,540.40/month",
       "",
     ].join("\n"),
   );
@@ -62,7 +62,7 @@ test("markdown: a summary across stacks, then a table per stack (pipes escaped i
       "| staging | OK | $3.28 | $2,394.40 | +$1,452.70 | $3,000.00 (79.81%) |",
       "| integration | OK | $0.20 | $146.00 |  | $300.00 (48.66%) |",
       "| production | no costReport output |  |  |  |  |",
-      "| **total** |  | **$3.48** | **$2,540.40** |  |  |",
+      "| **total** (2 of 3 stack(s) (not priced: production)) |  | **$3.48** | **$2,540.40** |  |  |",
       "",
       "### staging",
       "",
@@ -99,7 +99,7 @@ test("json: every report as is, errors, and the total", () => {
       { stack: "integration", report: integration },
       { stack: "production", error: "no costReport output" },
     ],
-    total: { hourlyUsd: 3.48, monthlyUsd: 2540.4 },
+    total: { stacksPriced: ["staging", "integration"], hourlyUsd: 3.48, monthlyUsd: 2540.4 },
   });
   expect(formatCost(STACKS, "json")).toBe(formatCostJson(STACKS));
 });
@@ -129,4 +129,21 @@ test("renderTable pads columns and right-aligns the ones asked", () => {
       [1],
     ),
   ).toBe(["a          amount", "---------  ------", "long-name   $1.00", "x          $10.00"].join("\n"));
+});
+
+test("a stack's config problems print one per line in a table and as <br> in a markdown cell", () => {
+  const failed: StackCost[] = [{ stack: "integration", error: "Stack config has 2 problems:\n- a\n- b" }];
+  expect(formatCost(failed, "table")).toBe(
+    [
+      "integration: Stack config has 2 problems:",
+      "  - a",
+      "  - b",
+      "",
+      "Total across 0 of 1 stack(s) (not priced: integration): $0.00/h, $0.00/month",
+      "",
+    ].join("\n"),
+  );
+  expect(formatCost(failed, "markdown")).toContain(
+    "| integration | Stack config has 2 problems:<br>- a<br>- b |  |  |  |  |\n| **total** (0 of 1 stack(s) (not priced: integration)) |",
+  );
 });

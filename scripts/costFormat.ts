@@ -56,6 +56,14 @@ export function totalAcross(stacks: readonly StackCost[]): Totals {
   };
 }
 
+/** The stacks the total covers: a stack that could not be priced is named, never counted. */
+export function totalScope(stacks: readonly StackCost[]): string {
+  const unpriced = stacks.filter((entry) => "error" in entry).map((entry) => entry.stack);
+  const priced = stacks.length - unpriced.length;
+  if (unpriced.length === 0) return `${priced} stack(s)`;
+  return `${priced} of ${stacks.length} stack(s) (not priced: ${unpriced.join(", ")})`;
+}
+
 function sourceLine(report: CostReport): string {
   return `prices: ${describeSource({ source: report.priceSource, asOf: report.priceDate })}; ${report.hoursPerMonth} h/month`;
 }
@@ -96,7 +104,8 @@ function headers(hasDiff: boolean): string[] {
 /** Plain text: per stack a heading, the rows, the budget line; then the total across stacks. */
 export function formatCostTable(stacks: readonly StackCost[]): string {
   const blocks = stacks.map((entry) => {
-    if ("error" in entry) return `${entry.stack}: ${entry.error}`;
+    // One problem per line, indented under the stack, as preview prints them.
+    if ("error" in entry) return `${entry.stack}: ${entry.error.split("\n").join("\n  ")}`;
     const { report } = entry;
     const table = renderTable(headers(report.diffMonthlyUsd !== undefined), rowCells(report), [4, 5, 6]);
     return [`${entry.stack} (${sourceLine(report)})`, table, budgetLine(report)].join("\n");
@@ -105,7 +114,7 @@ export function formatCostTable(stacks: readonly StackCost[]): string {
   const diff =
     total.diffMonthlyUsd !== undefined ? `, ${signedUsd(total.diffMonthlyUsd)}/month vs deployed` : "";
   blocks.push(
-    `Total across ${stacks.length} stack(s): ${formatUsd(total.hourlyUsd)}/h, ${formatUsd(total.monthlyUsd)}/month${diff}`,
+    `Total across ${totalScope(stacks)}: ${formatUsd(total.hourlyUsd)}/h, ${formatUsd(total.monthlyUsd)}/month${diff}`,
   );
   return `${blocks.join("\n\n")}\n`;
 }
@@ -115,7 +124,7 @@ function markdownTable(
   rows: readonly (readonly string[])[],
   right: readonly number[],
 ): string {
-  const escape = (cell: string) => cell.replace(/\|/g, "\\|");
+  const escape = (cell: string) => cell.replace(/\|/g, "\\|").replace(/\n\s*/g, "<br>");
   const align = head.map((_, column) => (right.includes(column) ? "---:" : "---"));
   return [head, align, ...rows].map((row) => `| ${row.map(escape).join(" | ")} |`).join("\n");
 }
@@ -142,7 +151,7 @@ export function formatCostMarkdown(stacks: readonly StackCost[]): string {
         ],
   );
   summaryRows.push([
-    "**total**",
+    `**total** (${totalScope(stacks)})`,
     "",
     `**${formatUsd(total.hourlyUsd)}**`,
     `**${formatUsd(total.monthlyUsd)}**`,
@@ -177,6 +186,7 @@ export function formatCostJson(stacks: readonly StackCost[]): string {
           : { stack: entry.stack, report: entry.report },
       ),
       total: {
+        stacksPriced: stacks.filter((entry) => "report" in entry).map((entry) => entry.stack),
         hourlyUsd: total.hourlyUsd,
         monthlyUsd: total.monthlyUsd,
         ...(total.diffMonthlyUsd !== undefined ? { diffMonthlyUsd: total.diffMonthlyUsd } : {}),

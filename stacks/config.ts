@@ -195,11 +195,19 @@ export function loadStackConfig(): StackConfig {
   const setKeys = Object.keys(pulumi.runtime.allConfig())
     .filter((key) => key.startsWith("orchestra:"))
     .map((key) => key.slice("orchestra:".length));
-  const config = validateStackConfig(
-    readRawConfig((key) => source.get(key)),
-    present,
-    setKeys,
-  );
+  let config: StackConfig;
+  try {
+    config = validateStackConfig(
+      readRawConfig((key) => source.get(key)),
+      present,
+      setKeys,
+    );
+  } catch (error) {
+    // A RunError prints as its message alone: without it the engine adds a stack trace and repeats
+    // every problem as the error's `problems` property.
+    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
   // Plaintext, because prices are fetched before any resource exists (no Output to wait on).
   const lambdaApiKey = source.get("lambdaApiKey") ?? "";
   programConfigs.set(config, { source, present, ...(lambdaApiKey !== "" ? { lambdaApiKey } : {}) });

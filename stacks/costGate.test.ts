@@ -121,6 +121,20 @@ describe("the API key from stack config", () => {
     expect(emulator.stats().byOperation.listInstanceTypes).toBe(1);
   });
 
+  test("bad config reaches the engine as a RunError: its message alone, no stack trace, no repeated problems", () => {
+    setStackConfig(TEST_API_KEY);
+    pulumi.runtime.setConfig("orchestra:ttlHours", "1e12");
+    let thrown: unknown;
+    try {
+      loadStackConfig();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(pulumi.RunError);
+    expect((thrown as Error).message.split("\n")[0]).toBe("Stack config has 1 problem:");
+    expect(Object.keys(thrown as object)).not.toContain("problems");
+  });
+
   test("a rejected key falls back to the snapshot with a warning that never shows the key", async () => {
     setStackConfig("wrong-key-31337");
     const warnings: string[] = [];
