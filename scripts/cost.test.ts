@@ -4,15 +4,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { buildCostReport } from "../infra/pricing/costModel";
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
-import {
-  configCosts,
-  deployedCosts,
-  parseCostArgs,
-  rawConfigFromYaml,
-  setKeysFromYaml,
-  runCost,
-  type PulumiCli,
-} from "./cost";
+import { configCosts, deployedCosts, parseCostArgs, stackFileConfig, runCost, type PulumiCli } from "./cost";
 
 const ROOT = join(__dirname, "..");
 const report = buildCostReport(
@@ -92,7 +84,7 @@ test("runCost prints and exits 0, 1 when a stack could not be read, 2 on bad arg
 });
 
 test("YAML config values reach the validator the way Pulumi hands them to the program", () => {
-  const raw = rawConfigFromYaml(
+  const { raw } = stackFileConfig(
     [
       "config:",
       "  orchestra:layer: staging",
@@ -154,7 +146,7 @@ test("from config: a key Pulumi.yaml does not declare is refused as preview refu
       stack: "integration",
       error: expect.stringContaining("orchestra:ttlhours is not a config key"),
     });
-    expect(setKeysFromYaml("config:\n  orchestra:layer: local\n  other:key: 1\n")).toEqual(["layer"]);
+    expect(stackFileConfig("config:\n  orchestra:layer: local\n  other:key: 1\n").setKeys).toEqual(["layer"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

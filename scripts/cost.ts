@@ -19,7 +19,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { LAYERS } from "../stacks/configSchema";
 import { readRawConfig, validateStackConfig } from "../stacks/config";
-import { engineConfigText } from "../stacks/configRead";
+import { CONFIG_NAMESPACE, engineConfigText, projectKeys } from "../stacks/configRead";
 import { SECRET_KEYS } from "../stacks/configSchema";
 import { priceStackConfig } from "../stacks/costGate";
 import { isCostReport } from "../stacks/costPlan";
@@ -96,24 +96,18 @@ function firstLine(error: unknown): string {
 }
 
 /**
- * The plain config values of a committed `Pulumi.<stack>.yaml`, the way Pulumi hands them to the
- * program (objects as JSON text, then parsed by readRawConfig). Secrets are not read.
+ * A committed `Pulumi.<stack>.yaml` read once, the way Pulumi hands it to the program: `raw`, the
+ * plain values (objects as JSON text, then parsed by readRawConfig; secrets are not read), and
+ * `setKeys`, the project keys the file sets, so validation refuses a typo as preview does.
  */
-export function rawConfigFromYaml(text: string): Record<string, unknown> {
+export function stackFileConfig(text: string): { raw: Record<string, unknown>; setKeys: string[] } {
   const document = (yaml.load(text) ?? {}) as { config?: Record<string, unknown> };
   const values = document.config ?? {};
-  return readRawConfig((key) => {
-    const value = values[`orchestra:${key}`];
-    return value === undefined ? undefined : engineConfigText(value, `orchestra:${key}`);
+  const raw = readRawConfig((key) => {
+    const value = values[`${CONFIG_NAMESPACE}${key}`];
+    return value === undefined ? undefined : engineConfigText(value, `${CONFIG_NAMESPACE}${key}`);
   });
-}
-
-/** The `orchestra:` keys a stack file sets, without the prefix (what the engine would hand over). */
-export function setKeysFromYaml(text: string): string[] {
-  const document = (yaml.load(text) ?? {}) as { config?: Record<string, unknown> };
-  return Object.keys(document.config ?? {})
-    .filter((key) => key.startsWith("orchestra:"))
-    .map((key) => key.slice("orchestra:".length));
+  return { raw, setKeys: projectKeys(Object.keys(values)) };
 }
 
 /** Prices committed stack configs without deploying them. */
@@ -126,10 +120,9 @@ export async function configCosts(
   const costs: StackCost[] = [];
   for (const stack of names) {
     try {
-      const text = readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8");
-      // Pricing needs no secret: treat them all as present so only the priced keys are judged. The
-      // keys the file sets are passed so a typo is refused here as preview refuses it.
-      const config = validateStackConfig(rawConfigFromYaml(text), SECRET_KEYS, setKeysFromYaml(text));
+      const { raw, setKeys } = stackFileConfig(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8"));
+      // Pricing needs no secret: treat them all as present so only the priced keys are judged.
+      const config = validateStackConfig(raw, SECRET_KEYS, setKeys);
       const apiKey = env.LAMBDA_API_KEY ?? "";
       const apiUrl = env.LAMBDA_API_URL ?? config.lambdaApiUrl;
       const priced = await priceStackConfig(

@@ -20,7 +20,7 @@ import {
   type Filesystem,
 } from "./configRules";
 import { networkRules } from "./configNetworkRules";
-import { readRawConfig } from "./configRead";
+import { projectKeys, readRawConfig } from "./configRead";
 import { parseKeys, undeclaredKeyProblems } from "./configParse";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
@@ -192,9 +192,7 @@ export function loadStackConfig(): StackConfig {
   // Only presence is checked here; `get` on a secret returns its plaintext, which stays local.
   const present = SECRET_KEYS.filter((key) => (source.get(key) ?? "") !== "");
   // Only the names of what the stack sets, to refuse undeclared keys; their values are not read.
-  const setKeys = Object.keys(pulumi.runtime.allConfig())
-    .filter((key) => key.startsWith("orchestra:"))
-    .map((key) => key.slice("orchestra:".length));
+  const setKeys = projectKeys(Object.keys(pulumi.runtime.allConfig()));
   let config: StackConfig;
   try {
     config = validateStackConfig(

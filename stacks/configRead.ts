@@ -10,6 +10,16 @@
  */
 import { rawConfigSchema, type RawConfig } from "./configSchema";
 
+/** The project's config namespace: every key in a stack file and in PULUMI_CONFIG carries it. */
+export const CONFIG_NAMESPACE = "orchestra:";
+
+/** The project's keys among full config keys, without the namespace (`orchestra:ttlHours` -> `ttlHours`). */
+export function projectKeys(fullKeys: Iterable<string>): string[] {
+  return [...fullKeys]
+    .filter((key) => key.startsWith(CONFIG_NAMESPACE))
+    .map((key) => key.slice(CONFIG_NAMESPACE.length));
+}
+
 const PLAIN_KEYS = Object.keys(rawConfigSchema.shape) as (keyof RawConfig)[];
 
 /** The zod type name of a key's schema, under `.optional()`. */
