@@ -9,11 +9,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { totalHourlyUsd } from "./components/gpuFleetPlan";
 import { loadStackConfig, readSecrets } from "./stacks/config";
 import { costGate } from "./stacks/costGate";
+import { requireDockerSshKey } from "./stacks/dockerSshAgent";
 import { buildLayer } from "./stacks/layer";
+import { dockerOverSsh } from "./stacks/layerPlan";
 
 export = async () => {
   const config = loadStackConfig();
   const secrets = readSecrets(config);
+  // Docker's ssh takes the node key from an ssh-agent: without it, fail here, before any node bills.
+  if (dockerOverSsh(config)) await requireDockerSshKey(config.ssh.publicKey);
   // Over budget (without an override) this throws: `pulumi preview` fails and nothing is created.
   const costReport = await costGate(config);
 
@@ -54,6 +58,8 @@ export = async () => {
     databaseUrl: built.databaseUrl === undefined ? undefined : pulumi.secret(built.databaseUrl),
     redisUrl: built.redisUrl === undefined ? undefined : pulumi.secret(built.redisUrl),
     weaviateUrl: built.weaviateUrl === undefined ? undefined : pulumi.secret(built.weaviateUrl),
+    /** Where each container runs: node key -> container names (what `docker ps` there shows). */
+    containers: built.containers,
     healthGate: built.gate?.report,
     costReport,
   });

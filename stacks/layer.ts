@@ -24,6 +24,8 @@ export interface BuiltLayer {
   readonly data?: DataServices;
   readonly app?: AppServices;
   readonly gate?: HealthGate;
+  /** Node key (`local` on the local layer) -> the names of the containers it runs, in plan order. */
+  readonly containers?: Readonly<Record<string, readonly string[]>>;
   readonly apiUrl?: pulumi.Output<string>;
   readonly frontendUrl?: pulumi.Output<string>;
   /** MCP server -> URL (private address on Lambda: reach it over SSH or the private network). */
@@ -95,7 +97,7 @@ export function buildLayer(
           dockerSshHost(config.ssh.user, ip, config.ssh.port),
         ),
         // Lambda recycles addresses with new host keys; the readiness step has just reached this
-        // very instance. The SSH key must be in the operator's ssh-agent (Docker runs `ssh`).
+        // very instance. The key comes from the ssh-agent (index.ts checks it holds it first).
         sshOpts: ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"],
       });
     }
@@ -174,6 +176,12 @@ export function buildLayer(
         ]),
       ),
     );
+  const containers: Record<string, string[]> = {};
+  for (const [node, specs] of [
+    [plan.dataNode ?? "local", data.plan.containers],
+    [plan.appNode ?? "local", app.plan.containers],
+  ] as const)
+    containers[node] = [...(containers[node] ?? []), ...specs.map((spec) => spec.containerName)];
   return {
     plan,
     fleet,
@@ -181,6 +189,7 @@ export function buildLayer(
     data,
     app,
     gate,
+    containers,
     apiUrl: url(config.services.ports.api),
     frontendUrl: url(config.services.ports.frontend),
     mcpEndpoints,

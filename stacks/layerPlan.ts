@@ -61,6 +61,14 @@ export function dockerSshHost(user: string, ip: string, port: number): string {
   return `ssh://${user}@${ip}${port === 22 ? "" : `:${port}`}`;
 }
 
+/**
+ * Whether each node's containers are created through a Docker provider over SSH (a fleet layer
+ * that deploys containers): then Docker's ssh needs the key in an ssh-agent (dockerSshAgent.ts).
+ */
+export function dockerOverSsh(config: StackConfig): boolean {
+  return config.services.deployContainers && config.fleet.nodes.length > 0;
+}
+
 export function planLayer(name: string, config: StackConfig): LayerPlan {
   const names = layerNames(name);
   const nodes = config.fleet.nodes;

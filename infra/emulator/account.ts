@@ -14,7 +14,7 @@ import {
   EmulatedInstanceType,
   REGION_DESCRIPTIONS,
 } from "./catalog";
-import type { EmulatorOptions } from "./options";
+import { SANDBOX_PRIVATE_PREFIX, type EmulatorOptions } from "./options";
 
 export class ApiFailure extends Error {
   constructor(
@@ -333,11 +333,12 @@ export class EmulatedAccount {
       hostname: request.hostname ?? `ip-${address}`,
       tags: request.tags,
       firewallRulesetIds: request.firewallRulesetIds,
-      // Loopback: every instance is this machine's sandbox sshd, which listens on 127.0.0.1 only.
+      // Loopback: every instance is this machine's sandbox sshd, which listens on 127.0.0.1 only;
+      // its private address is on the sandbox's private network (SANDBOX_PRIVATE_NETWORK).
       ip: this.options.ipMode === "loopback" ? "127.0.0.1" : `203.0.113.${address % 250}`,
       privateIp:
         this.options.ipMode === "loopback"
-          ? `127.0.0.${address % 250}`
+          ? `${SANDBOX_PRIVATE_PREFIX}${(address % 250) + 1}`
           : `10.19.${Math.floor(address / 250)}.${address % 250}`,
       launchedAt: this.now(),
       bootOutcome: this.options.bootOutcome,

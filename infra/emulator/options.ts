@@ -33,7 +33,8 @@ export interface EmulatorOptions {
   instanceQuota: number;
   /**
    * `loopback`: every instance's public address is 127.0.0.1 (the sandbox sshd, which binds loopback
-   * only, answers for all) and its private one 127.0.0.x; `documentation`: 203.0.113.x and 10.19.x.x.
+   * only, answers for all) and its private one on SANDBOX_PRIVATE_NETWORK; `documentation`:
+   * 203.0.113.x and 10.19.x.x.
    */
   ipMode: "loopback" | "documentation";
   auditPageSize: number;
@@ -259,3 +260,13 @@ function applyFlag(
     }
   }
 }
+
+/**
+ * The sandbox's private network, 198.18.0.0/24 (RFC 2544's benchmarking range: never routed, so it
+ * cannot shadow a network the machine uses). scripts/sandbox/sshd.sh makes the whole /24 local
+ * (`ip route add local 198.18.0.0/24 dev lo`), so a node's containers can bind its private
+ * address and reach the other nodes' (127.0.0.x would be each container's own loopback).
+ */
+export const SANDBOX_PRIVATE_NETWORK = "198.18.0.0/24";
+/** Private addresses handed out in loopback mode: this prefix and 1..250. */
+export const SANDBOX_PRIVATE_PREFIX = "198.18.0.";

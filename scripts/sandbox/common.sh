@@ -87,3 +87,18 @@ ensure_stack_config() {
     pulumi config set "${cfg[@]}" --secret "$key" <"$file"
   done
 }
+
+# use_ssh_agent <private-key-path>: the path every operator and CI job takes. Docker's ssh://
+# transport runs the system `ssh`, which gets keys from an ssh-agent (the program refuses to
+# preview when the agent lacks the key matching orchestra:sshPublicKey). The sandbox starts its
+# own agent for this run, holding only the sandbox key, rather than adding a key to yours; it is
+# stopped when the script exits.
+use_ssh_agent() {
+  local key_path="$1"
+  local socket="$STATE/ssh/agent.sock"
+  rm -f "$socket"
+  eval "$(ssh-agent -s -a "$socket")" >/dev/null
+  trap 'ssh-agent -k >/dev/null 2>&1 || true' EXIT
+  ssh-add -q "$key_path" 2>/dev/null
+  log "ssh-agent (pid $SSH_AGENT_PID) holds the sandbox key: $(ssh-add -l | cut -d' ' -f2)"
+}

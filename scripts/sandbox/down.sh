@@ -5,7 +5,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 use_toolchain
 if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
-  ensure_stack_config "$(bash scripts/sandbox/sshd.sh "$STATE")"
+  key_path="$(bash scripts/sandbox/sshd.sh "$STATE")"
+  ensure_stack_config "$key_path"
+  use_ssh_agent "$key_path"
   start_emulator
   unset LAMBDA_API_KEY
   pulumi destroy --stack "$STACK" --config-file "$WORKING_CONFIG" --yes --skip-preview --non-interactive "$@"

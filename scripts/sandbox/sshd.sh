@@ -45,6 +45,24 @@ if ! id "$USER_NAME" >/dev/null 2>&1; then
   usermod -p "*" "$USER_NAME"
 fi
 HOME_DIR="$(getent passwd "$USER_NAME" | cut -d: -f6)"
+# As on a Lambda node, the login user may use Docker: the Docker provider's ssh:// transport runs
+# `docker system dial-stdio` as this user. The group exists once docker.io is installed.
+if getent group docker >/dev/null && ! id -nG "$USER_NAME" | tr ' ' '\n' | grep -qx docker; then
+  usermod -aG docker "$USER_NAME"
+  log "added $USER_NAME to the docker group"
+fi
+# The nodes' private network (infra/emulator/options.ts SANDBOX_PRIVATE_NETWORK): the whole range
+# is made local, so containers can bind a node's private address and reach the other nodes' (a
+# 127.0.0.x address would be each container's own loopback). Stays until the machine restarts.
+PRIVATE_NETWORK=198.18.0.0/24
+if [ -z "$(ip route show table local "$PRIVATE_NETWORK" 2>/dev/null)" ]; then
+  ip route add local "$PRIVATE_NETWORK" dev lo
+  log "private network $PRIVATE_NETWORK made local on lo"
+fi
+# Where Lambda mounts a filesystem on a node (/lambda/nfs/<name>, writable by the login user); the
+# data node's volumes bind directories under it.
+install -d -m 755 /lambda
+install -d -m 755 -o "$USER_NAME" -g "$USER_NAME" /lambda/nfs
 
 # The operator's key pair for the sandbox (never committed: .sandbox/ is ignored).
 if [ ! -f "$STATE/ssh/id_ed25519" ]; then

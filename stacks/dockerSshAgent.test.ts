@@ -1,0 +1,122 @@
+/**
+ * The SSH credential check for Docker's ssh transport: exact messages from the pure half, and the
+ * agent client against a real OpenSSH ssh-agent with real keys (ssh-keygen, ssh-add).
+ */
+import { execFileSync, spawn, type ChildProcess } from "child_process";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { requireDockerSshKey, viewAgent } from "./dockerSshAgent";
+import { agentProblem, publicKeyBlob, sshFingerprint } from "./dockerSshAgentPlan";
+
+let dir: string;
+let agent: ChildProcess;
+let socket: string;
+const keys: Record<string, { path: string; publicLine: string }> = {};
+
+function makeKey(name: string): void {
+  const path = join(dir, name);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
+  keys[name] = { path, publicLine: readFileSync(`${path}.pub`, "utf8").trim() };
+}
+
+/** `ssh-keygen -l`'s fingerprint of a key file: the reference sshFingerprint must equal. */
+function keygenFingerprint(path: string): string {
+  return execFileSync("ssh-keygen", ["-l", "-f", `${path}.pub`], { encoding: "utf8" }).split(" ")[1];
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "orchestra-agent-"));
+  makeKey("node");
+  makeKey("other");
+  socket = join(dir, "agent.sock");
+  // -D: in the foreground, so the test owns the process and stops it.
+  agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+  for (let tries = 0; tries < 50; tries++) {
+    try {
+      execFileSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+      break;
+    } catch (error) {
+      // Exit 1 = the agent answers and holds no key; 2 = not listening yet.
+      if ((error as { status: number }).status === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+});
+
+afterAll(() => {
+  agent?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("pure", () => {
+  test("fingerprints equal ssh-keygen -l's", () => {
+    for (const { path, publicLine } of Object.values(keys))
+      expect(sshFingerprint(publicKeyBlob(publicLine))).toBe(keygenFingerprint(path));
+  });
+
+  test("no SSH_AUTH_SOCK: the message names the key, the fix and the CI section", () => {
+    const fingerprint = keygenFingerprint(keys.node.path);
+    expect(agentProblem({ kind: "no-socket" }, keys.node.publicLine)).toBe(
+      `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${fingerprint}) cannot be used: SSH_AUTH_SOCK is not set. Start an agent with \`eval "$(ssh-agent -s)"\`, then load it with \`ssh-add <private-key-file>\` (\`ssh-add -l\` lists what the agent holds); in CI, load it from a secret with an ssh-agent step (README: "SSH credentials for Docker")`,
+    );
+  });
+
+  test("an agent holding other keys: each held key's fingerprint is listed", () => {
+    const other = publicKeyBlob(keys.other.publicLine);
+    expect(
+      agentProblem({ kind: "identities", socket: "/run/a.sock", publicKeys: [other] }, keys.node.publicLine),
+    ).toBe(
+      `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${keygenFingerprint(keys.node.path)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=/run/a.sock holds ${keygenFingerprint(keys.other.path)} only. Before preview, load it with \`ssh-add <private-key-file>\` (\`ssh-add -l\` lists what the agent holds); in CI, load it from a secret with an ssh-agent step (README: "SSH credentials for Docker")`,
+    );
+  });
+
+  test("the matching key held (comments and spacing aside): no problem", () => {
+    const blob = publicKeyBlob(keys.node.publicLine);
+    expect(
+      agentProblem(
+        { kind: "identities", socket: "/s", publicKeys: [publicKeyBlob(keys.other.publicLine), blob] },
+        `  ${keys.node.publicLine.replace(" ", "   ")} different-comment `,
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe("against a real ssh-agent", () => {
+  test("an empty agent answers with no keys, and the check refuses with 'holds no key'", async () => {
+    expect(await viewAgent(socket)).toEqual({ kind: "identities", socket, publicKeys: [] });
+    expect(agentProblem(await viewAgent(socket), keys.node.publicLine)).toContain(
+      `is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${socket} holds no key. Before preview,`,
+    );
+  });
+
+  test("after ssh-add the agent lists the key and the check passes; a missing socket is unreachable", async () => {
+    execFileSync("ssh-add", ["-q", keys.node.path], { env: { SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+    expect(await viewAgent(socket)).toEqual({
+      kind: "identities",
+      socket,
+      publicKeys: [publicKeyBlob(keys.node.publicLine)],
+    });
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      process.env.SSH_AUTH_SOCK = socket;
+      await expect(requireDockerSshKey(keys.node.publicLine)).resolves.toBeUndefined();
+      const failure = await requireDockerSshKey(keys.other.publicLine).catch((error: unknown) => error);
+      expect(pulumi.RunError.isInstance(failure)).toBe(true);
+      expect((failure as Error).message).toContain(
+        `(${keygenFingerprint(keys.other.path)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${socket} holds ${keygenFingerprint(keys.node.path)} only.`,
+      );
+      delete process.env.SSH_AUTH_SOCK;
+      expect(await viewAgent()).toEqual({ kind: "no-socket" });
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+    }
+    expect(await viewAgent(join(dir, "absent.sock"))).toEqual({
+      kind: "unreachable",
+      socket: join(dir, "absent.sock"),
+      reason: "Failed to connect to agent",
+    });
+  });
+});
