@@ -14,6 +14,7 @@ import {
   type ContainerSpec,
   type HealthCheckSpec,
   type SecretName,
+  dockerCpus,
 } from "./containerSpec";
 
 /** The secrets a host's containers may need, as Pulumi secrets (a missing one fails clearly). */
@@ -136,9 +137,12 @@ export function containerArgs(
     })),
     healthcheck: healthcheckArgs(spec.healthCheck),
     restart: spec.restart,
-    // Docker takes memory in MB and CPUs as a decimal string.
+    // Docker takes memory in MB. Swap included equals memory (no swap): a service at its limit is
+    // killed and restarted rather than thrashing; unset, Docker reads back twice the memory, a diff
+    // on every preview.
     memory: spec.memoryMiB,
-    cpus: String(spec.cpus),
+    memorySwap: spec.memoryMiB,
+    cpus: dockerCpus(spec.cpus),
     volumes: spec.volumes.map((volume) => ({
       volumeName: volume.volumeName,
       containerPath: volume.containerPath,

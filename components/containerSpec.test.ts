@@ -3,7 +3,7 @@
  * every interface, so a node that reported no private IP must fail the deploy, not publish the stores.
  */
 import { planAppServices, type AppServicesSettings } from "./appServicesPlan";
-import { requireAddress, substituteAddresses } from "./containerSpec";
+import { dockerCpus, requireAddress, substituteAddresses } from "./containerSpec";
 import { planDataServices } from "./dataServicesPlan";
 import { DEFAULT_IMAGES } from "./serviceCatalog";
 
@@ -54,4 +54,8 @@ test("an address placeholder filled with an empty value fails, in a port binding
   // A placeholder the text does not use is not checked.
   expect(substituteAddresses("0.0.0.0", { "{privateIp}": "" })).toBe("0.0.0.0");
   expect(requireAddress("127.0.0.1", "bind")).toBe("127.0.0.1");
+});
+
+test("CPUs are spelled as the Docker provider reads them back, so cpus (force-new) never diffs", () => {
+  expect([2, 1, 0.5, 1.5, 0.25, 16].map(dockerCpus)).toEqual(["2.0", "1.0", "0.5", "1.5", "0.25", "16.0"]);
 });

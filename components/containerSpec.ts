@@ -111,3 +111,12 @@ export function renderSecretTemplate(
     return encodeURIComponent(secrets[name as SecretName]);
   });
 }
+
+/**
+ * CPUs as the Docker provider reads them back (its `nanoInt64ToDecimalString`: `2` -> "2.0",
+ * `1.5` -> "1.5"). `cpus` forces a replacement, so any other spelling ("2") would replace the
+ * container on every `pulumi up`.
+ */
+export function dockerCpus(cpus: number): string {
+  return Number.isInteger(cpus) ? cpus.toFixed(1) : String(cpus);
+}

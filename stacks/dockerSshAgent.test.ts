@@ -2,16 +2,17 @@
  * The SSH credential check for Docker's ssh transport: exact messages from the pure half, and the
  * agent client against a real OpenSSH ssh-agent with real keys (ssh-keygen, ssh-add).
  */
-import { execFileSync, spawn, type ChildProcess } from "child_process";
+import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { startTestAgent, type TestAgent } from "../infra/engine/sshAgent";
 import { requireDockerSshKey, viewAgent } from "./dockerSshAgent";
 import { agentProblem, publicKeyBlob, sshFingerprint } from "./dockerSshAgentPlan";
 
 let dir: string;
-let agent: ChildProcess;
+let agent: TestAgent;
 let socket: string;
 const keys: Record<string, { path: string; publicLine: string }> = {};
 
@@ -30,23 +31,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "orchestra-agent-"));
   makeKey("node");
   makeKey("other");
-  socket = join(dir, "agent.sock");
-  // -D: in the foreground, so the test owns the process and stops it.
-  agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
-  for (let tries = 0; tries < 50; tries++) {
-    try {
-      execFileSync("ssh-add", ["-l"], { env: { SSH_AUTH_SOCK: socket }, stdio: "ignore" });
-      break;
-    } catch (error) {
-      // Exit 1 = the agent answers and holds no key; 2 = not listening yet.
-      if ((error as { status: number }).status === 1) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  agent = await startTestAgent();
+  socket = agent.socket;
 });
 
-afterAll(() => {
-  agent?.kill();
+afterAll(async () => {
+  await agent?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -92,7 +82,7 @@ describe("against a real ssh-agent", () => {
   });
 
   test("after ssh-add the agent lists the key and the check passes; a missing socket is unreachable", async () => {
-    execFileSync("ssh-add", ["-q", keys.node.path], { env: { SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+    agent.add(keys.node.path);
     expect(await viewAgent(socket)).toEqual({
       kind: "identities",
       socket,

@@ -92,6 +92,7 @@ describe("integration", () => {
       restart: "unless-stopped",
       user: "1000:1000",
       memory: 512,
+      memorySwap: 512,
       cpus: "0.5",
       healthcheck: HEALTH(pythonCheck("http://127.0.0.1:8003/health"), "20s"),
     });

@@ -3,28 +3,26 @@
  * staging topology) against the emulator over HTTP, with the node readiness running over SSH to
  * this machine's sandbox sshd. The steps build on each other and run in order.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFile } from "child_process";
 import { promisify } from "util";
-import { randomBytes } from "crypto";
-import { LambdaClient } from "../lambda/client";
 import type { RunningEmulator } from "../emulator/server";
-import { startEmulator } from "../emulator/server";
+import type { LambdaClient } from "../lambda/client";
 import { engineProcesses, listProcesses } from "./leftovers";
-import { EngineStack, PROJECT_ROOT, killTree, removeStackFile, toolchainEnv } from "./pulumiCli";
-import { SSH_PORT, sandboxSshdPid, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
+import { EngineStack, PROJECT_ROOT, killTree } from "./pulumiCli";
+import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
+import { SSH_PORT, sandboxSshdPid } from "./sandboxSshd";
 
 jest.setTimeout(15 * 60_000);
 
-const API_KEY = `lambda-e2e-${randomBytes(12).toString("hex")}`;
-const DB_PASSWORD = `db-${randomBytes(16).toString("hex")}`;
 const NODE_KEYS = ["app", "data", "gpu-a"];
 
+let fixture: SandboxFixture;
 let emulator: RunningEmulator;
 let stack: EngineStack;
 let client: LambdaClient;
+let API_KEY: string;
+let DB_PASSWORD: string;
 let stateWhileDeployed = "";
-/** True when this run started the sandbox sshd (then afterAll stops it; an operator's own stays). */
-let startedSshd = false;
 
 async function live() {
   return (await client.listInstances()).filter((instance) =>
@@ -76,46 +74,18 @@ function instanceIdOf(outputs: Record<string, unknown>, node: string): string {
   return (outputs.nodes as Record<string, { instanceId: string }>)[node].instanceId;
 }
 
+// The fleet and its readiness only: the containers' engine cases are sandboxContainers.e2e.test.ts.
 beforeAll(async () => {
-  const env = toolchainEnv();
-  const sshd = startSandboxSshd();
-  startedSshd = sshd.started;
-  const keyPath = sshd.keyPath;
-  emulator = await startEmulator({
-    port: 0,
-    apiKey: API_KEY,
-    ipMode: "loopback",
-    bootDelayMs: 1500,
-    terminateDelayMs: 300,
-    // Limits stay on (scaled down ten-fold) so the pacer is exercised through the engine.
-    requestIntervalMs: 100,
-    launchIntervalMs: 1200,
-    quiet: true,
-  });
-  client = new LambdaClient({ apiUrl: emulator.url, apiKey: API_KEY });
-  stack = new EngineStack("e2e", "Pulumi.sandbox.yaml", {
-    ...env,
-    LAMBDA_REQUEST_INTERVAL_MS: "150",
-    LAMBDA_LAUNCH_INTERVAL_MS: "1300",
-  });
-  await stack.init();
-  await stack.setConfig("lambdaApiUrl", emulator.url);
-  if (SSH_PORT !== 2222) await stack.setConfig("sshPort", String(SSH_PORT), { path: true });
-  await stack.setConfig("lambdaApiKey", API_KEY, { secret: true });
-  await stack.setConfig("databasePassword", DB_PASSWORD, { secret: true });
-  await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
-    secret: true,
-  });
-  await stack.setConfig("sshPublicKey", execFileSync("cat", [`${keyPath}.pub`], { encoding: "utf8" }).trim());
+  fixture = await startSandboxFixture("e2e", { deployContainers: false });
+  ({ emulator, stack, client } = fixture);
+  API_KEY = fixture.secrets.lambdaApiKey;
+  DB_PASSWORD = fixture.secrets.databasePassword;
 });
 
 // Everything this tier started stops here, whether the steps passed or not: a pulumi command a
-// failed or timed-out step left running (with its plugins), the emulator, and the sandbox sshd.
+// failed or timed-out step left running (with its plugins), the emulator, the agent and the sshd.
 afterAll(async () => {
-  await stack?.stopAll();
-  if (stack !== undefined) removeStackFile(stack);
-  await emulator?.close();
-  if (startedSshd) stopSandboxSshd();
+  await fixture?.close();
 });
 
 test("00. the sandbox sshd listens on 127.0.0.1 only, never on the machine's other addresses", () => {

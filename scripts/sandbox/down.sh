@@ -11,6 +11,13 @@ if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   start_emulator
   unset LAMBDA_API_KEY
   pulumi destroy --stack "$STACK" --config-file "$WORKING_CONFIG" --yes --skip-preview --non-interactive "$@"
+  # The filesystem is deleted with the stack; its data, on this machine's emulated mount, goes too
+  # (Lambda deletes a filesystem's data), so the next sandbox starts with empty stores.
+  fs_name="$(pulumi config get --path filesystem.name --stack "$STACK" --config-file "$WORKING_CONFIG" 2>/dev/null || true)"
+  if [[ "$fs_name" =~ ^[a-z0-9][a-z0-9-]*$ ]] && [ -d "/lambda/nfs/$fs_name" ]; then
+    rm -rf "/lambda/nfs/${fs_name:?}"
+    log "removed the filesystem's data on this machine: /lambda/nfs/$fs_name"
+  fi
   log "what the emulated account still holds:"
   for what in instances ssh-keys filesystems firewall-rulesets; do
     printf '%s:\n' "$what"

@@ -1,0 +1,98 @@
+/**
+ * The engine tier's sandbox: the sandbox sshd, an emulator with Lambda's limits scaled down
+ * ten-fold, an ssh-agent holding the sandbox key (Docker's ssh reads keys from an agent), and an
+ * EngineStack from Pulumi.sandbox.yaml with random secrets. One per test file; `close` stops what
+ * it started (an operator's own sshd stays).
+ */
+import { randomBytes } from "crypto";
+import { readFileSync } from "fs";
+import type { RunningEmulator } from "../emulator/server";
+import { startEmulator } from "../emulator/server";
+import { LambdaClient } from "../lambda/client";
+import { EngineStack, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { SSH_PORT, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
+import { startTestAgent, type TestAgent } from "./sshAgent";
+
+/** The stack's secrets, random per run, so a test can search state and logs for each. */
+export interface SandboxSecrets {
+  readonly lambdaApiKey: string;
+  readonly databasePassword: string;
+  readonly redisPassword: string;
+  readonly weaviateApiKey: string;
+}
+
+export interface SandboxFixture {
+  readonly emulator: RunningEmulator;
+  readonly client: LambdaClient;
+  readonly stack: EngineStack;
+  readonly agent: TestAgent;
+  readonly keyPath: string;
+  readonly secrets: SandboxSecrets;
+  close(): Promise<void>;
+}
+
+const random = (prefix: string) => `${prefix}-${randomBytes(16).toString("hex")}`;
+
+export async function startSandboxFixture(
+  stackName: string,
+  options: { deployContainers: boolean },
+): Promise<SandboxFixture> {
+  const env = toolchainEnv();
+  const sshd = startSandboxSshd();
+  const secrets: SandboxSecrets = {
+    lambdaApiKey: random("lambda-e2e"),
+    databasePassword: random("db"),
+    redisPassword: random("redis"),
+    weaviateApiKey: random("weaviate"),
+  };
+  const emulator = await startEmulator({
+    port: 0,
+    apiKey: secrets.lambdaApiKey,
+    ipMode: "loopback",
+    bootDelayMs: 1500,
+    terminateDelayMs: 300,
+    // Limits stay on (scaled down ten-fold) so the pacer is exercised through the engine.
+    requestIntervalMs: 100,
+    launchIntervalMs: 1200,
+    quiet: true,
+  });
+  const agent = await startTestAgent();
+  agent.add(sshd.keyPath);
+  const stack = new EngineStack(stackName, "Pulumi.sandbox.yaml", {
+    ...env,
+    LAMBDA_REQUEST_INTERVAL_MS: "150",
+    LAMBDA_LAUNCH_INTERVAL_MS: "1300",
+    SSH_AUTH_SOCK: agent.socket,
+  });
+  const close = async () => {
+    await stack.stopAll();
+    removeStackFile(stack);
+    await emulator.close();
+    await agent.stop();
+    if (sshd.started) stopSandboxSshd();
+  };
+  try {
+    await stack.init();
+    await stack.setConfig("lambdaApiUrl", emulator.url);
+    if (SSH_PORT !== 2222) await stack.setConfig("sshPort", String(SSH_PORT), { path: true });
+    if (!options.deployContainers) await stack.setConfig("deployContainers", "false");
+    await stack.setConfig("lambdaApiKey", secrets.lambdaApiKey, { secret: true });
+    await stack.setConfig("databasePassword", secrets.databasePassword, { secret: true });
+    await stack.setConfig("redisPassword", secrets.redisPassword, { secret: true });
+    await stack.setConfig("weaviateApiKey", secrets.weaviateApiKey, { secret: true });
+    await stack.setConfig("sshPrivateKey", readFileSync(sshd.keyPath, "utf8"), { secret: true });
+    await stack.setConfig("sshPublicKey", readFileSync(`${sshd.keyPath}.pub`, "utf8").trim());
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    emulator,
+    client: new LambdaClient({ apiUrl: emulator.url, apiKey: secrets.lambdaApiKey }),
+    stack,
+    agent,
+    keyPath: sshd.keyPath,
+    secrets,
+    close,
+  };
+}
