@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
-import { rmSync } from "fs";
+import { readFileSync, rmSync } from "fs";
 import type { LambdaClient } from "../lambda/client";
 import type { EngineStack } from "./pulumiCli";
 import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
@@ -234,4 +234,34 @@ test("7. no Lambda, database, Redis or Weaviate secret in the state or the engin
   for (const [name, value] of Object.entries(fixture.secrets))
     expect([name, everything.includes(value)]).toEqual([name, false]);
   expect(everything).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+});
+
+test("8. production policy: destroy removes the containers, stops at the protected nodes and data, and keeps the volumes", async () => {
+  await stack.setConfig("layer", "production");
+  await stack.run(["up", "--yes", "--skip-preview"]);
+  await expectGatePassed();
+  const live = async () =>
+    (await client.listInstances()).filter((instance) => ["booting", "active"].includes(instance.status))
+      .length;
+  // The engine deletes what is not protected (the containers: stateless, replaced on every image
+  // change, so never protected) and refuses at the protected volumes and nodes.
+  const refused = await stack.run(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+  expect(refused.code).not.toBe(0);
+  expect(refused.stdout + refused.stderr).toContain("protected");
+  expect(containers()).toEqual({});
+  expect(namesOf("volume")).toEqual(
+    ["postgres", "redis", "weaviate"].map((store) => `${PREFIX}-stores-${store}-data`),
+  );
+  expect(await live()).toBe(3);
+
+  // An operator who means it unprotects first: the nodes go, the volumes and the data stay.
+  await stack.run(["state", "unprotect", "--all", "--yes"]);
+  await stack.run(["destroy", "--yes", "--skip-preview"]);
+  expect(await live()).toBe(0);
+  expect(namesOf("network")).toEqual([]);
+  expect(namesOf("volume")).toEqual(
+    ["postgres", "redis", "weaviate"].map((store) => `${PREFIX}-stores-${store}-data`),
+  );
+  expect(readFileSync(`/lambda/nfs/${FILESYSTEM}/postgres/PG_VERSION`, "utf8").trim()).toBe("15");
+  expect((await client.listFilesystems()).map((fs) => fs.name)).toEqual([FILESYSTEM]);
 });

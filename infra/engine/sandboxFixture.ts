@@ -4,12 +4,13 @@
  * EngineStack from Pulumi.sandbox.yaml with random secrets. One per test file; `close` stops what
  * it started (an operator's own sshd stays).
  */
+import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import { readFileSync } from "fs";
 import type { RunningEmulator } from "../emulator/server";
 import { startEmulator } from "../emulator/server";
 import { LambdaClient } from "../lambda/client";
-import { EngineStack, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { EngineStack, PROJECT_ROOT, removeStackFile, toolchainEnv } from "./pulumiCli";
 import { SSH_PORT, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
 import { startTestAgent, type TestAgent } from "./sshAgent";
 
@@ -38,6 +39,12 @@ export async function startSandboxFixture(
   options: { deployContainers: boolean },
 ): Promise<SandboxFixture> {
   const env = toolchainEnv();
+  // The nodes' containers need the Docker engine and the stand-in images (a no-op when built);
+  // first, so the engine's docker group exists when the sshd script adds the sandbox user to it.
+  if (options.deployContainers)
+    execFileSync("bash", [`${PROJECT_ROOT}/scripts/standin-images/build.sh`], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   const sshd = startSandboxSshd();
   const secrets: SandboxSecrets = {
     lambdaApiKey: random("lambda-e2e"),
