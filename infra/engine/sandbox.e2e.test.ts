@@ -97,7 +97,8 @@ test("00. the sandbox sshd listens on 127.0.0.1 only, never on the machine's oth
 test("0a. bad config fails preview with every problem listed at once, before anything is created", async () => {
   await stack.setConfig("nodes.gpu-a.instanceType", "gpu_9x_nope", { path: true });
   // A list set element by element (--path), as an operator would; the sandbox otherwise takes the default.
-  for (const [index, port] of [3000, 8000, 5432].entries()) {
+  // The sandbox's frontend and API ports, then its Postgres port (Pulumi.sandbox.yaml's port map).
+  for (const [index, port] of [13000, 18000, 15432].entries()) {
     await stack.setConfig(`publicPorts[${index}]`, String(port), { path: true });
   }
   try {
@@ -108,7 +109,7 @@ test("0a. bad config fails preview with every problem listed at once, before any
     expect(output).toContain(
       'orchestra:nodes.gpu-a.instanceType = "gpu_9x_nope": not a Lambda instance type; allowed: cpu_4x_general, ',
     );
-    expect(output).toContain("orchestra:publicPorts contains 5432, the postgres port");
+    expect(output).toContain("orchestra:publicPorts contains 15432, the postgres port");
     expect(emulator.stats().requests).toBe(0); // not even a price lookup: config fails first
   } finally {
     await stack.setConfig("nodes.gpu-a.instanceType", "gpu_1x_a100_sxm4", { path: true });
