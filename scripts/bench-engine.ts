@@ -1,19 +1,31 @@
 /**
  * Benchmark (not a test): the real Pulumi engine against the emulator with Lambda's faithful rate
- * limits (1 request/s, 1 launch/12 s). For fleets of N = 1, 8, 32 nodes it times `pulumi up` and a
- * no-change `pulumi preview --refresh`, and prints the API calls each made (counted by the
- * emulator). A no-change refresh should cost O(1) list calls, not N gets.
+ * limits (1 request/s, 1 launch/12 s) and its default capacity table (16 units of each type per
+ * stocked region, so a 32-node fleet outgrows its first region). For each fleet size N it runs
+ * `pulumi up`, then a no-change `pulumi preview --refresh`, then `destroy`, and prints per N:
+ *
+ * - `up` wall time against the floor Lambda's limits allow, with the floor's parts (set-up writes at
+ *   1/s, launch spacing, one boot, the final poll), their ratio, and apart from it the engine's own
+ *   overhead (start-up, program, cost gate, provider start, wind-down; see benchAccount.ts);
+ * - API calls by operation, 429s, launches refused for capacity and how many of those went to a
+ *   region `/instance-types` had just listed without capacity (counted by the emulator);
+ * - the refresh's calls against one listing per resource kind plus one price list;
+ * - the peak resident memory of the Pulumi program and its dynamic-provider processes during `up`
+ *   and during the preview (sampled from /proc, see infra/engine/processMemory.ts).
  *
  *   npm run bench:engine -- [--sizes 1,8,32]
  */
-import { writeFileSync, mkdtempSync } from "fs";
+import { execFileSync } from "child_process";
+import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { execFileSync } from "child_process";
-import { startEmulator } from "../infra/emulator/server";
+import { startEmulator, type RunningEmulator } from "../infra/emulator/server";
 import { EngineStack, removeStackFile, toolchainEnv } from "../infra/engine/pulumiCli";
+import { sampleTreeMemory, type MemoryPeaks } from "../infra/engine/processMemory";
+import { callsBetween, engineOverhead, fleetFloor, formatCalls } from "./benchAccount";
 
 const REGIONS = ["us-west-1", "us-east-1", "us-south-1", "europe-central-1"];
+const BOOT_MS = 5000;
 
 function stackYaml(nodes: number, apiUrl: string, publicKey: string): string {
   const nodeLines = Array.from(
@@ -38,12 +50,134 @@ function stackYaml(nodes: number, apiUrl: string, publicKey: string): string {
   ].join("\n");
 }
 
-function delta(after: Record<string, number>, before: Record<string, number>): string {
-  return Object.entries(after)
-    .map(([operation, count]) => [operation, count - (before[operation] ?? 0)] as const)
-    .filter(([, count]) => count > 0)
-    .map(([operation, count]) => `${operation}=${count}`)
-    .join(" ");
+interface Measured {
+  readonly seconds: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly calls: Record<string, number>;
+  readonly requests: number;
+  readonly rateLimited: number;
+  readonly refusedForCapacity: number;
+  readonly refusedWhereListedWithout: number;
+  readonly memory: MemoryPeaks;
+  readonly log: ReturnType<RunningEmulator["requestLog"]>;
+}
+
+/** Runs one `pulumi` command, sampling its process tree's memory and counting the emulator's calls. */
+async function measure(stack: EngineStack, emulator: RunningEmulator, args: string[]): Promise<Measured> {
+  const before = emulator.stats();
+  const logFrom = emulator.requestLog().length;
+  const startedAt = Date.now();
+  const { child, done } = stack.start(args);
+  const sampler = sampleTreeMemory(child.pid as number);
+  const result = await done;
+  const memory = sampler.stop();
+  const endedAt = Date.now();
+  if (result.code !== 0)
+    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  const after = emulator.stats();
+  return {
+    seconds: (endedAt - startedAt) / 1000,
+    startedAt,
+    endedAt,
+    calls: callsBetween(before.byOperation, after.byOperation),
+    requests: after.requests - before.requests,
+    rateLimited: after.rateLimited - before.rateLimited,
+    refusedForCapacity: after.refusedForCapacity - before.refusedForCapacity,
+    refusedWhereListedWithout: after.refusedWhereListedWithout - before.refusedWhereListedWithout,
+    memory,
+    log: emulator.requestLog().slice(logFrom),
+  };
+}
+
+/** Resource kinds the stack holds: its distinct dynamic-provider resource types. */
+async function resourceKinds(stack: EngineStack): Promise<string[]> {
+  const { resources } = await stack.exportState();
+  return [
+    ...new Set(
+      resources.map((resource) => resource.type).filter((type) => type.startsWith("pulumi-nodejs:dynamic")),
+    ),
+  ].sort();
+}
+
+const mib = (memory: MemoryPeaks) =>
+  `${memory.programAndProvidersMiB} MiB (program ${memory.programMiB}, providers ${memory.providerMiB}; whole tree ${memory.treeMiB})`;
+
+async function benchSize(
+  nodes: number,
+  env: Record<string, string>,
+  keyPath: string,
+  publicKey: string,
+): Promise<string> {
+  const apiKey = `bench-${nodes}-key`;
+  const emulator = await startEmulator({
+    port: 0,
+    apiKey,
+    bootDelayMs: BOOT_MS,
+    terminateDelayMs: 1000,
+    quiet: true,
+  });
+  const template = join(mkdtempSync(join(tmpdir(), "bench-stack-")), "Pulumi.template.yaml");
+  writeFileSync(template, stackYaml(nodes, emulator.url, publicKey));
+  const stack = new EngineStack("bench", template, env);
+  try {
+    await stack.init();
+    await stack.setConfig("lambdaApiKey", apiKey, { secret: true });
+    await stack.setConfig("databasePassword", "bench-db-password", { secret: true });
+    await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
+      secret: true,
+    });
+
+    const up = await measure(stack, emulator, ["up", "--yes", "--skip-preview"]);
+    const preview = await measure(stack, emulator, ["preview", "--refresh", "--expect-no-changes"]);
+    const kinds = await resourceKinds(stack);
+
+    const floor = fleetFloor(nodes, up.calls, BOOT_MS / 1000);
+    const overhead = engineOverhead({
+      startedAt: up.startedAt,
+      endedAt: up.endedAt,
+      programSeenAt: up.memory.firstSeen.program,
+      providerSeenAt: up.memory.firstSeen.provider,
+      requests: up.log,
+    });
+    const launches = up.log.filter((event) => event.operation === "launchInstance");
+    const at = (epochMs: number | undefined) =>
+      epochMs === undefined ? "-" : `+${((epochMs - up.startedAt) / 1000).toFixed(1)} s`;
+    const beyond = up.seconds - floor.totalSeconds;
+    const ratio = up.seconds / floor.totalSeconds;
+    const wantRefresh = kinds.length + 1;
+    console.log(`\nN = ${nodes}`);
+    console.log(
+      `  up:             ${up.seconds.toFixed(1)} s; floor ${floor.totalSeconds} s = ${floor.setUpSeconds} s set-up (${floor.setUpRequests} writes at 1/s) + ${floor.launchSpacingSeconds} s launch spacing (${nodes - 1} x 12 s) + ${floor.bootSeconds} s boot + ${floor.finalPollSeconds} s final poll`,
+    );
+    console.log(`  up/floor:       ${ratio.toFixed(3)}; beyond the floor ${beyond.toFixed(1)} s`);
+    console.log(
+      `  engine overhead ${overhead.totalSeconds.toFixed(1)} s: start-up ${overhead.startUpSeconds.toFixed(1)} s, program ${overhead.programSeconds.toFixed(1)} s, cost gate ${overhead.costGateSeconds.toFixed(1)} s, provider start ${overhead.providerStartSeconds.toFixed(1)} s, wind-down ${overhead.windDownSeconds.toFixed(1)} s`,
+    );
+    console.log(
+      `  providers' own: ${(beyond - overhead.totalSeconds).toFixed(1)} s beyond the floor (first launch ${at(launches[0]?.at)}, last launch ${at(launches[launches.length - 1]?.at)}, last request ${at(up.log[up.log.length - 1]?.at)})`,
+    );
+    console.log(
+      `  up calls:       ${up.requests} (${formatCalls(up.calls)}); 429s ${up.rateLimited}; refused for capacity ${up.refusedForCapacity} (in regions listed without capacity: ${up.refusedWhereListedWithout})`,
+    );
+    console.log(
+      `  refresh:        ${preview.seconds.toFixed(1)} s, ${preview.requests} calls (${formatCalls(preview.calls)}); kinds ${kinds.length} (${kinds.map((kind) => kind.split(":").pop()).join(", ")}) + 1 = ${wantRefresh}; 429s ${preview.rateLimited}`,
+    );
+    console.log(`  peak RSS up:    ${mib(up.memory)}`);
+    console.log(`  peak RSS prev.: ${mib(preview.memory)}`);
+    await stack.run(["destroy", "--yes", "--skip-preview"]);
+    return (
+      `| ${nodes} | ${up.seconds.toFixed(1)} s | ${floor.totalSeconds} s (${floor.setUpSeconds} + ${floor.launchSpacingSeconds} + ${floor.bootSeconds} + ${floor.finalPollSeconds}) | ${ratio.toFixed(2)} | ` +
+      `${beyond.toFixed(1)} s | ${overhead.totalSeconds.toFixed(1)} s (${overhead.startUpSeconds.toFixed(1)} + ${overhead.programSeconds.toFixed(1)} + ${overhead.costGateSeconds.toFixed(1)} + ${overhead.providerStartSeconds.toFixed(1)} + ${overhead.windDownSeconds.toFixed(1)}) | ` +
+      `${up.requests}: ${formatCalls(up.calls)} | ${up.rateLimited} | ${up.refusedForCapacity} (${up.refusedWhereListedWithout}) | ` +
+      `${preview.requests} = ${kinds.length} + 1? ${preview.requests === wantRefresh ? "yes" : "NO"}: ${formatCalls(preview.calls)} | ${preview.rateLimited} | ` +
+      `${up.memory.programAndProvidersMiB} MiB | ${preview.memory.programAndProvidersMiB} MiB |`
+    );
+  } finally {
+    await stack.stopAll();
+    removeStackFile(stack);
+    await emulator.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -54,54 +188,11 @@ async function main(): Promise<void> {
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyPath]);
   const publicKey = execFileSync("cut", ["-d", " ", "-f1,2", `${keyPath}.pub`], { encoding: "utf8" }).trim();
   const rows: string[] = [];
-  for (const nodes of sizes) {
-    const apiKey = `bench-${nodes}-key`;
-    const emulator = await startEmulator({
-      port: 0,
-      apiKey,
-      bootDelayMs: 5000,
-      terminateDelayMs: 1000,
-      quiet: true,
-    });
-    const template = join(mkdtempSync(join(tmpdir(), "bench-stack-")), "Pulumi.template.yaml");
-    writeFileSync(template, stackYaml(nodes, emulator.url, publicKey));
-    const stack = new EngineStack("bench", template, env);
-    try {
-      await stack.init();
-      await stack.setConfig("lambdaApiKey", apiKey, { secret: true });
-      await stack.setConfig("databasePassword", "bench-db-password", { secret: true });
-      await stack.setConfig("sshPrivateKey", execFileSync("cat", [keyPath], { encoding: "utf8" }), {
-        secret: true,
-      });
-
-      let before = emulator.stats();
-      let started = Date.now();
-      await stack.run(["up", "--yes", "--skip-preview"]);
-      const upSeconds = (Date.now() - started) / 1000;
-      let after = emulator.stats();
-      const upCalls = `${after.requests - before.requests} calls (${delta(after.byOperation, before.byOperation)}), 429s: ${after.rateLimited - before.rateLimited}`;
-
-      before = emulator.stats();
-      started = Date.now();
-      await stack.run(["preview", "--refresh", "--expect-no-changes"]);
-      const refreshSeconds = (Date.now() - started) / 1000;
-      after = emulator.stats();
-      const refreshCalls = `${after.requests - before.requests} calls (${delta(after.byOperation, before.byOperation)}), 429s: ${after.rateLimited - before.rateLimited}`;
-
-      const floor = ((nodes - 1) * 12 + 5).toFixed(0);
-      rows.push(
-        `| ${nodes} | ${upSeconds.toFixed(1)} s (floor ${floor} s) | ${upCalls} | ${refreshSeconds.toFixed(1)} s | ${refreshCalls} |`,
-      );
-      console.log(rows[rows.length - 1]);
-      await stack.run(["destroy", "--yes", "--skip-preview"]);
-    } finally {
-      removeStackFile(stack);
-      await emulator.close();
-    }
-  }
+  for (const nodes of sizes) rows.push(await benchSize(nodes, env, keyPath, publicKey));
   console.log(
-    "\n| N | pulumi up | up API calls | preview --refresh (no change) | refresh API calls |\n|---|---|---|---|---|",
+    "\n| N | `up` | floor (set-up + spacing + boot + final poll) | up/floor | beyond the floor | engine overhead (start-up + program + cost gate + provider start + wind-down) | up: API calls | 429s | refused for capacity (in regions listed without) | `preview --refresh`: calls = kinds + 1 | refresh 429s | peak RSS, up (program + providers) | peak RSS, preview |",
   );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
 }
 

@@ -247,3 +247,53 @@ test("1.8.3 has no in-use refusal for SSH keys: deleting a key a live instance u
   const instance = await call("GET", "/api/v1/instances/{id}", `/api/v1/instances/${instanceId}`);
   expect(instance.json.data).toMatchObject({ ssh_key_names: ["in-use"] });
 });
+
+test("/instance-types lists a region with capacity exactly while a launch of that type there is accepted", async () => {
+  // Lambda's list is a hint the providers order launches by (launchOrder.ts): the emulator's must
+  // change with every launch and termination, as Lambda's does, or the benchmark measures nothing.
+  await fetch(`${emulator.url}/_emulator/faults`, {
+    method: "POST",
+    body: JSON.stringify({ capacity: { "gpu_1x_gh200@us-east-1": 1, "gpu_1x_gh200@us-west-1": 0 } }),
+  });
+  await call("POST", "/api/v1/ssh-keys", "/api/v1/ssh-keys", {
+    name: "capacity",
+    public_key: "ssh-ed25519 AAAAC3Nza capacity",
+  });
+  await fetch(`${emulator.url}/_emulator/stats`, { method: "DELETE" });
+  const listed = async () => {
+    const types = await call("GET", "/api/v1/instance-types", "/api/v1/instance-types");
+    const data = types.json.data as Record<string, { regions_with_capacity_available: { name: string }[] }>;
+    return data.gpu_1x_gh200.regions_with_capacity_available.map((region) => region.name);
+  };
+  const launch = async (region: string, name: string) => {
+    const answer = await call(
+      "POST",
+      "/api/v1/instance-operations/launch",
+      "/api/v1/instance-operations/launch",
+      { region_name: region, instance_type_name: "gpu_1x_gh200", ssh_key_names: ["capacity"], name },
+    );
+    const json = answer.json as { data?: { instance_ids: string[] }; error?: { code: string } };
+    return { status: answer.status, id: json.data?.instance_ids[0], code: json.error?.code };
+  };
+
+  expect(await listed()).toEqual(["europe-central-1", "us-east-1", "us-south-1"]);
+  const accepted = await launch("us-east-1", "gh200-a");
+  expect(accepted.status).toBe(200);
+  expect(await listed()).toEqual(["europe-central-1", "us-south-1"]);
+  const refused = [await launch("us-east-1", "gh200-b"), await launch("us-west-1", "gh200-c")];
+  expect(refused.map((answer) => [answer.status, answer.code])).toEqual([
+    [400, "instance-operations/launch/insufficient-capacity"],
+    [400, "instance-operations/launch/insufficient-capacity"],
+  ]);
+  // Both refusals went where the last answer listed no capacity (the benchmark counts these).
+  expect([emulator.stats().refusedForCapacity, emulator.stats().refusedWhereListedWithout]).toEqual([2, 2]);
+  // A terminated instance gives its unit back: listed again once it is `terminated`, not before.
+  await call("POST", "/api/v1/instance-operations/terminate", "/api/v1/instance-operations/terminate", {
+    instance_ids: [accepted.id],
+  });
+  expect(await listed()).toEqual(["europe-central-1", "us-south-1"]);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await listed()).toEqual(["europe-central-1", "us-east-1", "us-south-1"]);
+  expect(await launch("us-east-1", "gh200-d")).toMatchObject({ status: 200 });
+  expect(emulator.stats().refusedForCapacity).toBe(2);
+});

@@ -6,6 +6,7 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from "http";
 import { AddressInfo } from "net";
 import { ApiFailure, EmulatedAccount } from "./account";
+import { CapacityLedger } from "./capacityLedger";
 import { UNPARSABLE_BODY, injected429, take5xxBefore, takeAnswerFault, takeInjected429 } from "./faults";
 import { EmulatorOptions, defaultEmulatorOptions } from "./options";
 
@@ -13,7 +14,28 @@ export interface EmulatorStats {
   requests: number;
   rateLimited: number;
   launchesAccepted: number;
+  /** Launches refused with insufficient-capacity (see capacityLedger.ts). */
+  refusedForCapacity: number;
+  /** ...of which in a region the last `/instance-types` answer listed without capacity. */
+  refusedWhereListedWithout: number;
   byOperation: Record<string, number>;
+}
+
+function zeroStats(): EmulatorStats {
+  return {
+    requests: 0,
+    rateLimited: 0,
+    launchesAccepted: 0,
+    refusedForCapacity: 0,
+    refusedWhereListedWithout: 0,
+    byOperation: {},
+  };
+}
+
+/** One API request the emulator carried out (not 429s): when it arrived, and which operation. */
+export interface ApiRequestEvent {
+  readonly at: number;
+  readonly operation: string;
 }
 
 export interface RunningEmulator {
@@ -22,6 +44,8 @@ export interface RunningEmulator {
   readonly options: EmulatorOptions;
   readonly account: EmulatedAccount;
   stats(): EmulatorStats;
+  /** Every request carried out since the start, in arrival order (the benchmark's timeline). */
+  requestLog(): readonly ApiRequestEvent[];
   close(): Promise<void>;
 }
 
@@ -213,7 +237,9 @@ const MUTABLE_OPTIONS: (keyof EmulatorOptions)[] = [
 export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): Promise<RunningEmulator> {
   const options: EmulatorOptions = { ...defaultEmulatorOptions(), ...overrides };
   const account = new EmulatedAccount(options);
-  const stats: EmulatorStats = { requests: 0, rateLimited: 0, launchesAccepted: 0, byOperation: {} };
+  const stats = zeroStats();
+  const ledger = new CapacityLedger(stats);
+  const log: ApiRequestEvent[] = [];
   const limiter = { nextRequestAt: 0, nextLaunchAt: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -271,6 +297,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     }
     stats.requests++;
     stats.byOperation[route.operation] = (stats.byOperation[route.operation] ?? 0) + 1;
+    log.push({ at: arrivedAt, operation: route.operation });
 
     if (take5xxBefore(options, route.operation, isLaunch)) {
       return send(res, 500, INTERNAL_ERROR);
@@ -291,6 +318,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     try {
       const data = route.handler(account, params, body, url.searchParams);
       if (isLaunch) stats.launchesAccepted++;
+      if (route.operation === "listInstanceTypes") ledger.listed(data as Record<string, unknown>);
       // The request was carried out (a launched instance bills) whatever the client hears next.
       const fault = takeAnswerFault(options, route.operation, isLaunch);
       if (fault === "drop") return void req.socket.destroy();
@@ -301,6 +329,8 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       }
       send(res, 200, { data });
     } catch (error) {
+      if (error instanceof ApiFailure && error.code === "instance-operations/launch/insufficient-capacity")
+        ledger.refused(body);
       if (error instanceof ApiFailure) return send(res, error.httpStatus, error.body());
       send(res, 500, INTERNAL_ERROR);
     }
@@ -316,7 +346,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
       if (path === "/_emulator/stats" && method === "GET")
         return send(res, 200, { ...stats, byOperation: { ...stats.byOperation } });
       if (path === "/_emulator/stats" && method === "DELETE") {
-        Object.assign(stats, { requests: 0, rateLimited: 0, launchesAccepted: 0, byOperation: {} });
+        Object.assign(stats, zeroStats());
         return send(res, 200, {});
       }
       if (path === "/_emulator/faults" && method === "POST") {
@@ -365,6 +395,7 @@ export async function startEmulator(overrides: Partial<EmulatorOptions> = {}): P
     options,
     account,
     stats: () => ({ ...stats, byOperation: { ...stats.byOperation } }),
+    requestLog: () => [...log],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -3,7 +3,7 @@ import { createServer } from "http";
 import { AddressInfo } from "net";
 import { LambdaClient } from "./client";
 import { LambdaApiError, LambdaResponseShapeError, classifyLambdaError } from "./errors";
-import { apiCallStats, reserveLaunchSlot, reserveRequestSlot, resetPacer } from "./pacer";
+import { apiCallStats, readyAtFor, reserveLaunchSlot, reserveRequestSlot, resetPacer } from "./pacer";
 import { backoffDelayMs, parseRetryAfter } from "./retry";
 import { TEST_API_KEY, startTestEmulator } from "../testing/emulatorHarness";
 
@@ -22,6 +22,32 @@ describe("pacer", () => {
     expect(reserveLaunchSlot(0, settings)).toBe(24400);
     // Queued launches hold no general slots: a status poll still goes out at once.
     expect(reserveRequestSlot(0, settings)).toBe(0);
+  });
+  test("a request yields to a launch due within one request interval, and only to that", () => {
+    const state = { nextRequestAt: 10_000, lastLaunchSentAt: 0, pendingLaunchSlots: [12_200] };
+    // Sent at 10 000 it would hold the request slot until 11 100: the launch (due 12 200) is free.
+    expect(readyAtFor("request", 10_000, state, settings)).toBe(10_000);
+    // Sent at 11 500 it would hold it until 12 600, past the launch's turn: it goes after the launch.
+    expect(readyAtFor("request", 11_500, { ...state, nextRequestAt: 11_500 }, settings)).toBe(13_300);
+    // The launch itself goes at its turn, as soon as the request slot is free.
+    expect(readyAtFor("launch", 11_500, { ...state, nextRequestAt: 11_500 }, settings)).toBe(12_200);
+    // A launch sent late moves the next one's turn: the request judges by that turn.
+    expect(
+      readyAtFor(
+        "request",
+        20_500,
+        { nextRequestAt: 20_500, lastLaunchSentAt: 9_000, pendingLaunchSlots: [20_500] },
+        settings,
+      ),
+    ).toBe(21_200 + 1_100);
+    expect(
+      readyAtFor(
+        "request",
+        20_000,
+        { nextRequestAt: 20_000, lastLaunchSentAt: 0, pendingLaunchSlots: [] },
+        settings,
+      ),
+    ).toBe(20_000);
   });
 });
 

@@ -31,6 +31,8 @@ interface PacerState {
   nextRequestAt: number;
   nextLaunchAt: number;
   lastLaunchSentAt: number;
+  /** Launch slots reserved by launches still waiting to be sent. */
+  pendingLaunchSlots: number[];
   stats: ApiCallStats;
 }
 
@@ -62,6 +64,7 @@ function pacerState(): PacerState {
     nextRequestAt: 0,
     nextLaunchAt: 0,
     lastLaunchSentAt: Number.NEGATIVE_INFINITY,
+    pendingLaunchSlots: [],
     stats: { requests: 0, launches: 0, rateLimited: 0, retries: 0, byOperation: {} },
   });
 }
@@ -88,6 +91,31 @@ export function reserveLaunchSlot(now: number, settings: PacerSettings): number 
   return slot - now;
 }
 
+/**
+ * When the next request of `kind` may be sent. Pure given the state: the arithmetic of `pace`.
+ *
+ * A launch may go once its turn came (`lastLaunchSentAt + launchInterval`) and a request slot is
+ * free. A general request also yields to a launch that is due within one request interval: without
+ * that, a status poll sent just before a launch's turn pushed the launch back by up to a request
+ * interval, and since each launch is spaced from the previous one's real send time, every such
+ * delay was carried into every later launch (seconds over a 32-node fleet).
+ */
+export function readyAtFor(
+  kind: RequestKind,
+  now: number,
+  state: Pick<PacerState, "nextRequestAt" | "lastLaunchSentAt" | "pendingLaunchSlots">,
+  settings: PacerSettings,
+): number {
+  const launchTurn = state.lastLaunchSentAt + settings.launchIntervalMs;
+  if (kind === "launch") return Math.max(state.nextRequestAt, launchTurn);
+  if (state.pendingLaunchSlots.length === 0) return state.nextRequestAt;
+  const launchDueAt = Math.max(Math.min(...state.pendingLaunchSlots), launchTurn);
+  const collides = Math.max(now, state.nextRequestAt) + settings.requestIntervalMs > launchDueAt;
+  return collides
+    ? Math.max(state.nextRequestAt, launchDueAt + settings.requestIntervalMs)
+    : state.nextRequestAt;
+}
+
 const wait = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 /**
@@ -100,22 +128,28 @@ export async function pace(
   kind: RequestKind,
   settings: PacerSettings = pacerSettingsFromEnv(),
 ): Promise<void> {
-  // Queued launches take turns in the order they asked (their reserved slots)...
-  if (kind === "launch") await wait(reserveLaunchSlot(Date.now(), settings));
   const state = pacerState();
-  for (;;) {
-    // ...and each send is judged against the real time of the previous sends.
+  // Queued launches take turns in the order they asked (their reserved slots)...
+  let slot: number | undefined;
+  if (kind === "launch") {
     const now = Date.now();
-    const readyAt = Math.max(
-      state.nextRequestAt,
-      kind === "launch" ? state.lastLaunchSentAt + settings.launchIntervalMs : 0,
-    );
-    if (now >= readyAt) {
-      state.nextRequestAt = now + settings.requestIntervalMs;
-      if (kind === "launch") state.lastLaunchSentAt = now;
-      return;
+    slot = now + reserveLaunchSlot(now, settings);
+    state.pendingLaunchSlots.push(slot);
+  }
+  try {
+    for (;;) {
+      // ...and each send is judged against the real time of the previous sends.
+      const now = Date.now();
+      const readyAt = Math.max(readyAtFor(kind, now, state, settings), slot ?? 0);
+      if (now >= readyAt) {
+        state.nextRequestAt = now + settings.requestIntervalMs;
+        if (kind === "launch") state.lastLaunchSentAt = now;
+        return;
+      }
+      await wait(readyAt - now);
     }
-    await wait(readyAt - now);
+  } finally {
+    if (slot !== undefined) state.pendingLaunchSlots.splice(state.pendingLaunchSlots.indexOf(slot), 1);
   }
 }
 

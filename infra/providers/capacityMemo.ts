@@ -7,10 +7,13 @@
  * node used to be refused there before failing over: 16 wasted slots, over 3 minutes. Preference
  * order is kept otherwise, and a region is only moved to the back, never skipped, so a region that
  * regains capacity is still used once the others are full. Entries expire after a few minutes.
+ * `GET /instance-types` now says which regions are full before any refusal (see launchOrder.ts);
+ * the memo stays for what that list gets wrong (Lambda can refuse a region it lists).
  *
  * The memo is process-wide state (`processWide`): shared by every instance of the program.
  */
 import { processWide } from "./common";
+import { planLaunchOrder } from "./launchOrder";
 
 const MEMO_KEY = "__orchestraLambdaNoCapacity";
 /** How long a refusal moves a region to the back of the order. */
@@ -34,9 +37,22 @@ export function rememberNoCapacity(
   memo().set(memoKey(apiUrl, instanceType, region), now);
 }
 
+/** The regions among `regions` that refused `instanceType` within the last few minutes, in their order. */
+export function refusedRecently(
+  apiUrl: string,
+  instanceType: string,
+  regions: readonly string[],
+  now = Date.now(),
+): string[] {
+  return regions.filter((region) => {
+    const at = memo().get(memoKey(apiUrl, instanceType, region));
+    return at !== undefined && now - at < NO_CAPACITY_MEMORY_MS;
+  });
+}
+
 /**
  * The regions in preference order, with those refused within the last few minutes moved to the
- * back (in their own preference order). Pure apart from reading the memo.
+ * back (in their own preference order): the launch order when `/instance-types` cannot be read.
  */
 export function orderByRecentCapacity(
   apiUrl: string,
@@ -44,9 +60,5 @@ export function orderByRecentCapacity(
   regions: readonly string[],
   now = Date.now(),
 ): string[] {
-  const refusedRecently = (region: string) => {
-    const at = memo().get(memoKey(apiUrl, instanceType, region));
-    return at !== undefined && now - at < NO_CAPACITY_MEMORY_MS;
-  };
-  return [...regions.filter((region) => !refusedRecently(region)), ...regions.filter(refusedRecently)];
+  return planLaunchOrder({ regions, refusedRecently: refusedRecently(apiUrl, instanceType, regions, now) });
 }

@@ -1,12 +1,12 @@
 /**
  * Pieces every Lambda dynamic provider shares: stack-config handling in `configure`, the preview
- * placeholder for unknown values, diffs that ignore `__provider`, a per-process cache of listings,
- * and turning Lambda's in-use errors into messages that name the instances.
+ * placeholder for unknown values, diffs that ignore `__provider`, process-wide state (the listings
+ * shared per kind are in listingMemo.ts), and naming the instances in Lambda's in-use errors.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { LambdaClient } from "../lambda/client";
 import { rememberConfiguredSettings } from "../lambda/settings";
-import type { Instance, InstanceListing } from "../lambda/schemas";
+import type { Instance } from "../lambda/schemas";
 
 /** During preview, unknown inputs arrive as this string, even where a number is expected. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -85,7 +85,7 @@ export function keepOutputs(
   return { ...outputs, ...Object.fromEntries(inputs) };
 }
 
-// ---- process-wide state and caches -------------------------------------------------------------
+// ---- process-wide state ------------------------------------------------------------------------
 
 /**
  * Process-wide state. All dynamic resources of a program run in one provider process, but each
@@ -95,49 +95,6 @@ export function keepOutputs(
 export function processWide<T>(key: string, create: () => T): T {
   const holder = globalThis as unknown as Record<string, T | undefined>;
   return (holder[key] ??= create());
-}
-
-interface CachedFetch<T> {
-  at: number;
-  promise: Promise<T>;
-}
-
-/**
- * One fetch shared by the whole provider process while it is younger than `ttlMs` (in flight
- * included, so concurrent callers make one request). A failed fetch is forgotten at once.
- */
-export function cachedFetch<T>(key: string, ttlMs: number, fetch: () => Promise<T>): Promise<T> {
-  const holder = globalThis as unknown as Record<string, CachedFetch<T> | undefined>;
-  const current = holder[key];
-  if (current !== undefined && Date.now() - current.at < ttlMs) return current.promise;
-  const promise = fetch();
-  holder[key] = { at: Date.now(), promise };
-  promise.catch(() => {
-    if (holder[key]?.promise === promise) holder[key] = undefined;
-  });
-  return promise;
-}
-
-const LISTING_KEY = "__orchestraLambdaInstanceListing";
-
-/**
- * One `GET /instances` serves every `read` in a refresh: N instances cost one list call per
- * window (default 5 s, `LAMBDA_LIST_CACHE_MS`), not N gets.
- */
-export function cachedInstanceList(client: LambdaClient): Promise<Instance[]> {
-  return cachedInstanceListing(client).then((listing) => listing.instances);
-}
-
-/** The same cached listing, with the instances that did not parse (see parseInstanceListing). */
-export function cachedInstanceListing(client: LambdaClient): Promise<InstanceListing> {
-  return cachedFetch(LISTING_KEY, Number(process.env.LAMBDA_LIST_CACHE_MS ?? "5000"), () =>
-    client.listInstancesChecked(),
-  );
-}
-
-/** Forget the listing after anything that changes instances. */
-export function invalidateInstanceList(): void {
-  (globalThis as unknown as Record<string, unknown>)[LISTING_KEY] = undefined;
 }
 
 /** "gpu-a (id 0920…, active), gpu-b (id 77ab…, booting)" */

@@ -7,26 +7,17 @@
  * - Without an API key (a preview on a machine without the secret) only the form is checked;
  *   `create` stops with the no-key error before it launches anything.
  * - An API error is thrown as it is (a `LambdaApiError`, key redacted): the check could not run.
+ * - A value the last deployment already had (same as `olds`, with the same regions) is not looked up
+ *   again: Lambda accepted it then, and a no-change `preview --refresh` must cost one listing per
+ *   resource kind and one price list, not a type, image and filesystem look-up on top (the price
+ *   list is the program's cost gate, in another process, so it cannot be shared with this one).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { LambdaClient } from "../lambda/client";
-import type { Image, InstanceTypesMap } from "../lambda/schemas";
+import type { Image } from "../lambda/schemas";
 import { lambdaApiKeyConfigured } from "../lambda/settings";
-import { cachedFetch, isUnknown, lambdaClient } from "./common";
+import { isUnknown, lambdaClient, stableJson } from "./common";
 import { InstanceInputs, validateInstanceInputs } from "./instanceInputs";
-
-const TYPES_KEY = "__orchestraLambdaInstanceTypes";
-const IMAGES_KEY = "__orchestraLambdaImages";
-
-/** `/instance-types`, fetched once per process per 5 minutes: every instance's check shares it. */
-export function cachedInstanceTypes(client: LambdaClient): Promise<InstanceTypesMap> {
-  return cachedFetch(TYPES_KEY, 300_000, () => client.listInstanceTypes());
-}
-
-/** `/images` (one entry per image per region), shared the same way. */
-function cachedImages(client: LambdaClient): Promise<Image[]> {
-  return cachedFetch(IMAGES_KEY, 300_000, () => client.listImages());
-}
+import { memoFilesystems, memoImages, memoInstanceTypes } from "./listingMemo";
 
 function knownStrings(value: unknown): string[] | undefined {
   return Array.isArray(value) && !isUnknown(value) && value.every((item) => typeof item === "string")
@@ -38,8 +29,13 @@ function knownString(value: unknown): string | undefined {
   return typeof value === "string" && !isUnknown(value) ? value : undefined;
 }
 
+/** True when every key has the value the last deployment had (never true on a create: no olds). */
+function unchanged(olds: Record<string, unknown>, news: Record<string, unknown>, keys: string[]): boolean {
+  return Object.keys(olds).length > 0 && keys.every((key) => stableJson(olds[key]) === stableJson(news[key]));
+}
+
 export async function checkInstance(
-  _olds: Record<string, unknown>,
+  olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<pulumi.dynamic.CheckResult> {
   const inputs = news as Partial<InstanceInputs>;
@@ -49,8 +45,8 @@ export async function checkInstance(
   const regions = knownStrings(inputs.regions);
 
   const instanceType = knownString(inputs.instanceType);
-  if (instanceType !== undefined) {
-    const types = await cachedInstanceTypes(client);
+  if (instanceType !== undefined && !unchanged(olds, news, ["instanceType"])) {
+    const types = await memoInstanceTypes(client);
     if (types[instanceType] === undefined) {
       failures.push({
         property: "instanceType",
@@ -60,8 +56,8 @@ export async function checkInstance(
   }
 
   const fsNames = knownStrings(inputs.fileSystemNames);
-  if (fsNames !== undefined && fsNames.length > 0) {
-    const filesystems = await client.listFilesystems();
+  if (fsNames !== undefined && fsNames.length > 0 && !unchanged(olds, news, ["fileSystemNames", "regions"])) {
+    const filesystems = await memoFilesystems(client);
     for (const fsName of fsNames) {
       const fs = filesystems.find((candidate) => candidate.name === fsName);
       if (fs === undefined) {
@@ -81,8 +77,11 @@ export async function checkInstance(
 
   const imageFamily = knownString(inputs.imageFamily);
   const imageId = knownString(inputs.imageId);
-  if (imageFamily !== undefined || imageId !== undefined) {
-    const images = await cachedImages(client);
+  if (
+    (imageFamily !== undefined || imageId !== undefined) &&
+    !unchanged(olds, news, ["imageFamily", "imageId", "regions"])
+  ) {
+    const images = await memoImages(client);
     const failure =
       imageFamily !== undefined
         ? checkImageFamily(images, imageFamily, regions)

@@ -10,8 +10,9 @@
 import type { LambdaClient } from "../lambda/client";
 import { isLambdaError, isRetryableKind } from "../lambda/errors";
 import type { Instance, InstanceListing } from "../lambda/schemas";
-import { LIVE_STATUSES, invalidateInstanceList, sleep } from "./common";
+import { LIVE_STATUSES, sleep } from "./common";
 import { InstanceInputs, launchedInstanceName } from "./instanceInputs";
+import { invalidateListing } from "./listingMemo";
 
 /** Addresses an active instance must report before anything binds to or routes at it. */
 const REQUIRED_ADDRESSES = ["ip", "private_ip"] as const;
@@ -95,7 +96,8 @@ export async function terminateAndConfirm(
     if (isLambdaError(error, "not-found")) return;
     throw error;
   }
-  invalidateInstanceList();
+  // Its unit goes back on offer: the capacity list changes too.
+  invalidateListing("instances", "instanceTypes");
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -124,6 +126,19 @@ class LaunchProblem extends Error {
   }
 }
 
+/** The first poll after a launch comes after 1 s, each next one twice as late, up to the poll interval. */
+const FIRST_POLL_DELAY_MS = 1000;
+
+/**
+ * How long to wait before poll number `polls` (0-based) of a booting instance. Why a ramp, not the
+ * interval from the start: the wait past the moment an instance turns active is pure loss at the end
+ * of a fleet's `up` (with a 10 s interval and a 5 s boot, ~5 s of it). Boots on Lambda take
+ * minutes, so the ramp costs a few extra reads per node, at one request per second.
+ */
+export function pollDelayMs(polls: number, pollIntervalMs: number): number {
+  return Math.min(pollIntervalMs, FIRST_POLL_DELAY_MS * 2 ** polls);
+}
+
 /**
  * Polls until the instance is `active` and reports both addresses. Faults that may pass (5xx, 429,
  * network) are polled through until the boot deadline; `unhealthy`, `preempted`, a definitive API
@@ -135,7 +150,7 @@ async function pollUntilActive(client: LambdaClient, id: string, inputs: Instanc
   const deadline = Date.now() + inputs.bootTimeoutMinutes * 60_000;
   let lastFault: unknown;
   let missing: string[] = [];
-  for (;;) {
+  for (let polls = 0; ; polls++) {
     let instance: Instance | undefined;
     try {
       instance = await client.getInstance(id);
@@ -165,7 +180,7 @@ async function pollUntilActive(client: LambdaClient, id: string, inputs: Instanc
         );
       throw new LaunchProblem(`was still booting after ${minutes}`);
     }
-    await sleep(pollMs);
+    await sleep(pollDelayMs(polls, pollMs));
   }
 }
 
@@ -209,7 +224,7 @@ export async function restartUnhealthy(
   inputs: InstanceInputs,
 ): Promise<Instance> {
   await client.restartInstances([id]);
-  invalidateInstanceList();
+  invalidateListing("instances");
   const deadline = Date.now() + inputs.bootTimeoutMinutes * 60_000;
   let seenRebooting = false;
   let status: string = "unhealthy";

@@ -224,14 +224,31 @@ describe("LambdaInstance provider", () => {
     },
   );
 
-  test("insufficient capacity in the first region launches in the next", async () => {
+  test("a region /instance-types lists without capacity gets no launch while a listed one remains", async () => {
     await setFaults(emulator, { capacity: { "gpu_1x_a10@us-west-1": 0 } });
     const result = await provider.create(inputs());
     expect(result.outs).toMatchObject({ region: "us-east-1", status: "active" });
+    expect(emulator.stats().byOperation.launchInstance).toBe(1);
   });
 
-  test("after a refusal for capacity, the next launches of the run try that region last", async () => {
+  test("creates started together take launch turns, each choosing from a list that counts the launch before", async () => {
+    // One unit in the first region: the engine's concurrent creates must not all aim at it.
     await setFaults(emulator, { capacity: { "gpu_1x_a10@us-west-1": 1 } });
+    const results = await Promise.all(
+      ["gpu-a", "gpu-b", "gpu-c"].map((name, index) =>
+        provider.create(inputs({ name, launchToken: `0000000${index + 1}` })),
+      ),
+    );
+    expect(results.map((result) => result.outs.region)).toEqual(["us-west-1", "us-east-1", "us-east-1"]);
+    expect(emulator.stats().byOperation.launchInstance).toBe(3);
+    expect(emulator.stats().byOperation.listInstanceTypes).toBe(3);
+  });
+
+  test("when /instance-types cannot be read, a refusal for capacity moves that region last for the run", async () => {
+    await setFaults(emulator, {
+      capacity: { "gpu_1x_a10@us-west-1": 1 },
+      unparsableOn: { listInstanceTypes: 10 },
+    });
     const first = await provider.create(inputs({ name: "gpu-a", launchToken: "00000001" }));
     const second = await provider.create(inputs({ name: "gpu-b", launchToken: "00000002" }));
     const third = await provider.create(inputs({ name: "gpu-c", launchToken: "00000003" }));

@@ -4,11 +4,13 @@
  * - check (instanceCheck.ts): validates inputs, and the type, filesystems and image against the
  *   live API, so a bad one fails at preview with the valid ones.
  * - create: adopts an instance already launched under the same unique name (a killed `pulumi up`
- *   leaves one), else launches (stamping `orchestra-expires-at` = now + ttlHours when set), trying regions in order on insufficient-capacity; after an
+ *   leaves one), else launches (stamping `orchestra-expires-at` = now + ttlHours when set), in the region
+ *   order launchOrder.ts chooses from the capacity list and refusals, failing over on
+ *   insufficient-capacity; after an
  *   ambiguous failure (5xx, provider error, dropped connection, unparsable answer) looks for the
  *   instance by name before launching again; waits for `active` with both addresses, and from the
  *   launch on either returns the instance or terminates it (see instanceLifecycle.ts).
- * - read: one cached listing per refresh; an instance gone or terminated out of band leaves state;
+ * - read: one shared listing per refresh (listingMemo.ts); an instance gone or terminated out of band leaves state;
  *   one Lambda lists but that does not parse keeps its state; a missing address keeps the stored one.
  * - diff: an instance refresh found `unhealthy` is a change; update restarts it (Lambda's repair).
  * - update: rename in place; delete: terminate and confirm `terminated` or 404.
@@ -18,17 +20,11 @@ import { createHash } from "crypto";
 import type { LambdaClient, LaunchRequest } from "../lambda/client";
 import { isLambdaError } from "../lambda/errors";
 import type { Instance } from "../lambda/schemas";
-import { orderByRecentCapacity, rememberNoCapacity } from "./capacityMemo";
-import {
-  LIVE_STATUSES,
-  cachedInstanceListing,
-  configureFromStack,
-  diffByKeys,
-  invalidateInstanceList,
-  UNKNOWN,
-  isUnknown,
-  lambdaClient,
-} from "./common";
+import { refusedRecently, rememberNoCapacity } from "./capacityMemo";
+import { LIVE_STATUSES, configureFromStack, diffByKeys, UNKNOWN, isUnknown, lambdaClient } from "./common";
+import { planLaunchOrder } from "./launchOrder";
+import { inLaunchTurn } from "./launchTurn";
+import { invalidateListing, memoFilesystems, memoInstances, memoInstanceTypes } from "./listingMemo";
 import {
   findLiveByName,
   messageOf,
@@ -46,7 +42,7 @@ import {
   InstanceOutputs,
   launchedInstanceName,
 } from "./instanceInputs";
-import { cachedInstanceTypes, checkInstance } from "./instanceCheck";
+import { checkInstance } from "./instanceCheck";
 
 /** How many times one region is tried after an ambiguous launch that left no instance behind. */
 const AMBIGUOUS_LAUNCH_ATTEMPTS = 3;
@@ -87,7 +83,7 @@ async function lookUpAfterAmbiguousLaunch(
   tags: Readonly<Record<string, string>>,
   launchError: unknown,
 ): Promise<Instance | undefined> {
-  invalidateInstanceList();
+  invalidateListing("instances", "instanceTypes");
   try {
     return findLiveByName(await client.listInstancesChecked(), launchedName, tags);
   } catch (lookupError) {
@@ -99,7 +95,17 @@ async function lookUpAfterAmbiguousLaunch(
   }
 }
 
-/** Launches in the first region that has capacity; never launches twice for one ambiguous failure. */
+/** Regions `/instance-types` lists with capacity for `instanceType`; undefined when it cannot be read. */
+async function listedWithCapacity(client: LambdaClient, instanceType: string): Promise<string[] | undefined> {
+  const types = await memoInstanceTypes(client).catch(() => undefined);
+  return types?.[instanceType]?.regions_with_capacity_available.map((region) => region.name);
+}
+
+/**
+ * Launches in the first region that takes it; never launches twice for one ambiguous failure. Each
+ * attempt chooses its region at that moment (launchOrder.ts) from the capacity list and the memo,
+ * inside this process's launch turn (launchTurn.ts), so the list already counts the launch before.
+ */
 async function launchSomewhere(
   client: LambdaClient,
   inputs: InstanceInputs,
@@ -108,15 +114,25 @@ async function launchSomewhere(
 ): Promise<string> {
   const launchedName = launchedInstanceName(inputs.name, inputs.launchToken);
   const refusedForCapacity: string[] = [];
-  for (const region of orderByRecentCapacity(client.apiUrl, inputs.instanceType, regions)) {
+  for (;;) {
+    const untried = regions.filter((region) => !refusedForCapacity.includes(region));
+    if (untried.length === 0) break;
+    const [region] = planLaunchOrder({
+      regions: untried,
+      listedWithCapacity: await listedWithCapacity(client, inputs.instanceType),
+      refusedRecently: refusedRecently(client.apiUrl, inputs.instanceType, untried),
+    });
     for (let attempt = 1; ; attempt++) {
       try {
         const id = await client.launchInstance(buildLaunchRequest(inputs, region, expiresAt));
-        invalidateInstanceList();
+        // The listing lacks it and the capacity list still counts its unit as free.
+        invalidateListing("instances", "instanceTypes");
         return id;
       } catch (error) {
         if (isLambdaError(error, "insufficient-capacity")) {
           rememberNoCapacity(client.apiUrl, inputs.instanceType, region);
+          // The list was wrong or is stale: the next choice reads it again.
+          invalidateListing("instanceTypes");
           refusedForCapacity.push(region);
           break;
         }
@@ -128,9 +144,7 @@ async function launchSomewhere(
       }
     }
   }
-  const types = await cachedInstanceTypes(client).catch(() => undefined);
-  const withCapacity =
-    types?.[inputs.instanceType]?.regions_with_capacity_available.map((region) => region.name) ?? [];
+  const withCapacity = (await listedWithCapacity(client, inputs.instanceType)) ?? [];
   throw new Error(
     `No capacity for ${inputs.instanceType} in ${refusedForCapacity.join(", ")} (tried in that order; Lambda answered insufficient-capacity). ` +
       (withCapacity.length > 0
@@ -191,7 +205,7 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   // A filesystem pins the region: launching anywhere else fails with file-system-in-wrong-region.
   let regions = inputs.regions;
   if (inputs.fileSystemNames.length > 0) {
-    const filesystems = await client.listFilesystems();
+    const filesystems = await memoFilesystems(client);
     const pinned = filesystems.find((fs) => inputs.fileSystemNames.includes(fs.name))?.region.name;
     if (pinned !== undefined) regions = regions.filter((region) => region === pinned);
     if (regions.length === 0) {
@@ -202,16 +216,18 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   }
   // Adopt an instance an interrupted run launched under this name. One listing serves every create
   // that starts together (a fleet of 8 costs one list call, not 8, before its first launch).
-  const existing = findLiveByName(await cachedInstanceListing(client), launchedName, inputs.tags);
+  const existing = findLiveByName(await memoInstances(client), launchedName, inputs.tags);
   // The clock starts here, at the launch, not in the program (see expiryFor), and it is Lambda's
   // (the listing's Date header), the clock the reaper judges by. An adopted instance keeps its expiry.
   const id =
     existing?.id ??
-    (await launchSomewhere(
-      client,
-      inputs,
-      regions,
-      expiryFor(inputs.ttlHours, () => client.serverNow().getTime()),
+    (await inLaunchTurn(() =>
+      launchSomewhere(
+        client,
+        inputs,
+        regions,
+        expiryFor(inputs.ttlHours, () => client.serverNow().getTime()),
+      ),
     ));
   // From here on the instance bills: it is returned, or terminated and the error says so.
   const instance = await settleLaunched(client, id, inputs);
@@ -220,7 +236,7 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
 
 async function readInstance(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
   const client = lambdaClient();
-  const listing = await cachedInstanceListing(client);
+  const listing = await memoInstances(client);
   const instance = listing.instances.find((candidate) => candidate.id === id);
   // Listed but unparsable (a null or unknown value in a field we need): keep the recorded state.
   // Dropping it would make the next `up` launch a second one; blanking fields would fail open.
@@ -242,7 +258,7 @@ async function updateInstance(
   let instance: Instance;
   if (olds.name !== news.name) {
     instance = await client.renameInstance(id, launchedInstanceName(inputs.name, inputs.launchToken));
-    invalidateInstanceList();
+    invalidateListing("instances");
   } else {
     instance = await client.getInstance(id);
   }

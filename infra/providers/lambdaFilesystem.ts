@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { isLambdaError } from "../lambda/errors";
 import { PUBLIC_REGION_CODES } from "../lambda/schemas";
 import {
-  cachedInstanceList,
   configureFromStack,
   describeInstances,
   diffByKeys,
@@ -16,6 +15,7 @@ import {
   lambdaClient,
   LIVE_STATUSES,
 } from "./common";
+import { invalidateListing, memoFilesystems, memoInstances } from "./listingMemo";
 
 export interface LambdaFilesystemArgs {
   /** Filesystem name: a letter first, then letters, digits and hyphens, at most 60. @default the resource name */
@@ -51,7 +51,7 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     const client = lambdaClient();
     const name = inputs.name as string;
     const region = inputs.region as string;
-    const existing = (await client.listFilesystems()).find((fs) => fs.name === name);
+    const existing = (await memoFilesystems(client)).find((fs) => fs.name === name);
     if (existing !== undefined && existing.region.name !== region) {
       throw new Error(
         `A filesystem named "${name}" already exists in ${existing.region.name}, not ${region}; choose another name`,
@@ -59,13 +59,15 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     }
     // An interrupted run may have created it already: adopt it rather than fail on global/duplicate.
     const fs = existing ?? (await client.createFilesystem(name, region));
+    if (existing === undefined) invalidateListing("filesystems");
     return { id: fs.id, outs: { name, region, filesystemId: fs.id, mountPoint: fs.mount_point } };
   },
   // diff replaces on every identity change, so an update changes nothing at Lambda; it keeps the
   // stored outputs (DESIGN §4: without update, an update wipes them).
   update: async (_id, olds, news) => ({ outs: keepOutputs(olds, news) }),
   read: async (id, props) => {
-    const fs = (await lambdaClient().listFilesystems()).find((candidate) => candidate.id === id);
+    // One listing serves every filesystem's read in a refresh (listingMemo.ts).
+    const fs = (await memoFilesystems(lambdaClient())).find((candidate) => candidate.id === id);
     if (fs === undefined) return {};
     return {
       id,
@@ -83,10 +85,11 @@ export const lambdaFilesystemProvider: pulumi.dynamic.ResourceProvider = {
     const client = lambdaClient();
     try {
       await client.deleteFilesystem(id);
+      invalidateListing("filesystems");
     } catch (error) {
       if (isLambdaError(error, "not-found")) return;
       if (isLambdaError(error, "in-use")) {
-        const holders = (await cachedInstanceList(client)).filter(
+        const holders = (await memoInstances(client)).instances.filter(
           (instance) =>
             LIVE_STATUSES.includes(instance.status) &&
             instance.file_system_names.includes(props.name as string),

@@ -8,7 +8,6 @@ import { isLambdaError } from "../lambda/errors";
 import { PUBLIC_REGION_CODES, type FirewallRule, type FirewallRuleset } from "../lambda/schemas";
 import { canonicalFirewallRules, checkFirewallRules } from "./firewallRules";
 import {
-  cachedInstanceList,
   configureFromStack,
   describeInstances,
   diffByKeys,
@@ -16,6 +15,7 @@ import {
   lambdaClient,
   stableJson,
 } from "./common";
+import { invalidateListing, memoFirewallRulesets, memoInstances } from "./listingMemo";
 
 export interface LambdaFirewallRulesetArgs {
   /** Ruleset name (at most 64). @default the resource name */
@@ -52,15 +52,18 @@ function isAmbiguousFailure(error: unknown): boolean {
 
 /**
  * The ruleset named `name` in `region`, if one exists. Should an earlier bug have left several,
- * the one already carrying the desired rules is preferred, then the first listed.
+ * the one already carrying the desired rules is preferred, then the first listed. `fresh` skips the
+ * shared listing (after an ambiguous create only a new listing can say whether it landed).
  */
 async function findRuleset(
   client: ReturnType<typeof lambdaClient>,
   name: string,
   region: string,
   rules: FirewallRule[],
+  fresh = false,
 ): Promise<FirewallRuleset | undefined> {
-  const matching = (await client.listFirewallRulesets()).filter(
+  if (fresh) invalidateListing("firewallRulesets");
+  const matching = (await memoFirewallRulesets(client)).filter(
     (candidate) => candidate.name === name && candidate.region.name === region,
   );
   return matching.find((candidate) => sameRules(candidate.rules, rules)) ?? matching[0];
@@ -112,40 +115,45 @@ export const lambdaFirewallRulesetProvider: pulumi.dynamic.ResourceProvider = {
     if (ruleset === undefined) {
       try {
         ruleset = await client.createFirewallRuleset({ name, region, rules });
+        invalidateListing("firewallRulesets");
       } catch (error) {
         // The create may have landed although the answer did not: look once more before failing.
-        const landed = isAmbiguousFailure(error) ? await findRuleset(client, name, region, rules) : undefined;
+        const landed = isAmbiguousFailure(error)
+          ? await findRuleset(client, name, region, rules, true)
+          : undefined;
         if (landed === undefined) throw error;
         ruleset = landed;
       }
     }
-    if (!sameRules(ruleset.rules, rules)) ruleset = await client.updateFirewallRuleset(ruleset.id, { rules });
+    if (!sameRules(ruleset.rules, rules)) {
+      ruleset = await client.updateFirewallRuleset(ruleset.id, { rules });
+      invalidateListing("firewallRulesets");
+    }
     return { id: ruleset.id, outs: rulesetOutputs(ruleset) };
   },
+  // One listing serves every ruleset's read in a refresh (listingMemo.ts), not one get per region.
   read: async (id, props) => {
-    try {
-      const ruleset = await lambdaClient().getFirewallRuleset(id);
-      return { id, props: { ...props, ...rulesetOutputs(ruleset) } };
-    } catch (error) {
-      if (isLambdaError(error, "not-found")) return {};
-      throw error;
-    }
+    const ruleset = (await memoFirewallRulesets(lambdaClient())).find((candidate) => candidate.id === id);
+    if (ruleset === undefined) return {};
+    return { id, props: { ...props, ...rulesetOutputs(ruleset) } };
   },
   update: async (id, _olds, news) => {
     const updated = await lambdaClient().updateFirewallRuleset(id, {
       name: news.name as string,
       rules: canonicalFirewallRules(news.rules as FirewallRule[]),
     });
+    invalidateListing("firewallRulesets");
     return { outs: rulesetOutputs(updated) };
   },
   delete: async (id, props) => {
     const client = lambdaClient();
     try {
       await client.deleteFirewallRuleset(id);
+      invalidateListing("firewallRulesets");
     } catch (error) {
       if (isLambdaError(error, "not-found")) return;
       if (isLambdaError(error, "in-use")) {
-        const holders = (await cachedInstanceList(client)).filter((instance) =>
+        const holders = (await memoInstances(client)).instances.filter((instance) =>
           (instance.firewall_rulesets ?? []).some((entry) => entry.id === id),
         );
         throw new Error(

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { configureFromStack, diffByKeys, isUnknown, keepOutputs, lambdaClient } from "./common";
+import { invalidateListing, memoSshKeys } from "./listingMemo";
 
 export interface LambdaSshKeyArgs {
   /** Name Lambda knows the key by (1-64 characters, unique in the account). @default the resource name */
@@ -73,7 +74,7 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const name = inputs.name as string;
     const publicKey = canonicalPublicKey(inputs.publicKey as string);
     // Adopt a key left by an interrupted run, but never someone else's key under our name.
-    const existing = (await client.listSshKeys()).find((key) => key.name === name);
+    const existing = (await memoSshKeys(client)).find((key) => key.name === name);
     if (existing !== undefined) {
       if (canonicalPublicKey(existing.public_key) !== publicKey) {
         throw new Error(
@@ -83,13 +84,15 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
       return { id: existing.id, outs: { name, publicKey, keyId: existing.id } };
     }
     const created = await client.addSshKey(name, publicKey);
+    invalidateListing("sshKeys");
     return { id: created.id, outs: { name, publicKey, keyId: created.id } };
   },
   // diff replaces on every identity change, so an update changes nothing at Lambda; it keeps the
   // stored outputs (DESIGN §4: without update, an update wipes them).
   update: async (_id, olds, news) => ({ outs: keepOutputs(olds, news) }),
   read: async (id, props) => {
-    const key = (await lambdaClient().listSshKeys()).find((candidate) => candidate.id === id);
+    // One listing serves every key's read in a refresh (listingMemo.ts).
+    const key = (await memoSshKeys(lambdaClient())).find((candidate) => candidate.id === id);
     if (key === undefined) return {};
     return {
       id,
@@ -103,7 +106,10 @@ export const lambdaSshKeyProvider: pulumi.dynamic.ResourceProvider = {
     const client = lambdaClient();
     try {
       await client.deleteSshKey(id);
+      invalidateListing("sshKeys");
     } catch (error) {
+      // Did the delete land although the answer failed? Only a fresh listing can say.
+      invalidateListing("sshKeys");
       const gone = (await client.listSshKeys()).every((key) => key.id !== id);
       if (!gone) throw error;
     }

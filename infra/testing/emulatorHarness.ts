@@ -5,7 +5,7 @@
 import { resetPacer } from "../lambda/pacer";
 import { forgetServerClock } from "../lambda/serverClock";
 import { forgetConfiguredSettings } from "../lambda/settings";
-import { invalidateInstanceList } from "../providers/common";
+import { LISTING_MEMO_KEY } from "../providers/listingMemo";
 import type { EmulatorOptions } from "../emulator/options";
 import { RunningEmulator, startEmulator } from "../emulator/server";
 import { hostGlobal, hostProcess } from "./serializedProvider";
@@ -48,9 +48,9 @@ export function pointClientAt(url: string): void {
   for (const key of [
     "__orchestraLambdaPacer",
     "__orchestraLambdaConfigured",
-    "__orchestraLambdaInstanceListing",
-    "__orchestraLambdaInstanceTypes",
-    "__orchestraLambdaImages",
+    LISTING_MEMO_KEY,
+    "__orchestraLambdaNoCapacity",
+    "__orchestraLambdaLaunchTurn",
     "__orchestraLambdaServerClock",
   ]) {
     host[key] = undefined;
@@ -58,7 +58,7 @@ export function pointClientAt(url: string): void {
   resetPacer();
   forgetServerClock();
   forgetConfiguredSettings();
-  invalidateInstanceList();
+  (globalThis as unknown as Record<string, unknown>)[LISTING_MEMO_KEY] = undefined;
 }
 
 /** Removes a variable from both realms' environments. */
