@@ -2,7 +2,8 @@
  * Benchmark (not a test): the real Pulumi engine against the emulator with Lambda's faithful rate
  * limits (1 request/s, 1 launch/12 s) and its default capacity table (16 units of each type per
  * stocked region, so a 32-node fleet outgrows its first region). For each fleet size N it runs
- * `pulumi up`, then a no-change `pulumi preview --refresh`, then `destroy`, and prints per N:
+ * `pulumi up`, then a no-change `pulumi preview --refresh`, then a no-change `pulumi preview`, then
+ * `destroy`, and prints per N:
  *
  * - `up` wall time against the floor Lambda's limits allow, with the floor's parts (set-up writes at
  *   1/s, launch spacing, one boot, the final poll), their ratio, and apart from it the engine's own
@@ -11,7 +12,8 @@
  *   region `/instance-types` had just listed without capacity (counted by the emulator);
  * - the refresh's calls against one listing per resource kind plus one price list;
  * - the peak resident memory of the Pulumi program and its dynamic-provider processes during `up`
- *   and during the preview (sampled from /proc, see infra/engine/processMemory.ts).
+ *   and during both previews (sampled from /proc, see infra/engine/processMemory.ts). Both, because
+ *   `--refresh` keeps a second dynamic-provider process (the refresh phase's) alive to the end.
  *
  *   npm run bench:engine -- [--sizes 1,8,32]
  */
@@ -130,6 +132,7 @@ async function benchSize(
 
     const up = await measure(stack, emulator, ["up", "--yes", "--skip-preview"]);
     const preview = await measure(stack, emulator, ["preview", "--refresh", "--expect-no-changes"]);
+    const plainPreview = await measure(stack, emulator, ["preview", "--expect-no-changes"]);
     const kinds = await resourceKinds(stack);
 
     const floor = fleetFloor(nodes, up.calls, BOOT_MS / 1000);
@@ -164,14 +167,15 @@ async function benchSize(
       `  refresh:        ${preview.seconds.toFixed(1)} s, ${preview.requests} calls (${formatCalls(preview.calls)}); kinds ${kinds.length} (${kinds.map((kind) => kind.split(":").pop()).join(", ")}) + 1 = ${wantRefresh}; 429s ${preview.rateLimited}`,
     );
     console.log(`  peak RSS up:    ${mib(up.memory)}`);
-    console.log(`  peak RSS prev.: ${mib(preview.memory)}`);
+    console.log(`  peak RSS prev.: ${mib(preview.memory)} (preview --refresh)`);
+    console.log(`  peak RSS prev.: ${mib(plainPreview.memory)} (preview, no refresh)`);
     await stack.run(["destroy", "--yes", "--skip-preview"]);
     return (
       `| ${nodes} | ${up.seconds.toFixed(1)} s | ${floor.totalSeconds} s (${floor.setUpSeconds} + ${floor.launchSpacingSeconds} + ${floor.bootSeconds} + ${floor.finalPollSeconds}) | ${ratio.toFixed(2)} | ` +
       `${beyond.toFixed(1)} s | ${overhead.totalSeconds.toFixed(1)} s (${overhead.startUpSeconds.toFixed(1)} + ${overhead.programSeconds.toFixed(1)} + ${overhead.costGateSeconds.toFixed(1)} + ${overhead.providerStartSeconds.toFixed(1)} + ${overhead.windDownSeconds.toFixed(1)}) | ` +
       `${up.requests}: ${formatCalls(up.calls)} | ${up.rateLimited} | ${up.refusedForCapacity} (${up.refusedWhereListedWithout}) | ` +
       `${preview.requests} = ${kinds.length} + 1? ${preview.requests === wantRefresh ? "yes" : "NO"}: ${formatCalls(preview.calls)} | ${preview.rateLimited} | ` +
-      `${up.memory.programAndProvidersMiB} MiB | ${preview.memory.programAndProvidersMiB} MiB |`
+      `${up.memory.programAndProvidersMiB} MiB | ${preview.memory.programAndProvidersMiB} MiB | ${plainPreview.memory.programAndProvidersMiB} MiB |`
     );
   } finally {
     await stack.stopAll();
@@ -190,9 +194,9 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const nodes of sizes) rows.push(await benchSize(nodes, env, keyPath, publicKey));
   console.log(
-    "\n| N | `up` | floor (set-up + spacing + boot + final poll) | up/floor | beyond the floor | engine overhead (start-up + program + cost gate + provider start + wind-down) | up: API calls | 429s | refused for capacity (in regions listed without) | `preview --refresh`: calls = kinds + 1 | refresh 429s | peak RSS, up (program + providers) | peak RSS, preview |",
+    "\n| N | `up` | floor (set-up + spacing + boot + final poll) | up/floor | beyond the floor | engine overhead (start-up + program + cost gate + provider start + wind-down) | up: API calls | 429s | refused for capacity (in regions listed without) | `preview --refresh`: calls = kinds + 1 | refresh 429s | peak RSS, up (program + providers) | peak RSS, preview --refresh | peak RSS, preview |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
 }
 
