@@ -9,18 +9,31 @@ mkdir -p "$STATE"
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 
+SANDBOX_DEFAULT_PASSPHRASE="orchestra-sandbox-local-passphrase"
+
 use_toolchain() {
-  local bin
+  local bin default_passphrase=""
   bin="$(bash "$ROOT/scripts/toolchain.sh")"
   # shellcheck disable=SC1091
   source "$(dirname "$bin")/env.sh"
   if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
-    export PULUMI_CONFIG_PASSPHRASE="orchestra-sandbox-local-passphrase"
+    export PULUMI_CONFIG_PASSPHRASE="$SANDBOX_DEFAULT_PASSPHRASE"
+    default_passphrase=1
     log "PULUMI_CONFIG_PASSPHRASE not set: using the sandbox's local default (set your own to override)"
   fi
-  # State lives in the working tree, ignored by git.
+  # State lives in the working tree, ignored by git. Chosen by environment, not `pulumi login`:
+  # a login is written into the toolchain's PULUMI_HOME, which every checkout on the machine shares.
   mkdir -p "$ROOT/.pulumi-state"
-  pulumi login --non-interactive "file://$ROOT/.pulumi-state" >/dev/null
+  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
+  # For the operator's own commands: `source .sandbox/env.sh`, then `pulumi stack output --stack sandbox`.
+  {
+    echo "# This checkout's sandbox: the toolchain's pulumi on PATH and the sandbox's backend."
+    echo "source \"$(dirname "$bin")/env.sh\""
+    echo "export PULUMI_BACKEND_URL=\"$PULUMI_BACKEND_URL\""
+    # The documented local default only; a passphrase of your own is never written here.
+    [ -n "$default_passphrase" ] && echo "export PULUMI_CONFIG_PASSPHRASE=\"\${PULUMI_CONFIG_PASSPHRASE:-$SANDBOX_DEFAULT_PASSPHRASE}\""
+    true
+  } >"$STATE/env.sh"
 }
 
 emulator_running() {

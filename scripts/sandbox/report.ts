@@ -20,7 +20,8 @@ function main(stack: string): number {
   const outputs = JSON.parse(
     execFileSync("pulumi", ["stack", "output", "--json", "--stack", stack], { encoding: "utf8" }),
   ) as SandboxOutputs;
-  console.log("Health gate:");
+  // The gate runs when a container is created or replaced; a no-change up keeps its last report.
+  console.log("Health gate (its last run: it runs again whenever a container is created or replaced):");
   console.log((outputs.healthGate ?? "(no health gate in this stack)").trimEnd().replace(/^/gm, "  "));
   console.log(`API:      ${outputs.apiUrl ?? "-"}`);
   console.log(`Frontend: ${outputs.frontendUrl ?? "-"}`);

@@ -70,7 +70,12 @@ if [ ! -f "$STATE/ssh/id_ed25519" ]; then
 fi
 [ -f "$STATE/ssh/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$STATE/ssh/host_ed25519"
 install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$HOME_DIR/.ssh"
-install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$STATE/ssh/id_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"
+# Added, not replaced: the sandbox user is the machine's, and another checkout's sandbox key stays valid.
+touch "$HOME_DIR/.ssh/authorized_keys"
+grep -qxF "$(cat "$STATE/ssh/id_ed25519.pub")" "$HOME_DIR/.ssh/authorized_keys" ||
+  cat "$STATE/ssh/id_ed25519.pub" >>"$HOME_DIR/.ssh/authorized_keys"
+chown "$USER_NAME:$USER_NAME" "$HOME_DIR/.ssh/authorized_keys"
+chmod 600 "$HOME_DIR/.ssh/authorized_keys"
 
 # This machine has no GPU and may have no Docker engine: the emulated nodes get clearly labelled
 # stand-ins for the two tools the readiness step checks, first on the sandbox user's PATH.

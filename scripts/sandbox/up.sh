@@ -28,4 +28,6 @@ pulumi stack output --stack "$STACK"
 echo
 node_modules/.bin/tsx scripts/sandbox/report.ts "$STACK"
 echo
+echo "Your own pulumi commands on this sandbox: source .sandbox/env.sh  (then e.g. pulumi stack output --stack $STACK)"
+echo "SSH into a node (the sandbox key; on Lambda your agent holds yours): ssh -i .sandbox/ssh/id_ed25519 -p ${SANDBOX_SSH_PORT:-2222} orchestra-sandbox@127.0.0.1"
 echo "Tear it down with: npm run sandbox:down"
