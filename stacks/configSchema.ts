@@ -7,6 +7,7 @@ import { PUBLIC_REGION_CODES } from "../infra/lambda/schemas";
 import { lambdaApiUrlProblem } from "../infra/lambda/settings";
 import { MAX_TTL_HOURS } from "../infra/providers/instanceInputs";
 import { MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";
+import { publicKeyLineProblem } from "./sshPublicKey";
 
 export const LAYERS = ["local", "integration", "staging", "production"] as const;
 export type Layer = (typeof LAYERS)[number];
@@ -95,9 +96,13 @@ export const rawConfigSchema = z.object({
   sshPublicKey: z
     .string()
     .regex(
-      /^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/,
-      "must be an OpenSSH public key such as `ssh-ed25519 AAAA... ops`",
-    ),
+      /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
+      "must be one OpenSSH public key line such as `ssh-ed25519 AAAA... ops` (the contents of a .pub file)",
+    )
+    .superRefine((line, ctx) => {
+      const problem = publicKeyLineProblem(line);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
   sshUser: z
     .string()
     .regex(

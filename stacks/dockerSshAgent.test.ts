@@ -4,12 +4,14 @@
  */
 import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { startTestAgent, type TestAgent } from "../infra/engine/sshAgent";
 import { requireDockerSshKey, viewAgent } from "./dockerSshAgent";
-import { agentProblem, publicKeyBlob, sshFingerprint } from "./dockerSshAgentPlan";
+import { agentProblem } from "./dockerSshAgentPlan";
+import { publicKeyBlob, publicKeyLineProblem, sshFingerprint } from "./sshPublicKey";
 
 let dir: string;
 let agent: TestAgent;
@@ -73,7 +75,77 @@ describe("pure", () => {
   });
 });
 
+describe("key lines and many keys", () => {
+  test("a key line's blob must be a key of the declared type", () => {
+    const blob = publicKeyBlob(keys.node.publicLine);
+    expect(publicKeyLineProblem(keys.node.publicLine)).toBeUndefined();
+    expect(publicKeyLineProblem(`ssh-rsa ${blob} ops`)).toBe(
+      "it says ssh-rsa but its key data is a ssh-ed25519 key (copy the whole line of the .pub file unchanged)",
+    );
+    expect(publicKeyLineProblem("ssh-ed25519 QUJD ops")).toBe(
+      "its key data is not an SSH public key (copy the whole line of the .pub file, e.g. `cat ~/.ssh/id_ed25519.pub`)",
+    );
+  });
+
+  test("blobs compare as bytes: a line without base64 padding still matches", () => {
+    const blob = publicKeyBlob(keys.node.publicLine);
+    const unpadded = `ssh-ed25519 ${blob.replace(/=+$/, "")} ops`;
+    expect(agentProblem({ kind: "identities", socket: "/s", publicKeys: [blob] }, unpadded)).toBeUndefined();
+  });
+
+  test("past the fifth key the agent's key is never offered (MaxAuthTries); a long list is capped", () => {
+    const others = Array.from({ length: 7 }, (_, index) =>
+      Buffer.from(`other-key-${index}`).toString("base64"),
+    );
+    const blob = publicKeyBlob(keys.node.publicLine);
+    const fingerprint = keygenFingerprint(keys.node.path);
+    expect(
+      agentProblem(
+        { kind: "identities", socket: "/s", publicKeys: [...others.slice(0, 4), blob] },
+        keys.node.publicLine,
+      ),
+    ).toBeUndefined();
+    expect(
+      agentProblem(
+        { kind: "identities", socket: "/s", publicKeys: [...others.slice(0, 5), blob] },
+        keys.node.publicLine,
+      ),
+    ).toBe(
+      `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${fingerprint}) is key 6 of 6 in the ssh-agent at SSH_AUTH_SOCK=/s: ssh offers the agent's keys in order and sshd refuses after 6 tries (MaxAuthTries), so it would never be offered. Use an agent that holds it among its first 5: \`eval "$(ssh-agent -s)" && ssh-add <private-key-file>\` starts one holding only this key`,
+    );
+    const missing = agentProblem(
+      { kind: "identities", socket: "/s", publicKeys: others },
+      keys.node.publicLine,
+    );
+    expect(missing).toContain(
+      `holds ${others
+        .slice(0, 5)
+        .map((other) => sshFingerprint(other))
+        .join(", ")} and 2 more only.`,
+    );
+  });
+});
+
 describe("against a real ssh-agent", () => {
+  test("an agent that accepts and never answers is given up after the timeout, its connection closed", async () => {
+    const socketPath = join(dir, "silent.sock");
+    let closed = false;
+    // Reads (and ignores) what the client sends, so the client closing is seen as "close".
+    const silent = createServer((connection) => connection.resume().on("close", () => (closed = true)));
+    await new Promise<void>((resolve) => silent.listen(socketPath, resolve));
+    try {
+      expect(await viewAgent(socketPath, 300)).toEqual({
+        kind: "unreachable",
+        socket: socketPath,
+        reason: "no answer within 0.3 s",
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(closed).toBe(true);
+    } finally {
+      silent.close();
+    }
+  });
+
   test("an empty agent answers with no keys, and the check refuses with 'holds no key'", async () => {
     expect(await viewAgent(socket)).toEqual({ kind: "identities", socket, publicKeys: [] });
     expect(agentProblem(await viewAgent(socket), keys.node.publicLine)).toContain(

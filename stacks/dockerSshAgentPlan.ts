@@ -8,7 +8,7 @@
  * and CI alike, is the agent named by SSH_AUTH_SOCK holding the key that matches
  * `orchestra:sshPublicKey`; writing the secret to a key file for ssh would leave it on disk.
  */
-import { createHash } from "crypto";
+import { publicKeyBlob, sshFingerprint } from "./sshPublicKey";
 
 /** What the agent answered: nothing to ask, no answer, or the public keys it holds. */
 export type AgentView =
@@ -20,18 +20,17 @@ export type AgentView =
 /** Where the fix is explained for CI runners (a README section title). */
 export const AGENT_README_SECTION = "SSH credentials for Docker";
 
+/** Most fingerprints a message lists; an agent may hold hundreds. */
+const LISTED_KEYS = 5;
 /**
- * OpenSSH's fingerprint of a key blob given in base64: `SHA256:` and the unpadded base64 of the
- * blob's SHA-256, as `ssh-keygen -l` and `ssh-add -l` print it.
+ * ssh offers the agent's keys in order and sshd stops after MaxAuthTries (6 by default, on Lambda's
+ * Ubuntu too) failed offers: past this position the right key is never tried.
  */
-export function sshFingerprint(blobBase64: string): string {
-  const digest = createHash("sha256").update(Buffer.from(blobBase64, "base64")).digest("base64");
-  return `SHA256:${digest.replace(/=+$/, "")}`;
-}
+export const MAX_AGENT_POSITION = 5;
 
-/** The base64 blob of an OpenSSH public key line (`<type> <base64> [comment]`). */
-export function publicKeyBlob(publicKeyLine: string): string {
-  return publicKeyLine.trim().split(/\s+/)[1] ?? "";
+/** Base64 blobs compared as bytes: padding and line breaks aside, one key is one key. */
+function sameKey(a: string, b: string): boolean {
+  return Buffer.from(a, "base64").equals(Buffer.from(b, "base64"));
 }
 
 /**
@@ -53,11 +52,14 @@ export function agentProblem(view: AgentView, publicKeyLine: string): string | u
     case "unreachable":
       return `${subject} cannot be used: the ssh-agent at SSH_AUTH_SOCK=${view.socket} does not answer (${view.reason}). Start an agent with \`eval "$(ssh-agent -s)"\`, then ${load}`;
     case "identities": {
-      if (view.publicKeys.includes(blob)) return undefined;
-      const held =
-        view.publicKeys.length === 0
-          ? "holds no key"
-          : `holds ${view.publicKeys.map(sshFingerprint).join(", ")} only`;
+      const position = view.publicKeys.findIndex((held) => sameKey(held, blob));
+      if (position >= MAX_AGENT_POSITION)
+        return `${subject} is key ${position + 1} of ${view.publicKeys.length} in the ssh-agent at SSH_AUTH_SOCK=${view.socket}: ssh offers the agent's keys in order and sshd refuses after 6 tries (MaxAuthTries), so it would never be offered. Use an agent that holds it among its first ${MAX_AGENT_POSITION}: \`eval "$(ssh-agent -s)" && ssh-add <private-key-file>\` starts one holding only this key`;
+      if (position >= 0) return undefined;
+      const listed = view.publicKeys.slice(0, LISTED_KEYS).map(sshFingerprint).join(", ");
+      const more =
+        view.publicKeys.length > LISTED_KEYS ? ` and ${view.publicKeys.length - LISTED_KEYS} more` : "";
+      const held = view.publicKeys.length === 0 ? "holds no key" : `holds ${listed}${more} only`;
       return `${subject} is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${view.socket} ${held}. Before preview, ${load}`;
     }
   }

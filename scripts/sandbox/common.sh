@@ -107,11 +107,21 @@ ensure_stack_config() {
 # own agent for this run, holding only the sandbox key, rather than adding a key to yours; it is
 # stopped when the script exits.
 use_ssh_agent() {
-  local key_path="$1"
-  local socket="$STATE/ssh/agent.sock"
-  rm -f "$socket"
-  eval "$(ssh-agent -s -a "$socket")" >/dev/null
-  trap 'ssh-agent -k >/dev/null 2>&1 || true' EXIT
-  ssh-add -q "$key_path" 2>/dev/null
+  local key_path="$1" dir out
+  command -v ssh-agent >/dev/null || { log "ERROR: ssh-agent not found: install openssh-client"; exit 1; }
+  # A short directory of its own: a Unix socket path is limited to 107 bytes, and a deep checkout
+  # would exceed it (ssh-agent then fails and the caller's own agent would be used instead).
+  dir="$(mktemp -d /tmp/orchestra-agent.XXXXXX)"
+  out="$(ssh-agent -s -a "$dir/agent.sock")" || { log "ERROR: could not start ssh-agent"; exit 1; }
+  eval "$out" >/dev/null
+  if [ "${SSH_AUTH_SOCK:-}" != "$dir/agent.sock" ] || [ -z "${SSH_AGENT_PID:-}" ]; then
+    log "ERROR: ssh-agent did not start at $dir/agent.sock"
+    exit 1
+  fi
+  # Stops this agent only (by its pid), never one the caller had.
+  SANDBOX_AGENT_PID="$SSH_AGENT_PID"
+  SANDBOX_AGENT_DIR="$dir"
+  trap 'kill "$SANDBOX_AGENT_PID" 2>/dev/null || true; rm -rf "$SANDBOX_AGENT_DIR"' EXIT
+  ssh-add -q "$key_path"
   log "ssh-agent (pid $SSH_AGENT_PID) holds the sandbox key: $(ssh-add -l | cut -d' ' -f2)"
 }

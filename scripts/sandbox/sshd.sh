@@ -87,8 +87,9 @@ echo "GPU 0: Emulated GPU (sandbox stand-in: this machine has no GPU)"
 STANDIN
 cat > "$NODE_BIN/docker" <<'STANDIN'
 #!/bin/sh
-# Use the real Docker engine when there is one; otherwise answer as the emulated node's stand-in.
-if [ -x /usr/bin/docker ] && /usr/bin/docker info >/dev/null 2>&1; then exec /usr/bin/docker "$@"; fi
+# The real Docker CLI whenever the machine has an engine, so its own errors show (a user who may
+# not use the socket gets "permission denied"); the stand-in answers only where there is none.
+if [ -x /usr/bin/docker ] && [ -S /var/run/docker.sock ]; then exec /usr/bin/docker "$@"; fi
 [ "${1:-}" = "info" ] && { echo "Server: sandbox stand-in (no Docker engine on this machine)"; exit 0; }
 echo "docker: sandbox stand-in supports only 'docker info'" >&2; exit 1
 STANDIN
