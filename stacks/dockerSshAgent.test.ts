@@ -8,7 +8,7 @@ import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { startTestAgent, type TestAgent } from "../infra/engine/sshAgent";
+import { keygenFingerprint, startTestAgent, type TestAgent } from "../infra/engine/sshAgent";
 import { requireDockerSshKey, viewAgent } from "./dockerSshAgent";
 import { agentProblem } from "./dockerSshAgentPlan";
 import { publicKeyBlob, publicKeyLineProblem, sshFingerprint } from "./sshPublicKey";
@@ -22,11 +22,6 @@ function makeKey(name: string): void {
   const path = join(dir, name);
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path]);
   keys[name] = { path, publicLine: readFileSync(`${path}.pub`, "utf8").trim() };
-}
-
-/** `ssh-keygen -l`'s fingerprint of a key file: the reference sshFingerprint must equal. */
-function keygenFingerprint(path: string): string {
-  return execFileSync("ssh-keygen", ["-l", "-f", `${path}.pub`], { encoding: "utf8" }).split(" ")[1];
 }
 
 beforeAll(async () => {
@@ -49,7 +44,7 @@ describe("pure", () => {
   });
 
   test("no SSH_AUTH_SOCK: the message names the key, the fix and the CI section", () => {
-    const fingerprint = keygenFingerprint(keys.node.path);
+    const fingerprint = keygenFingerprint(`${keys.node.path}.pub`);
     expect(agentProblem({ kind: "no-socket" }, keys.node.publicLine)).toBe(
       `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${fingerprint}) cannot be used: SSH_AUTH_SOCK is not set. Start an agent with \`eval "$(ssh-agent -s)"\`, then load it with \`ssh-add <private-key-file>\` (\`ssh-add -l\` lists what the agent holds); in CI, load it from a secret with an ssh-agent step (README: "SSH credentials for Docker")`,
     );
@@ -60,7 +55,7 @@ describe("pure", () => {
     expect(
       agentProblem({ kind: "identities", socket: "/run/a.sock", publicKeys: [other] }, keys.node.publicLine),
     ).toBe(
-      `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${keygenFingerprint(keys.node.path)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=/run/a.sock holds ${keygenFingerprint(keys.other.path)} only. Before preview, load it with \`ssh-add <private-key-file>\` (\`ssh-add -l\` lists what the agent holds); in CI, load it from a secret with an ssh-agent step (README: "SSH credentials for Docker")`,
+      `Docker reaches each node over SSH with the system ssh client, which takes its key from an ssh-agent, not from the sshPrivateKey secret; the key matching orchestra:sshPublicKey (${keygenFingerprint(`${keys.node.path}.pub`)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=/run/a.sock holds ${keygenFingerprint(`${keys.other.path}.pub`)} only. Before preview, load it with \`ssh-add <private-key-file>\` (\`ssh-add -l\` lists what the agent holds); in CI, load it from a secret with an ssh-agent step (README: "SSH credentials for Docker")`,
     );
   });
 
@@ -98,7 +93,7 @@ describe("key lines and many keys", () => {
       Buffer.from(`other-key-${index}`).toString("base64"),
     );
     const blob = publicKeyBlob(keys.node.publicLine);
-    const fingerprint = keygenFingerprint(keys.node.path);
+    const fingerprint = keygenFingerprint(`${keys.node.path}.pub`);
     expect(
       agentProblem(
         { kind: "identities", socket: "/s", publicKeys: [...others.slice(0, 4), blob] },
@@ -167,7 +162,7 @@ describe("against a real ssh-agent", () => {
       const failure = await requireDockerSshKey(keys.other.publicLine).catch((error: unknown) => error);
       expect(pulumi.RunError.isInstance(failure)).toBe(true);
       expect((failure as Error).message).toContain(
-        `(${keygenFingerprint(keys.other.path)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${socket} holds ${keygenFingerprint(keys.node.path)} only.`,
+        `(${keygenFingerprint(`${keys.other.path}.pub`)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${socket} holds ${keygenFingerprint(`${keys.node.path}.pub`)} only.`,
       );
       delete process.env.SSH_AUTH_SOCK;
       expect(await viewAgent()).toEqual({ kind: "no-socket" });

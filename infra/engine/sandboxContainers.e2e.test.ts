@@ -10,6 +10,7 @@ import { readFileSync, rmSync } from "fs";
 import type { LambdaClient } from "../lambda/client";
 import type { EngineStack } from "./pulumiCli";
 import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
+import { keygenFingerprint } from "./sshAgent";
 
 jest.setTimeout(15 * 60_000);
 
@@ -127,7 +128,7 @@ test("0. without the key in the ssh-agent, preview fails with the fix and create
     expect(preview.code).not.toBe(0);
     const output = (preview.stdout + preview.stderr).replace(/\s+/g, " ");
     expect(output).toContain(
-      `the key matching orchestra:sshPublicKey (${execFileSync("ssh-keygen", ["-l", "-f", `${fixture.keyPath}.pub`], { encoding: "utf8" }).split(" ")[1]}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${fixture.agent.socket} holds no key. Before preview, load it with \`ssh-add <private-key-file>\``,
+      `the key matching orchestra:sshPublicKey (${keygenFingerprint(`${fixture.keyPath}.pub`)}) is not in the ssh-agent: the agent at SSH_AUTH_SOCK=${fixture.agent.socket} holds no key. Before preview, load it with \`ssh-add <private-key-file>\``,
     );
     expect(output).not.toContain("Error:"); // a RunError: the message alone, no stack trace
   } finally {

@@ -50,3 +50,8 @@ export async function startTestAgent(): Promise<TestAgent> {
     },
   };
 }
+
+/** `ssh-keygen -l`'s fingerprint (`SHA256:...`) of a public key file: the reference tests compare with. */
+export function keygenFingerprint(publicKeyPath: string): string {
+  return execFileSync("ssh-keygen", ["-l", "-f", publicKeyPath], { encoding: "utf8" }).split(" ")[1];
+}
