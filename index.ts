@@ -1,5 +1,6 @@
 /**
- * Composition only: load config -> price it against the budget -> build the layer -> export outputs.
+ * Composition only: loadStack (the one config read) -> planLayer (pure) -> the budget gate -> the
+ * Layer component -> outputs.
  *
  * The program is Pulumi's async entry point because the budget gate asks Lambda for prices: it
  * must finish (and throw, over budget) before any resource is declared, and CommonJS has no
@@ -7,23 +8,22 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { totalHourlyUsd } from "./components/gpuFleetPlan";
-import { loadStackConfig, readSecrets } from "./stacks/config";
 import { costGate } from "./stacks/costGate";
 import { requireDockerSshKey } from "./stacks/dockerSshAgent";
-import { buildLayer } from "./stacks/layer";
-import { dockerOverSsh } from "./stacks/layerPlan";
+import { Layer } from "./stacks/layer";
+import { dockerOverSsh, planLayer } from "./stacks/layerPlan";
+import { loadStack } from "./stacks/loadStack";
 
 export = async () => {
-  const config = loadStackConfig();
-  const secrets = readSecrets(config);
+  const stack = loadStack();
+  const { config } = stack;
+  const plan = planLayer(config, stack.identity);
   // Docker's ssh takes the node key from an ssh-agent: without it, fail here, before any node bills.
-  if (dockerOverSsh(config)) await requireDockerSshKey(config.ssh.publicKey);
+  if (dockerOverSsh(plan)) await requireDockerSshKey(config.ssh.publicKey);
   // Over budget (without an override) this throws: `pulumi preview` fails and nothing is created.
-  const costReport = await costGate(config);
+  const costReport = await costGate(stack);
 
-  const built = buildLayer(`orchestra-${pulumi.getStack()}`, config, secrets, {
-    stackTag: `${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
+  const built = new Layer(plan.names.layer, { plan, secrets: stack.secrets });
   const fleetNodes = built.fleet?.nodes ?? {};
 
   // Outputs a layer does not have (no containers: no apiUrl, no redisUrl...) are left out rather

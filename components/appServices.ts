@@ -9,26 +9,19 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  declareContainer,
-  PRIVATE_IP_PLACEHOLDER,
-  type ContainerSecrets,
-  type DeclaredContainer,
-} from "./containerResources";
-import {
-  DATA_HOST_PLACEHOLDER,
-  planAppServices,
-  type AppServicesPlan,
-  type AppServicesSettings,
-} from "./appServicesPlan";
-import { substituteAddresses } from "./containerSpec";
+import { declareContainer, type ContainerSecrets, type DeclaredContainer } from "./containerResources";
+import type { AppServicesPlan } from "./appServicesPlan";
+import { DATA_HOST_PLACEHOLDER, PRIVATE_IP_PLACEHOLDER, substituteAddresses } from "./containerSpec";
 import type { AppService } from "./serviceCatalog";
 
 export const APP_SERVICES_TYPE = "orchestra:services:AppServices";
 
 export interface AppServicesArgs {
-  /** What runs and how it is wired; bind addresses may be `{privateIp}`, the store host `{dataHost}`. */
-  readonly settings: AppServicesSettings;
+  /**
+   * What runs and how it is wired (`planAppServices` with this component's name as the prefix);
+   * bind addresses may be `{privateIp}`, the store host `{dataHost}`.
+   */
+  readonly plan: AppServicesPlan;
   /** The Docker engine of the app host. */
   readonly provider: docker.Provider;
   /** Fills `{privateIp}`: the app node's private address (127.0.0.1 locally). */
@@ -52,12 +45,12 @@ export class AppServices extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(APP_SERVICES_TYPE, name, {}, opts);
-    if (args.settings.dataHost === DATA_HOST_PLACEHOLDER && args.dataHost === undefined) {
+    if (args.plan.settings.dataHost === DATA_HOST_PLACEHOLDER && args.dataHost === undefined) {
       throw new Error(
         `AppServices ${name}: the stores run on another node but no dataHost address was given to reach them`,
       );
     }
-    this.plan = planAppServices(name, args.settings);
+    this.plan = args.plan;
 
     const child = { parent: this, provider: args.provider };
     const networkName =

@@ -3,10 +3,14 @@
  * specs, wired to the data stores by name over the private network, plus the health gate's list
  * of endpoints. Ports come from the single port map.
  */
-import { requireAddress, type ContainerSpec, type HealthCheckSpec } from "./containerSpec";
-import { DATABASE_NAME, DATABASE_USER } from "./dataServicesPlan";
 import {
-  DEFAULT_PORTS,
+  PUBLIC_IP_PLACEHOLDER,
+  requireAddress,
+  type ContainerSpec,
+  type HealthCheckSpec,
+} from "./containerSpec";
+import { storePort, storeUrlTemplate } from "./dataServicesPlan";
+import {
   MCP_DESCRIPTIONS,
   type AppService,
   type DataService,
@@ -44,13 +48,19 @@ export interface HealthEndpoint {
 }
 
 export interface AppServicesPlan {
+  /** The settings this plan was made from. */
+  readonly settings: AppServicesSettings;
   readonly containers: ContainerSpec[];
   /** What the post-deploy health gate checks, from the app host itself. */
   readonly healthEndpoints: HealthEndpoint[];
+  /**
+   * Where users reach the API and the frontend: `http://<host>:<port>`, the host `{publicIp}` (the
+   * app node's public address) on Lambda, 127.0.0.1 locally.
+   */
+  readonly publicUrls: { readonly api: string; readonly frontend: string };
+  /** MCP server -> its URL on the private side (`{privateIp}` on Lambda): reach it over SSH. */
+  readonly mcpEndpoints: Readonly<Partial<Record<McpServer, string>>>;
 }
-
-/** A placeholder the component replaces with the data node's private address. */
-export const DATA_HOST_PLACEHOLDER = "{dataHost}";
 
 const TIMING = { intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 20 };
 
@@ -72,28 +82,24 @@ function storeWiring(
   settings: AppServicesSettings,
 ): Pick<ContainerSpec, "env" | "secretEnv" | "secretEnvTemplates"> {
   const host = (service: DataService) => settings.dataHost ?? service;
-  const port = (service: DataService) => settings.ports[service] ?? DEFAULT_PORTS[service];
+  const url = (service: "sqlite" | DataService) =>
+    service === "sqlite"
+      ? storeUrlTemplate("sqlite", "", 0)
+      : storeUrlTemplate(service, host(service), storePort(settings.ports, service));
   const env: Record<string, string> = {};
-  const secretEnv: ContainerSpec["secretEnv"] = {};
   const templates: Record<string, string> = {};
-  if (settings.stores.includes("sqlite")) env.DATABASE_URL = "sqlite:////data/orchestra.db";
+  if (settings.stores.includes("sqlite")) env.DATABASE_URL = url("sqlite");
   if (settings.stores.includes("postgres")) {
     env.POSTGRES_HOST = host("postgres");
-    templates.DATABASE_URL = `postgresql://${DATABASE_USER}:{databasePassword}@${host("postgres")}:${port("postgres")}/${DATABASE_NAME}`;
+    templates.DATABASE_URL = url("postgres");
   }
   if (settings.stores.includes("redis")) {
     env.REDIS_HOST = host("redis");
-    templates.REDIS_URL = `redis://:{redisPassword}@${host("redis")}:${port("redis")}/0`;
+    templates.REDIS_URL = url("redis");
   }
-  if (settings.stores.includes("weaviate")) {
-    env.WEAVIATE_URL = `http://${host("weaviate")}:${port("weaviate")}`;
-    return {
-      env,
-      secretEnv: { ...secretEnv, WEAVIATE_API_KEY: "weaviateApiKey" },
-      secretEnvTemplates: templates,
-    };
-  }
-  return { env, secretEnv, secretEnvTemplates: templates };
+  if (!settings.stores.includes("weaviate")) return { env, secretEnv: {}, secretEnvTemplates: templates };
+  env.WEAVIATE_URL = url("weaviate");
+  return { env, secretEnv: { WEAVIATE_API_KEY: "weaviateApiKey" }, secretEnvTemplates: templates };
 }
 
 export function planAppServices(prefix: string, settings: AppServicesSettings): AppServicesPlan {
@@ -151,6 +157,7 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
   const healthEndpoints: HealthEndpoint[] = [
     { service: "api", url: `http://${publicHost}:${apiPort}/api/health` },
   ];
+  const mcpEndpoints: Partial<Record<McpServer, string>> = {};
   for (const server of settings.mcpServers) {
     const service = `mcp-${server}` as const;
     const port = settings.ports[service];
@@ -180,7 +187,15 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
       // Upstream MCP images run as non-root; keep it that way.
       user: "1000:1000",
     });
-    healthEndpoints.push({ service, url: `http://${settings.privateBindAddress}:${port}/health` });
+    mcpEndpoints[server] = `http://${settings.privateBindAddress}:${port}`;
+    healthEndpoints.push({ service, url: `${mcpEndpoints[server]}/health` });
   }
-  return { containers, healthEndpoints };
+  // Published on every interface (a Lambda node: the firewall guards it): users come in by the public address.
+  const userHost =
+    settings.publicBindAddress === "0.0.0.0" ? PUBLIC_IP_PLACEHOLDER : settings.publicBindAddress;
+  const publicUrls = {
+    api: `http://${userHost}:${apiPort}`,
+    frontend: `http://${userHost}:${settings.ports.frontend}`,
+  };
+  return { settings, containers, healthEndpoints, publicUrls, mcpEndpoints };
 }

@@ -26,9 +26,6 @@ export type ContainerSecrets = Readonly<Partial<Record<SecretName, pulumi.Input<
  */
 export type Placeholders = Readonly<Record<string, pulumi.Input<string>>>;
 
-/** The node's private address; data stores and MCP servers publish there on Lambda. */
-export const PRIVATE_IP_PLACEHOLDER = "{privateIp}";
-
 export interface ContainerContext {
   readonly secrets: ContainerSecrets;
   readonly placeholders: Placeholders;

@@ -81,6 +81,13 @@ export function requireAddress(address: string, what: string): string {
   return address;
 }
 
+/** The node's private address; data stores and MCP servers publish there on Lambda. */
+export const PRIVATE_IP_PLACEHOLDER = "{privateIp}";
+/** The node's public address (the app node's, in the API and frontend URLs on Lambda). */
+export const PUBLIC_IP_PLACEHOLDER = "{publicIp}";
+/** The data node's private address, where the app containers reach stores on another node. */
+export const DATA_HOST_PLACEHOLDER = "{dataHost}";
+
 /**
  * Replaces each address placeholder (`{privateIp}`, `{dataHost}`) in `text` with its value; an
  * empty value is refused (requireAddress), so a node that reported no address fails the deploy.
@@ -99,16 +106,20 @@ export function substituteAddresses(text: string, values: Readonly<Record<string
 export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey"] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
-/** Replaces `{secretName}` placeholders with values (used at deploy time and by the test runner). */
+/**
+ * Replaces `{secretName}` placeholders with values, URL-encoded (used at deploy time and by the
+ * test runner). Throws for an unknown placeholder or one whose value is not given.
+ */
 export function renderSecretTemplate(
   template: string,
-  secrets: Readonly<Record<SecretName, string>>,
+  secrets: Readonly<Partial<Record<SecretName, string>>>,
 ): string {
   return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
-    if (!(SECRET_NAMES as readonly string[]).includes(name)) {
+    const value = secrets[name as SecretName];
+    if (!(SECRET_NAMES as readonly string[]).includes(name) || value === undefined) {
       throw new Error(`unknown secret placeholder ${placeholder} in an environment template`);
     }
-    return encodeURIComponent(secrets[name as SecretName]);
+    return encodeURIComponent(value);
   });
 }
 

@@ -27,15 +27,24 @@ async function modules() {
   const { DataServices } = await import("./dataServices");
   const { AppServices } = await import("./appServices");
   const { DEFAULT_IMAGES } = await import("./serviceCatalog");
-  return { provider: new docker.Provider("test-docker", {}), DataServices, AppServices, DEFAULT_IMAGES };
+  const { planDataServices } = await import("./dataServicesPlan");
+  const { planAppServices } = await import("./appServicesPlan");
+  return {
+    provider: new docker.Provider("test-docker", {}),
+    DataServices,
+    AppServices,
+    DEFAULT_IMAGES,
+    planDataServices,
+    planAppServices,
+  };
 }
 
 test("data stores are never published on 0.0.0.0", async () => {
-  const { provider, DataServices } = await modules();
+  const { provider, DataServices, planDataServices } = await modules();
   expect(
     () =>
       new DataServices("s1", {
-        settings: { stores: ["postgres"], images, ports: {}, bindAddress: "0.0.0.0" },
+        plan: planDataServices("s1", { stores: ["postgres"], images, ports: {}, bindAddress: "0.0.0.0" }),
         provider,
         privateIp: "10.0.0.1",
         secrets: { databasePassword: pulumi.secret("pw-1") },
@@ -46,11 +55,16 @@ test("data stores are never published on 0.0.0.0", async () => {
 });
 
 test("a missing store secret names the key and the command, never a value", async () => {
-  const { provider, DataServices } = await modules();
+  const { provider, DataServices, planDataServices } = await modules();
   expect(
     () =>
       new DataServices("s2", {
-        settings: { stores: ["postgres", "redis"], images, ports: {}, bindAddress: "{privateIp}" },
+        plan: planDataServices("s2", {
+          stores: ["postgres", "redis"],
+          images,
+          ports: {},
+          bindAddress: "{privateIp}",
+        }),
         provider,
         privateIp: "10.0.0.1",
         secrets: { databasePassword: pulumi.secret("pw-2") },
@@ -61,11 +75,11 @@ test("a missing store secret names the key and the command, never a value", asyn
 });
 
 test("apps on another node than the stores need the data node's address", async () => {
-  const { provider, AppServices, DEFAULT_IMAGES } = await modules();
+  const { provider, AppServices, DEFAULT_IMAGES, planAppServices } = await modules();
   expect(
     () =>
       new AppServices("a1", {
-        settings: {
+        plan: planAppServices("a1", {
           environment: "staging",
           stores: ["postgres"],
           mcpServers: [],
@@ -74,7 +88,7 @@ test("apps on another node than the stores need the data node's address", async 
           dataHost: "{dataHost}",
           publicBindAddress: "0.0.0.0",
           privateBindAddress: "{privateIp}",
-        },
+        }),
         provider,
         privateIp: "10.0.0.2",
         secrets: { databasePassword: pulumi.secret("pw-3") },

@@ -10,22 +10,23 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { declareContainer, type ContainerSecrets, type DeclaredContainer } from "./containerResources";
+import { storePort, storeUrlTemplate, type DataServicesPlan, type VolumePlan } from "./dataServicesPlan";
 import {
-  DATABASE_NAME,
-  DATABASE_USER,
-  planDataServices,
-  type DataServicesPlan,
-  type DataServicesSettings,
-  type VolumePlan,
-} from "./dataServicesPlan";
-import { requireAddress } from "./containerSpec";
-import { DEFAULT_PORTS, type DataService } from "./serviceCatalog";
+  PRIVATE_IP_PLACEHOLDER,
+  renderSecretTemplate,
+  requireAddress,
+  type SecretName,
+} from "./containerSpec";
+import type { DataService } from "./serviceCatalog";
 
 export const DATA_SERVICES_TYPE = "orchestra:services:DataServices";
 
 export interface DataServicesArgs {
-  /** Stores, images, ports and where volumes live; `bindAddress` may be `{privateIp}`. */
-  readonly settings: DataServicesSettings;
+  /**
+   * Stores, images, ports and where volumes live (`planDataServices` with this component's name as
+   * the prefix); `bindAddress` may be `{privateIp}`.
+   */
+  readonly plan: DataServicesPlan;
   /** The Docker engine of the host the stores run on. */
   readonly provider: docker.Provider;
   /** Fills `{privateIp}` in bind addresses: the node's private address (127.0.0.1 locally). */
@@ -58,12 +59,7 @@ export class DataServices extends pulumi.ComponentResource {
 
   constructor(name: string, args: DataServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(DATA_SERVICES_TYPE, name, {}, opts);
-    if (args.settings.bindAddress === "0.0.0.0") {
-      throw new Error(
-        `DataServices ${name}: bindAddress 0.0.0.0 would publish the stores on every interface (Docker's iptables rules bypass the host firewall); bind the private address`,
-      );
-    }
-    this.plan = planDataServices(name, args.settings);
+    this.plan = args.plan;
 
     const child = { parent: this, provider: args.provider };
     const stateful = {
@@ -89,7 +85,7 @@ export class DataServices extends pulumi.ComponentResource {
         spec,
         {
           secrets: args.secrets,
-          placeholders: { "{privateIp}": args.privateIp },
+          placeholders: { [PRIVATE_IP_PLACEHOLDER]: args.privateIp },
           networkName: network.name,
         },
         // Volumes first: a container must not start on a volume that is not there yet.
@@ -105,34 +101,24 @@ export class DataServices extends pulumi.ComponentResource {
         : pulumi
             .output(args.clientHost)
             .apply((at) => requireAddress(at, `DataServices ${name}: clientHost`));
-    const port = (store: DataService) => args.settings.ports[store] ?? DEFAULT_PORTS[store];
-    const stores = args.settings.stores;
-    if (stores.includes("sqlite")) {
-      this.databaseUrl = pulumi.secret(pulumi.output("sqlite:////data/orchestra.db"));
-    }
-    if (stores.includes("postgres")) {
-      this.databaseUrl = pulumi.secret(
+    const settings = this.plan.settings;
+    const url = (store: "sqlite" | DataService, secretName?: SecretName): pulumi.Output<string> =>
+      pulumi.secret(
         pulumi
-          .all([secret(args.secrets, "databasePassword"), host ?? "postgres"])
-          .apply(
-            ([password, at]) =>
-              `postgresql://${DATABASE_USER}:${encodeURIComponent(password)}@${at}:${port("postgres")}/${DATABASE_NAME}`,
+          .all([host ?? store, secretName === undefined ? "" : secret(args.secrets, secretName)])
+          .apply(([at, value]) =>
+            renderSecretTemplate(
+              storeUrlTemplate(store, at, store === "sqlite" ? 0 : storePort(settings.ports, store)),
+              secretName === undefined ? {} : { [secretName]: value },
+            ),
           ),
       );
-    }
-    if (stores.includes("redis")) {
-      this.redisUrl = pulumi.secret(
-        pulumi
-          .all([secret(args.secrets, "redisPassword"), host ?? "redis"])
-          .apply(([password, at]) => `redis://:${encodeURIComponent(password)}@${at}:${port("redis")}/0`),
-      );
-    }
-    if (stores.includes("weaviate")) {
-      // The URL carries no key (Weaviate takes it as a header), but it names a private address.
-      this.weaviateUrl = pulumi.secret(
-        pulumi.output(host ?? "weaviate").apply((at) => `http://${at}:${port("weaviate")}`),
-      );
-    }
+    const stores = settings.stores;
+    if (stores.includes("sqlite")) this.databaseUrl = url("sqlite");
+    if (stores.includes("postgres")) this.databaseUrl = url("postgres", "databasePassword");
+    if (stores.includes("redis")) this.redisUrl = url("redis", "redisPassword");
+    // The URL carries no key, but it names a private address.
+    if (stores.includes("weaviate")) this.weaviateUrl = url("weaviate");
     this.registerOutputs({
       networkName: this.networkName,
       databaseUrl: this.databaseUrl,

@@ -28,6 +28,8 @@ export interface VolumePlan {
 }
 
 export interface DataServicesPlan {
+  /** The settings this plan was made from (the component reads ports and stores here). */
+  readonly settings: DataServicesSettings;
   readonly networkName: string;
   readonly containers: ContainerSpec[];
   readonly volumes: VolumePlan[];
@@ -70,7 +72,7 @@ function storeSpec(
   settings: DataServicesSettings,
   data: VolumeMount,
 ): ContainerSpec {
-  const port = settings.ports[service] ?? DEFAULT_PORTS[service];
+  const port = storePort(settings.ports, service);
   const base = {
     service,
     containerName: `${prefix}-${service}`,
@@ -148,6 +150,11 @@ const DATA_PATHS: Readonly<Record<DataService, string>> = {
 /** Plans the stores of one Docker host. `prefix` is the component's name; child names derive from it. */
 export function planDataServices(prefix: string, settings: DataServicesSettings): DataServicesPlan {
   requireAddress(settings.bindAddress, `DataServices ${prefix}: bindAddress`);
+  if (settings.bindAddress === "0.0.0.0") {
+    throw new Error(
+      `DataServices ${prefix}: bindAddress 0.0.0.0 would publish the stores on every interface (Docker's iptables rules bypass the host firewall); bind the private address`,
+    );
+  }
   const containers: ContainerSpec[] = [];
   const volumes: VolumePlan[] = [];
   for (const store of settings.stores) {
@@ -159,6 +166,7 @@ export function planDataServices(prefix: string, settings: DataServicesSettings)
     );
   }
   return {
+    settings,
     networkName: `${prefix}-net`,
     containers,
     volumes,
@@ -166,4 +174,32 @@ export function planDataServices(prefix: string, settings: DataServicesSettings)
       ? { sqliteVolume: volume(prefix, "sqlite", settings.filesystemMountPath) }
       : {}),
   };
+}
+
+/** SQLite's file inside the API container (the local layer's store). */
+export const SQLITE_DATABASE_URL = "sqlite:////data/orchestra.db";
+
+/**
+ * A store's connection string as its clients use it, with the secret as a `{secretName}`
+ * placeholder (renderSecretTemplate fills it, URL-encoded) and `host` as given (a service name, a
+ * private address, or the `{dataHost}` placeholder). The one home of every store URL: the API's
+ * environment, the layer's outputs and DataServices' outputs all come from here.
+ */
+export function storeUrlTemplate(store: "sqlite" | DataService, host: string, port: number): string {
+  switch (store) {
+    case "sqlite":
+      return SQLITE_DATABASE_URL;
+    case "postgres":
+      return `postgresql://${DATABASE_USER}:{databasePassword}@${host}:${port}/${DATABASE_NAME}`;
+    case "redis":
+      return `redis://:{redisPassword}@${host}:${port}/0`;
+    case "weaviate":
+      // The URL carries no key: Weaviate takes it as a header.
+      return `http://${host}:${port}`;
+  }
+}
+
+/** A store's port: the port map's, else the catalog default. */
+export function storePort(ports: DataServicesSettings["ports"], store: DataService): number {
+  return ports[store] ?? DEFAULT_PORTS[store];
 }

@@ -90,10 +90,13 @@ async function build(
         pollIntervalSeconds: 10,
       },
       sshPublicKey: "ssh-ed25519 AAAA ops",
-      sshPrivateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
-      sshUser: "ubuntu",
-      sshPort: 22,
-      remoteCommandRunner,
+      ssh: {
+        runner: remoteCommandRunner,
+        user: "ubuntu",
+        port: 22,
+        privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
+      },
+      launchScope: { project: "orchestra", stack: "test" },
       tags: { "orchestra-layer": "staging" },
       ...lifetime,
       ...extra,
@@ -251,32 +254,17 @@ test("without a policy nothing is protected or retained", async () => {
   });
 });
 
-test("sshPort is the port the firewall opens and the readiness step dials", async () => {
-  await build(["app"], "pulumi-command", {}, { sshPort: 2222 });
+test("ssh.port is the port the firewall opens and the readiness step dials", async () => {
+  await build(
+    ["app"],
+    "pulumi-command",
+    {},
+    {
+      ssh: { runner: "pulumi-command", user: "ubuntu", port: 2222, privateKey: pulumi.secret("key") },
+    },
+  );
   const ruleset = registered.find((resource) => resource.name === "orchestra-staging-fw-us-west-1");
   expect((ruleset?.inputs.rules as { port_range?: number[] }[])[0].port_range).toEqual([2222, 2222]);
   const step = registered.find((resource) => resource.name === "orchestra-staging-app-ready");
   expect((step?.inputs.connection as { value: { port: number } }).value.port).toBe(2222);
-});
-
-test("settings.sshPort that disagrees with sshPort is refused", async () => {
-  await expect(
-    build(
-      ["app"],
-      "pulumi-command",
-      {},
-      {
-        settings: {
-          nodes: [],
-          allowedCidrs: [],
-          publicPorts: [],
-          sshPort: 2200,
-          bootTimeoutMinutes: 30,
-          pollIntervalSeconds: 10,
-        },
-      },
-    ),
-  ).rejects.toThrow(
-    "GpuFleet orchestra-staging: settings.sshPort is 2200 but sshPort is 22; the firewall and the readiness step must use the same SSH port: pass the same value to both",
-  );
 });

@@ -7,35 +7,33 @@
  * Cost: every node bills its instance type's hourly price from launch until destroy; the
  * filesystem bills per GiB-month stored.
  */
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LambdaFilesystem } from "../infra/providers/lambdaFilesystem";
 import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset";
-import { LambdaInstance } from "../infra/providers/lambdaInstance";
+import { LambdaInstance, type LaunchScope } from "../infra/providers/lambdaInstance";
 import { LambdaSshKey } from "../infra/providers/lambdaSshKey";
-import { RemoteCommand } from "../infra/providers/remoteCommand";
 import { FleetSettings, planFleet, planNodeTags } from "./gpuFleetPlan";
+import { runOnHost } from "./hostCommand";
+import type { SshConnection } from "./hostTarget";
 import { readinessScript } from "./nodeReadiness";
 
 export const GPU_FLEET_TYPE = "orchestra:fleet:GpuFleet";
 
-export type RemoteCommandRunner = "pulumi-command" | "ssh2-dynamic";
-
 export interface GpuFleetArgs {
   readonly settings: FleetSettings;
   readonly sshPublicKey: pulumi.Input<string>;
-  /** Private key for the readiness step's SSH connection (a secret). */
-  readonly sshPrivateKey: pulumi.Input<string>;
-  readonly sshUser: string;
-  readonly sshPort: number;
+  /**
+   * How the readiness steps reach each node, and the one SSH port: the firewall opens `ssh.port`
+   * to the allowed CIDRs and the readiness step dials it.
+   */
+  readonly ssh: SshConnection;
   /** Run the readiness step on each node. @default true */
   readonly readinessChecks?: boolean;
   /**
-   * What runs the readiness step: `pulumi-command` (@pulumi/command's remote.Command) or
-   * `ssh2-dynamic` (this project's RemoteCommand, for machines where the command plugin cannot be
-   * installed). @default "pulumi-command"
+   * The stack the instances belong to: part of each instance's launch token (so two stacks never
+   * adopt each other's instances). From the program's stack identity, never read down here.
    */
-  readonly remoteCommandRunner?: RemoteCommandRunner;
+  readonly launchScope: LaunchScope;
   /** Tags stamped on every instance at launch. */
   readonly tags?: Record<string, string>;
   /**
@@ -82,11 +80,7 @@ export class GpuFleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: GpuFleetArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(GPU_FLEET_TYPE, name, {}, opts);
-    if (args.settings.sshPort !== undefined && args.settings.sshPort !== args.sshPort)
-      throw new Error(
-        `GpuFleet ${name}: settings.sshPort is ${args.settings.sshPort} but sshPort is ${args.sshPort}; the firewall and the readiness step must use the same SSH port: pass the same value to both`,
-      );
-    const plan = planFleet(name, { ...args.settings, sshPort: args.sshPort });
+    const plan = planFleet(name, args.settings, args.ssh.port);
     const protect = args.protect ?? false;
 
     const sshKey = new LambdaSshKey(
@@ -148,50 +142,22 @@ export class GpuFleet extends pulumi.ComponentResource {
             ),
           bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
+          launchScope: args.launchScope,
           ...(args.ttlHours !== undefined && args.ttlHours > 0 ? { ttlHours: args.ttlHours } : {}),
         },
         { parent: this, protect },
       );
       this.instances[node.key] = instance;
       if (args.readinessChecks ?? true) {
-        const script = readinessScript(node.resourceName, node.isGpu);
-        const stepName = `${node.resourceName}-ready`;
-        if ((args.remoteCommandRunner ?? "pulumi-command") === "pulumi-command") {
-          this.readiness[node.key] = new command.remote.Command(
-            stepName,
-            {
-              connection: {
-                host: instance.ip,
-                port: args.sshPort,
-                user: args.sshUser,
-                privateKey: args.sshPrivateKey,
-                // A booting VM refuses SSH for a while: retry the dial for up to ~10 minutes.
-                dialErrorLimit: 120,
-                perDialTimeout: 5,
-              },
-              create: script,
-              // The resource id, not the instanceId output: known at preview when the node only changes in
-              // place, unknown when it is replaced (see remoteCommand.ts diffRemoteCommand).
-              triggers: [instance.id],
-            },
-            { parent: this },
-          ).stdout;
-        } else {
-          this.readiness[node.key] = new RemoteCommand(
-            stepName,
-            {
-              host: instance.ip,
-              port: args.sshPort,
-              user: args.sshUser,
-              privateKey: args.sshPrivateKey,
-              create: script,
-              // The resource id, not the instanceId output: known at preview when the node only changes in
-              // place, unknown when it is replaced (see remoteCommand.ts diffRemoteCommand).
-              triggers: [instance.id],
-            },
-            { parent: this },
-          ).stdout;
-        }
+        this.readiness[node.key] = runOnHost(
+          `${node.resourceName}-ready`,
+          readinessScript(node.resourceName, node.isGpu),
+          { kind: "ssh", host: instance.ip, ...args.ssh },
+          // The resource id, not the instanceId output: known at preview when the node only changes in
+          // place, unknown when it is replaced (see remoteCommand.ts diffRemoteCommand).
+          [instance.id],
+          { parent: this },
+        ).stdout;
       }
       this.nodes[node.key] = {
         instanceId: instance.instanceId,
@@ -200,7 +166,7 @@ export class GpuFleet extends pulumi.ComponentResource {
         region: instance.region,
         instanceType: instance.instanceType,
         hourlyPriceUsd: instance.hourlyPriceUsd,
-        sshCommand: pulumi.interpolate`ssh ${args.sshUser}@${instance.ip}${args.sshPort === 22 ? "" : ` -p ${args.sshPort}`}`,
+        sshCommand: pulumi.interpolate`ssh ${args.ssh.user}@${instance.ip}${args.ssh.port === 22 ? "" : ` -p ${args.ssh.port}`}`,
         expiresAt: instance.expiresAt,
       };
     }

@@ -26,7 +26,7 @@ const settings: FleetSettings = {
 };
 
 test("nodes are named from their keys; a filesystem pins the node's region", () => {
-  const plan = planFleet("orchestra-staging", settings);
+  const plan = planFleet("orchestra-staging", settings, 22);
   expect(
     plan.nodes.map((node) => [node.resourceName, node.regions, node.fileSystemNames, node.isGpu]),
   ).toEqual([
@@ -40,11 +40,15 @@ test("nodes are named from their keys; a filesystem pins the node's region", () 
 });
 
 test("removing a node from the middle renames nothing else", () => {
-  const three = planFleet("f", {
-    ...settings,
-    nodes: [settings.nodes[0], { ...settings.nodes[0], key: "gpu-a" }, settings.nodes[1]],
-  });
-  const two = planFleet("f", { ...settings, nodes: [settings.nodes[0], settings.nodes[1]] });
+  const three = planFleet(
+    "f",
+    {
+      ...settings,
+      nodes: [settings.nodes[0], { ...settings.nodes[0], key: "gpu-a" }, settings.nodes[1]],
+    },
+    22,
+  );
+  const two = planFleet("f", { ...settings, nodes: [settings.nodes[0], settings.nodes[1]] }, 22);
   expect(three.nodes.map((node) => node.resourceName)).toEqual(["f-app", "f-gpu-a", "f-data"]);
   expect(two.nodes.map((node) => node.resourceName)).toEqual(["f-app", "f-data"]);
 });
@@ -68,7 +72,7 @@ test("the firewall opens SSH and the public ports to the allowed CIDRs only", ()
 });
 
 test("the SSH rule opens the configured sshPort, not 22", () => {
-  const plan = planFleet("f", { ...settings, sshPort: 2222 });
+  const plan = planFleet("f", settings, 2222);
   expect(plan.rulesets[0].rules[0]).toEqual({
     protocol: "tcp",
     port_range: [2222, 2222],
@@ -78,7 +82,7 @@ test("the SSH rule opens the configured sshPort, not 22", () => {
   expect(plan.rulesets[0].rules.map((rule) => rule.port_range?.[0])).toEqual([2222, 3000, 8000, undefined]);
   expect(planFirewallRules(["198.51.100.0/24"], [], 2200)[0].port_range).toEqual([2200, 2200]);
   // Without one, SSH stays on 22.
-  expect(planFleet("f", settings).rulesets[0].rules[0].port_range).toEqual([22, 22]);
+  expect(planFleet("f", settings, 22).rulesets[0].rules[0].port_range).toEqual([22, 22]);
 });
 
 test("node tags: the caller's, the stack tag, then the node's own key and role, which win", () => {

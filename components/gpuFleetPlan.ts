@@ -21,8 +21,6 @@ export interface FleetSettings {
   readonly allowedCidrs: readonly string[];
   /** Public ports (API, frontend) opened to `allowedCidrs` besides SSH. */
   readonly publicPorts: readonly number[];
-  /** Port sshd listens on; the firewall opens it (not 22) to `allowedCidrs`. @default 22 */
-  readonly sshPort?: number;
   readonly filesystem?: { readonly name: string; readonly region: string };
   readonly bootTimeoutMinutes: number;
   readonly pollIntervalSeconds: number;
@@ -81,7 +79,8 @@ export function planFirewallRules(
   return rules;
 }
 
-export function planFleet(name: string, settings: FleetSettings): FleetPlan {
+/** `sshPort`: the port sshd listens on; the firewall opens it (not 22) to `allowedCidrs`. */
+export function planFleet(name: string, settings: FleetSettings, sshPort: number): FleetPlan {
   const nodes = settings.nodes.map((node): NodePlan => {
     const regions =
       node.mountFilesystem && settings.filesystem !== undefined
@@ -100,7 +99,7 @@ export function planFleet(name: string, settings: FleetSettings): FleetPlan {
     };
   });
   const regions = [...new Set(nodes.flatMap((node) => node.regions))].sort();
-  const rules = planFirewallRules(settings.allowedCidrs, settings.publicPorts, settings.sshPort ?? 22);
+  const rules = planFirewallRules(settings.allowedCidrs, settings.publicPorts, sshPort);
   return {
     sshKeyName: `${name}-ssh`,
     nodes,

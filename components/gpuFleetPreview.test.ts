@@ -48,9 +48,13 @@ async function instanceFileSystemNames(): Promise<unknown> {
       pollIntervalSeconds: 10,
     },
     sshPublicKey: "ssh-ed25519 AAAA ops",
-    sshPrivateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
-    sshUser: "ubuntu",
-    sshPort: 22,
+    ssh: {
+      runner: "pulumi-command",
+      user: "ubuntu",
+      port: 22,
+      privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
+    },
+    launchScope: { project: "orchestra", stack: "test" },
     readinessChecks: false,
   });
   await new Promise((resolve) => setTimeout(resolve, 200));

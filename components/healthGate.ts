@@ -5,79 +5,12 @@
  * (`command.remote.Command`, or this project's RemoteCommand where the command plugin cannot be
  * installed, as GpuFleet chooses).
  */
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { RemoteCommand } from "../infra/providers/remoteCommand";
+import { runOnHost } from "./hostCommand";
+import type { HostTarget } from "./hostTarget";
 import { DEFAULT_GATE_TIMING, healthGateScript, type GateTiming } from "./healthGatePlan";
 
 export const HEALTH_GATE_TYPE = "orchestra:services:HealthGate";
-
-/** Where a host command runs: this machine (local layer) or a Lambda node over SSH. */
-export type HostTarget =
-  | { readonly kind: "local" }
-  | {
-      readonly kind: "ssh";
-      readonly runner: "pulumi-command" | "ssh2-dynamic";
-      readonly host: pulumi.Input<string>;
-      readonly port: number;
-      readonly user: string;
-      /** OpenSSH private key (a Pulumi secret). */
-      readonly privateKey: pulumi.Input<string>;
-    };
-
-export interface HostCommandResult {
-  readonly stdout: pulumi.Output<string>;
-  readonly resource: pulumi.CustomResource;
-}
-
-/**
- * Runs a script (which must hold no secret) once on create and again whenever a trigger changes.
- * Used by the gate and by the layer's filesystem preparation.
- */
-export function runOnHost(
-  name: string,
-  script: pulumi.Input<string>,
-  target: HostTarget,
-  triggers: pulumi.Input<unknown[]>,
-  opts: pulumi.CustomResourceOptions,
-): HostCommandResult {
-  if (target.kind === "local") {
-    const step = new command.local.Command(name, { create: script, triggers }, opts);
-    return { stdout: step.stdout, resource: step };
-  }
-  if (target.runner === "pulumi-command") {
-    const step = new command.remote.Command(
-      name,
-      {
-        connection: {
-          host: target.host,
-          port: target.port,
-          user: target.user,
-          privateKey: target.privateKey,
-          dialErrorLimit: 120,
-          perDialTimeout: 5,
-        },
-        create: script,
-        triggers,
-      },
-      opts,
-    );
-    return { stdout: step.stdout, resource: step };
-  }
-  const step = new RemoteCommand(
-    name,
-    {
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      privateKey: target.privateKey,
-      create: script,
-      triggers,
-    },
-    opts,
-  );
-  return { stdout: step.stdout, resource: step };
-}
 
 export interface HealthGateArgs {
   /** Service -> health URL as seen from the app host (AppServices.healthEndpoints). */

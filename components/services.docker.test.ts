@@ -9,12 +9,11 @@ import { readdirSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { connect } from "node:net";
 import { validateStackConfig, type StackConfig } from "../stacks/config";
-import { planLayer, type LayerPlan } from "../stacks/layerPlan";
-import { PRIVATE_IP_PLACEHOLDER } from "./containerResources";
-import { planDataServices, type DataServicesPlan } from "./dataServicesPlan";
-import { planAppServices, type AppServicesPlan } from "./appServicesPlan";
+import { planLayer, type ContainersSlice, type LayerPlan } from "../stacks/layerPlan";
+import type { DataServicesPlan } from "./dataServicesPlan";
+import type { AppServicesPlan } from "./appServicesPlan";
 import { DATA_SERVICES, MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "./serviceCatalog";
-import type { ContainerSpec, SecretName } from "./containerSpec";
+import { PRIVATE_IP_PLACEHOLDER, type ContainerSpec, type SecretName } from "./containerSpec";
 import { DockerRunner, freePorts, uniqueRunId, type ContainerInspect } from "../infra/testing/dockerRunner";
 
 const STANDIN_IMAGES: Readonly<Record<ServiceName, string>> = {
@@ -55,6 +54,12 @@ let data: DataServicesPlan;
 let app: AppServicesPlan;
 let all: ContainerSpec[];
 let port: Record<ServiceName, number>;
+
+/** The layer's containers slice (the staging layer here always deploys containers). */
+function containersOf(plan: LayerPlan): ContainersSlice {
+  if (plan.containers === undefined) throw new Error("the staging layer planned no containers");
+  return plan.containers;
+}
 
 const spec = (service: ServiceName) => {
   const found = all.find((candidate) => candidate.service === service);
@@ -103,9 +108,10 @@ beforeAll(async () => {
   });
   port = config.services.ports as Record<ServiceName, number>;
   // Exactly what stacks/layer.ts hands the DataServices and AppServices components.
-  layer = planLayer(runId, config);
-  data = planDataServices(layer.names.data, layer.dataSettings);
-  app = planAppServices(layer.names.app, layer.appSettings);
+  layer = planLayer(config, { project: "orchestra", stack: runId });
+  const slice = containersOf(layer);
+  data = slice.data;
+  app = slice.app;
   all = [...data.containers, ...app.containers];
   const secrets = Object.fromEntries(
     config.requiredSecrets.flatMap((key) => (key in SECRETS ? [[key, SECRETS[key as SecretName]]] : [])),
@@ -132,12 +138,9 @@ afterAll(async () => {
 }, 120_000);
 
 test("the specs are the staging layer's, with the stand-in images substituted through config", () => {
-  expect([layer.deployContainers, layer.sameHost, layer.dataSettings.bindAddress]).toEqual([
-    true,
-    true,
-    PRIVATE_IP_PLACEHOLDER,
-  ]);
-  expect([layer.appSettings.publicBindAddress, layer.appSettings.privateBindAddress]).toEqual([
+  const slice = containersOf(layer);
+  expect([slice.sameHost, slice.data.settings.bindAddress]).toEqual([true, PRIVATE_IP_PLACEHOLDER]);
+  expect([slice.app.settings.publicBindAddress, slice.app.settings.privateBindAddress]).toEqual([
     PUBLIC,
     PRIVATE_IP_PLACEHOLDER,
   ]);

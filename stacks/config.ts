@@ -2,9 +2,10 @@
  * Stack config, read once and validated all at once into a frozen, typed object. Every problem is
  * reported together, each naming the key, the bad value, what is allowed and how to fix it.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { BudgetSettings } from "../infra/pricing/costModel";
 import type { FleetSettings } from "../components/gpuFleetPlan";
+import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DEFAULT_IMAGES, type McpServer, type ServiceName } from "../components/serviceCatalog";
 import { CONFIG_DEFAULTS, SECRET_KEYS, type Layer, type RawConfig, type SecretKey } from "./configSchema";
 import {
@@ -20,13 +21,12 @@ import {
   type Filesystem,
 } from "./configRules";
 import { networkRules } from "./configNetworkRules";
-import { projectKeys, readRawConfig } from "./configRead";
 import { parseKeys, undeclaredKeyProblems } from "./configParse";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
 export { LAYERS, type Layer } from "./configSchema";
-export { readRawConfig } from "./configRead";
 export { configPath } from "./configParse";
+export { readRawConfig } from "./configRead";
 
 export interface ServicesSettings {
   /** Services that run, in a stable order (data stores, API, frontend, MCP servers). */
@@ -61,7 +61,7 @@ export interface StackConfig {
   readonly ssh: { readonly publicKey: string; readonly user: string; readonly port: number };
   readonly fleet: FleetSettings;
   readonly readinessChecks: boolean;
-  readonly remoteCommandRunner: "pulumi-command" | "ssh2-dynamic";
+  readonly remoteCommandRunner: RemoteCommandRunner;
   readonly services: ServicesSettings;
   readonly cost: CostSettings;
   readonly requiredSecrets: readonly SecretKey[];
@@ -75,6 +75,9 @@ export class StackConfigError extends Error {
     this.name = "StackConfigError";
   }
 }
+
+/** Secret stack config as the program holds it: each value a Pulumi secret Output. */
+export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
 
 /**
  * Validates raw values (already parsed from YAML). Pure: unit-tested without Pulumi.
@@ -133,7 +136,6 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       allowedCidrs: config.allowedCidrs,
       // Unset: the frontend's and the API's ports, wherever orchestra:ports puts them.
       publicPorts: config.publicPorts ?? [servicePort(config, "frontend"), servicePort(config, "api")],
-      ...(config.sshPort !== undefined ? { sshPort: config.sshPort } : {}),
       filesystem,
       bootTimeoutMinutes: config.bootTimeoutMinutes ?? CONFIG_DEFAULTS.bootTimeoutMinutes,
       pollIntervalSeconds: config.pollIntervalSeconds ?? CONFIG_DEFAULTS.pollIntervalSeconds,
@@ -171,68 +173,3 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
     requiredSecrets: requiredSecrets(config),
   });
 }
-
-/**
- * What loadStackConfig read besides the validated values: the one `pulumi.Config` (so secrets come
- * from the same read), which secret keys are set, and the Lambda API key's plaintext for the price
- * lookup. Kept off StackConfig in a WeakMap, so logging, throwing or exporting the config can never
- * carry the key; only `lambdaApiKeyFor` hands it out.
- */
-interface ProgramConfig {
-  readonly source: pulumi.Config;
-  readonly present: readonly SecretKey[];
-  readonly lambdaApiKey?: string;
-}
-
-const programConfigs = new WeakMap<StackConfig, ProgramConfig>();
-
-/** Reads the stack's config once. Secret values are read as Outputs from that read (`readSecrets`). */
-export function loadStackConfig(): StackConfig {
-  const source = new pulumi.Config("orchestra");
-  // Only presence is checked here; `get` on a secret returns its plaintext, which stays local.
-  const present = SECRET_KEYS.filter((key) => (source.get(key) ?? "") !== "");
-  // Only the names of what the stack sets, to refuse undeclared keys; their values are not read.
-  const setKeys = projectKeys(Object.keys(pulumi.runtime.allConfig()));
-  let config: StackConfig;
-  try {
-    config = validateStackConfig(
-      readRawConfig((key) => source.get(key)),
-      present,
-      setKeys,
-    );
-  } catch (error) {
-    // A RunError prints as its message alone: without it the engine adds a stack trace and repeats
-    // every problem as the error's `problems` property.
-    if (error instanceof StackConfigError) throw new pulumi.RunError(error.message);
-    throw error;
-  }
-  // Plaintext, because prices are fetched before any resource exists (no Output to wait on).
-  const lambdaApiKey = source.get("lambdaApiKey") ?? "";
-  programConfigs.set(config, { source, present, ...(lambdaApiKey !== "" ? { lambdaApiKey } : {}) });
-  return config;
-}
-
-/**
- * The stack's `lambdaApiKey` (secret) for the budget gate's price lookup, or undefined when it is
- * not set or the config was not read by loadStackConfig (tests build theirs with
- * validateStackConfig). Hand it to the Lambda client only: never log, throw or export it.
- */
-export function lambdaApiKeyFor(config: StackConfig): string | undefined {
-  return programConfigs.get(config)?.lambdaApiKey;
-}
-
-export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
-
-/** The secrets the config needs, each a Pulumi secret end to end (presence was checked by loadStackConfig). */
-export function readSecrets(config: StackConfig): StackSecrets {
-  const read = programConfigs.get(config);
-  const source = read?.source ?? new pulumi.Config("orchestra");
-  const isSet = (key: SecretKey) => read?.present.includes(key) ?? (source.get(key) ?? "") !== "";
-  // A fleet-only stack needs no store secret, but one that is set still yields its connection string.
-  const optional = STORE_SECRET_KEYS.filter((key) => !config.requiredSecrets.includes(key) && isSet(key));
-  return Object.fromEntries(
-    [...config.requiredSecrets, ...optional].map((key) => [key, source.requireSecret(key)]),
-  );
-}
-
-const STORE_SECRET_KEYS: readonly SecretKey[] = ["databasePassword", "redisPassword", "weaviateApiKey"];

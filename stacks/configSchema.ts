@@ -6,6 +6,8 @@ import { z } from "zod";
 import { PUBLIC_REGION_CODES } from "../infra/lambda/schemas";
 import { lambdaApiUrlProblem } from "../infra/lambda/settings";
 import { MAX_TTL_HOURS } from "../infra/providers/instanceInputs";
+import { SECRET_NAMES } from "../components/containerSpec";
+import { REMOTE_COMMAND_RUNNERS } from "../components/hostTarget";
 import { MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";
 import { publicKeyLineProblem } from "./sshPublicKey";
 
@@ -128,7 +130,7 @@ export const rawConfigSchema = z.object({
     int: true,
   }).optional(),
   readinessChecks: z.boolean().optional(),
-  remoteCommandRunner: z.enum(["pulumi-command", "ssh2-dynamic"]).optional(),
+  remoteCommandRunner: z.enum(REMOTE_COMMAND_RUNNERS).optional(),
   // ---- services ----
   mcpServers: z.array(z.enum(MCP_SERVERS)).optional(),
   images: z.partialRecord(serviceKey, z.string().min(1)).optional(),
@@ -178,13 +180,7 @@ export const ENTRY_SCHEMAS = {
 } as const;
 
 /** Secret config keys; each is read with `requireSecret` and stays a secret end to end. */
-export const SECRET_KEYS = [
-  "lambdaApiKey",
-  "sshPrivateKey",
-  "databasePassword",
-  "redisPassword",
-  "weaviateApiKey",
-] as const;
+export const SECRET_KEYS = ["lambdaApiKey", "sshPrivateKey", ...SECRET_NAMES] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /**

@@ -7,9 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RunningEmulator } from "../infra/emulator/server";
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
 import { startTestEmulator, TEST_API_KEY, unsetEnv } from "../infra/testing/emulatorHarness";
-import { lambdaApiKeyFor, loadStackConfig, validateStackConfig } from "./config";
+import { validateStackConfig } from "./config";
 import { costReportForStack, costReportOutput, priceStackConfig } from "./costGate";
 import { priceStack } from "./costPlan";
+import { loadStack, revealForPriceLookup } from "./loadStack";
 
 const staging = {
   layer: "staging",
@@ -111,11 +112,12 @@ describe("the API key from stack config", () => {
 
   test("is read once with the rest of the config and prices live, and the config never carries it", async () => {
     setStackConfig(TEST_API_KEY);
-    const config = loadStackConfig();
-    expect(lambdaApiKeyFor(config)).toBe(TEST_API_KEY);
-    expect(JSON.stringify(config)).not.toContain(TEST_API_KEY);
-    expect(lambdaApiKeyFor(validateStackConfig(staging))).toBeUndefined();
-    const report = await costReportForStack(config);
+    const stack = loadStack();
+    const apiKey = stack.lambda.apiKey;
+    expect(apiKey === undefined ? false : await pulumi.isSecret(apiKey)).toBe(true);
+    expect(apiKey === undefined ? undefined : await revealForPriceLookup(apiKey)).toBe(TEST_API_KEY);
+    expect(JSON.stringify(stack.config)).not.toContain(TEST_API_KEY);
+    const report = await costReportForStack(stack.config, stack.lambda);
     expect([report.priceSource, report.status, report.totalMonthlyUsd]).toEqual(["lambda-api", "OK", 2394.4]);
     expect(JSON.stringify(report)).not.toContain(TEST_API_KEY);
     expect(emulator.stats().byOperation.listInstanceTypes).toBe(1);
@@ -126,7 +128,7 @@ describe("the API key from stack config", () => {
     pulumi.runtime.setConfig("orchestra:ttlHours", "1e12");
     let thrown: unknown;
     try {
-      loadStackConfig();
+      loadStack();
     } catch (error) {
       thrown = error;
     }
@@ -141,7 +143,8 @@ describe("the API key from stack config", () => {
     jest.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
       warnings.push(message);
     });
-    const report = await costReportForStack(loadStackConfig());
+    const stack = loadStack();
+    const report = await costReportForStack(stack.config, stack.lambda);
     expect(report.priceSource).toBe("snapshot");
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^Cost: priced from the price snapshot dated 2026-11-25 because /);
@@ -203,7 +206,9 @@ describe("the diff against the last deployment", () => {
       validateStackConfig({ ...staging, nodes: { app: staging.nodes.app } }),
       snapshotPriceBook(),
     );
-    const diffed = await new Promise((resolve) => costReportOutput(report).apply(resolve));
+    const diffed = await new Promise((resolve) =>
+      costReportOutput(report, { project: "orchestra", stack: "staging" }).apply(resolve),
+    );
     expect(referenced).toEqual(["organization/orchestra/staging"]);
     expect(diffed).toMatchObject({
       diffMonthlyUsd: 1452.7,
@@ -216,7 +221,9 @@ describe("the diff against the last deployment", () => {
 
   test("a first deployment (no previous output) has no diff", async () => {
     previousReport = undefined;
-    const plain = await new Promise((resolve) => costReportOutput(report).apply(resolve));
+    const plain = await new Promise((resolve) =>
+      costReportOutput(report, { project: "orchestra", stack: "staging" }).apply(resolve),
+    );
     expect(plain).toEqual(report);
   });
 });

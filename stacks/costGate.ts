@@ -4,7 +4,7 @@
  * fail `pulumi preview` at or over the failure threshold, warn at or over the warning threshold,
  * and diff against the report the last deployment exported.
  *
- * The API key comes from the config read (`lambdaApiKeyFor`, never a second `pulumi.Config`) and
+ * The API key comes from the one config read (loadStack, a secret Output revealed here only) and
  * is used only to ask for prices: it is handed to the client and never logged, thrown or exported
  * (the client redacts its own errors).
  */
@@ -19,7 +19,9 @@ import {
 } from "../infra/pricing/costModel";
 import { loadPriceBook } from "../infra/pricing/priceBook";
 import type { LambdaSettings } from "../infra/lambda/settings";
-import { lambdaApiKeyFor, type StackConfig } from "./config";
+import type { StackConfig } from "./config";
+import type { StackIdentity } from "./layerPlan";
+import { revealForPriceLookup, type LambdaAccess, type LoadedStack } from "./loadStack";
 import { isCostReport, needsInstancePrices, priceStack } from "./costPlan";
 
 export interface PricedStack {
@@ -48,14 +50,15 @@ export async function priceStackConfig(
     : { report };
 }
 
-/** Where this program asks for prices: stack config (`lambdaApiUrl`, secret `lambdaApiKey`), then the environment. */
-function programLambdaSettings(config: StackConfig): Partial<LambdaSettings> {
-  // The decrypted value goes to the client only, never to an output.
-  const apiKey = lambdaApiKeyFor(config) ?? process.env.LAMBDA_API_KEY;
-  const apiUrl = config.lambdaApiUrl ?? process.env.LAMBDA_API_URL;
+/**
+ * The stack's own Lambda settings for the price lookup, the key revealed for the client only. The
+ * client falls back to LAMBDA_API_URL / LAMBDA_API_KEY (infra/lambda/settings.ts owns that order).
+ */
+async function programLambdaSettings(lambda: LambdaAccess): Promise<Partial<LambdaSettings>> {
+  const apiKey = lambda.apiKey === undefined ? undefined : await revealForPriceLookup(lambda.apiKey);
   return {
     ...(apiKey !== undefined && apiKey !== "" ? { apiKey } : {}),
-    ...(apiUrl !== undefined && apiUrl !== "" ? { apiUrl } : {}),
+    ...(lambda.apiUrl !== undefined ? { apiUrl: lambda.apiUrl } : {}),
   };
 }
 
@@ -64,10 +67,13 @@ function programLambdaSettings(config: StackConfig): Partial<LambdaSettings> {
  * alone, no stack trace) at or over the failure threshold without an override, or for an
  * instance type with no price; logs a `pulumi.log.warn` at or over the warning threshold.
  */
-export async function costReportForStack(config: StackConfig): Promise<CostReport> {
+export async function costReportForStack(
+  config: StackConfig,
+  lambda: LambdaAccess = {},
+): Promise<CostReport> {
   let priced: PricedStack;
   try {
-    priced = await priceStackConfig(config, programLambdaSettings(config));
+    priced = await priceStackConfig(config, await programLambdaSettings(lambda));
   } catch (error) {
     if (error instanceof UnpricedInstanceTypeError) throw new pulumi.RunError(error.message);
     throw error;
@@ -96,16 +102,14 @@ export async function costReportForStack(config: StackConfig): Promise<CostRepor
  * `organization`; a first deployment has no such output and gets no diff). The reference is a
  * read, declared only after the gate passed, so an over-budget preview declares nothing.
  */
-export function costReportOutput(report: CostReport): pulumi.Output<CostReport> {
-  const self = new pulumi.StackReference(
-    `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  );
+export function costReportOutput(report: CostReport, identity: StackIdentity): pulumi.Output<CostReport> {
+  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${identity.project}/${identity.stack}`);
   return self
     .getOutput("costReport")
     .apply((previous: unknown) => withDiff(report, isCostReport(previous) ? previous : undefined));
 }
 
-/** The gate and the diffed report in one call: `const costReport = await costGate(config);` */
-export async function costGate(config: StackConfig): Promise<pulumi.Output<CostReport>> {
-  return costReportOutput(await costReportForStack(config));
+/** The gate and the diffed report in one call, from what loadStack read. */
+export async function costGate(stack: LoadedStack): Promise<pulumi.Output<CostReport>> {
+  return costReportOutput(await costReportForStack(stack.config, stack.lambda), stack.identity);
 }

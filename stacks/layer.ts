@@ -1,49 +1,246 @@
 /**
- * What a layer builds, from the frozen StackConfig and its secrets: the GPU fleet when the layer
- * has nodes; a Docker provider per node (over SSH, after the node's readiness step) or the local
- * engine; the data stores on the data node (else the app node); the API, frontend and MCP servers
- * on the app node; and the post-deploy health gate. With `deployContainers: false` it declares
- * the fleet only.
+ * Layer (`orchestra:stack:Layer`): one environment layer as a component over its LayerPlan
+ * (layerPlan.ts). It maps each slice of the plan to its child and derives nothing again: the GPU
+ * fleet when the layer has nodes; a Docker provider per host (over SSH after the node's readiness
+ * step, or the local engine); the data stores and the apps; the post-deploy health gate. Every
+ * child, providers and commands included, is parented here. The only inputs besides the plan are
+ * the secrets, and the node addresses the fleet reports once launched.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AppServices } from "../components/appServices";
 import type { ContainerSecrets } from "../components/containerResources";
+import {
+  PRIVATE_IP_PLACEHOLDER,
+  PUBLIC_IP_PLACEHOLDER,
+  renderSecretTemplate,
+  SECRET_NAMES,
+  substituteAddresses,
+} from "../components/containerSpec";
 import { DataServices } from "../components/dataServices";
-import { DATABASE_NAME, DATABASE_USER } from "../components/dataServicesPlan";
 import { GpuFleet } from "../components/gpuFleet";
-import { HealthGate, runOnHost, type HostTarget } from "../components/healthGate";
-import { shellQuote } from "../components/healthGatePlan";
-import type { StackConfig, StackSecrets } from "./config";
-import { dockerSshHost, planLayer, type LayerPlan } from "./layerPlan";
+import { HealthGate } from "../components/healthGate";
+import { runOnHost } from "../components/hostCommand";
+import type { HostTarget } from "../components/hostTarget";
+import type { StackSecrets } from "./config";
+import {
+  dockerSshHost,
+  type ContainersSlice,
+  type DockerEngine,
+  type LayerPlan,
+  type PlannedHostTarget,
+  type PlannedStoreUrl,
+} from "./layerPlan";
 
-export interface BuiltLayer {
+export const LAYER_TYPE = "orchestra:stack:Layer";
+
+export interface LayerArgs {
   readonly plan: LayerPlan;
-  readonly fleet?: GpuFleet;
-  readonly dockerProviders: Readonly<Record<string, docker.Provider>>;
-  readonly data?: DataServices;
-  readonly app?: AppServices;
-  readonly gate?: HealthGate;
-  /** Node key (`local` on the local layer) -> the names of the containers it runs, in plan order. */
-  readonly containers?: Readonly<Record<string, readonly string[]>>;
-  readonly apiUrl?: pulumi.Output<string>;
-  readonly frontendUrl?: pulumi.Output<string>;
+  /** The stack's secrets (loadStack), each a Pulumi secret. */
+  readonly secrets: StackSecrets;
+}
+
+/**
+ * Before the Layer existed its children were declared at the stack's root. The alias keeps their
+ * URNs (and their children's, which inherit it), so a deployed stack plans no replacement.
+ */
+function formerlyAtTheRoot(): pulumi.ComponentResourceOptions {
+  // Read when the Layer is built: the root stack resource exists only once the program runs.
+  return { aliases: [{ parent: pulumi.rootStackResource }] };
+}
+
+export class Layer extends pulumi.ComponentResource {
+  public readonly plan: LayerPlan;
+  public readonly fleet?: GpuFleet;
+  public readonly dockerProviders: Readonly<Record<string, docker.Provider>>;
+  public readonly data?: DataServices;
+  public readonly app?: AppServices;
+  public readonly gate?: HealthGate;
+  /** Host key (`local` on the local layer) -> the names of the containers it runs, in plan order. */
+  public readonly containers?: Readonly<Record<string, readonly string[]>>;
+  public readonly apiUrl?: pulumi.Output<string>;
+  public readonly frontendUrl?: pulumi.Output<string>;
   /** MCP server -> URL (private address on Lambda: reach it over SSH or the private network). */
-  readonly mcpEndpoints?: pulumi.Output<Record<string, string>>;
+  public readonly mcpEndpoints?: pulumi.Output<Record<string, string>>;
   /** Connection strings, each a Pulumi secret. */
-  readonly databaseUrl?: pulumi.Output<string>;
-  readonly redisUrl?: pulumi.Output<string>;
-  readonly weaviateUrl?: pulumi.Output<string>;
+  public readonly databaseUrl?: pulumi.Output<string>;
+  public readonly redisUrl?: pulumi.Output<string>;
+  public readonly weaviateUrl?: pulumi.Output<string>;
+
+  constructor(name: string, args: LayerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(LAYER_TYPE, name, {}, opts);
+    const { plan, secrets } = args;
+    this.plan = plan;
+    const child = { parent: this, ...formerlyAtTheRoot() };
+    const sshPrivateKey = plan.fleet === undefined ? "" : sshPrivateKeyOf(secrets, plan.layer);
+    const fleet =
+      plan.fleet === undefined
+        ? undefined
+        : new GpuFleet(
+            plan.names.fleet,
+            {
+              settings: plan.fleet.settings,
+              sshPublicKey: plan.fleet.sshPublicKey,
+              ssh: { ...plan.fleet.ssh, privateKey: sshPrivateKey },
+              readinessChecks: plan.fleet.readinessChecks,
+              launchScope: plan.fleet.launchScope,
+              tags: plan.fleet.tags,
+              stackTag: plan.fleet.stackTag,
+              ...(plan.fleet.ttlHours !== undefined ? { ttlHours: plan.fleet.ttlHours } : {}),
+              protect: plan.fleet.protect,
+              retainOnDelete: plan.fleet.retainOnDelete,
+            },
+            child,
+          );
+    this.fleet = fleet;
+    const hosts = new NodeAddresses(fleet);
+
+    if (plan.containers === undefined) {
+      this.dockerProviders = {};
+      if (plan.plannedDatabaseUrl !== undefined)
+        this.databaseUrl = plannedStoreUrl(plan.plannedDatabaseUrl, secrets, hosts);
+      this.registerOutputs({});
+      return;
+    }
+    const slice = plan.containers;
+    this.dockerProviders = Object.fromEntries(
+      Object.entries(slice.dockerHosts).map(([host, planned]) => [
+        host,
+        new docker.Provider(planned.providerName, dockerProviderArgs(planned.engine, hosts), child),
+      ]),
+    );
+    const targetOf = (target: PlannedHostTarget): HostTarget =>
+      target.kind === "local"
+        ? target
+        : {
+            kind: "ssh",
+            runner: target.runner,
+            host: hosts.ready(target.node),
+            port: target.port,
+            user: target.user,
+            privateKey: sshPrivateKey,
+          };
+    const containerSecrets = containerSecretsOf(secrets);
+    const dataDirs =
+      slice.dataDirectories === undefined
+        ? undefined
+        : runOnHost(
+            slice.dataDirectories.name,
+            slice.dataDirectories.script,
+            targetOf(slice.dataTarget),
+            [hosts.instanceId(slice.dataHost)],
+            child,
+          ).resource;
+    const dataIp = hosts.privateIp(slice.dataHost);
+    const data = new DataServices(
+      plan.names.data,
+      {
+        plan: slice.data,
+        provider: this.dockerProviders[slice.dataHost],
+        privateIp: dataIp,
+        secrets: containerSecrets,
+        ...(slice.sameHost ? {} : { clientHost: dataIp }),
+        ...(dataDirs !== undefined ? { volumesAfter: [dataDirs] } : {}),
+        protect: slice.protect,
+        retainOnDelete: slice.retainOnDelete,
+      },
+      child,
+    );
+    const appIp = hosts.privateIp(slice.appHost);
+    const app = new AppServices(
+      plan.names.app,
+      {
+        plan: slice.app,
+        provider: this.dockerProviders[slice.appHost],
+        privateIp: appIp,
+        ...(slice.sameHost ? { networkName: data.networkName } : { dataHost: dataIp }),
+        secrets: containerSecrets,
+      },
+      // The API must not start before the stores it connects to at boot.
+      { ...child, dependsOn: [data] },
+    );
+    this.gate = new HealthGate(
+      slice.gateName,
+      {
+        endpoints: app.healthEndpoints,
+        target: targetOf(slice.appTarget),
+        containers: [...Object.values(data.containers).map((c) => c.container), ...app.allContainers()],
+      },
+      child,
+    );
+    this.data = data;
+    this.app = app;
+    this.containers = slice.containerNames;
+    const addresses = addressesOf(slice, hosts);
+    this.apiUrl = addresses.apply((values) => substituteAddresses(slice.app.publicUrls.api, values));
+    this.frontendUrl = addresses.apply((values) =>
+      substituteAddresses(slice.app.publicUrls.frontend, values),
+    );
+    this.mcpEndpoints = addresses.apply((values) =>
+      Object.fromEntries(
+        Object.entries(slice.app.mcpEndpoints).map(([server, url]) => [
+          server,
+          substituteAddresses(url, values),
+        ]),
+      ),
+    );
+    this.databaseUrl = data.databaseUrl;
+    this.redisUrl = data.redisUrl;
+    this.weaviateUrl = data.weaviateUrl;
+    this.registerOutputs({});
+  }
 }
 
-/** A node's public address, known only once its readiness step has passed (when there is one). */
-function readyAddress(fleet: GpuFleet, key: string): pulumi.Output<string> {
-  return pulumi.all([fleet.nodes[key].ip, fleet.readiness[key] ?? ""]).apply(([ip]) => ip);
+/**
+ * The addresses the fleet reports for each host key, or 127.0.0.1 for the operator's machine (the
+ * local layer, or a host key that is not a node).
+ */
+class NodeAddresses {
+  constructor(private readonly fleet: GpuFleet | undefined) {}
+
+  private node(key: string | undefined) {
+    return this.fleet === undefined || key === undefined ? undefined : this.fleet.nodes[key];
+  }
+
+  privateIp(key: string | undefined): pulumi.Input<string> {
+    return this.node(key)?.privateIp ?? "127.0.0.1";
+  }
+
+  publicIp(key: string | undefined): pulumi.Input<string> {
+    return this.node(key)?.ip ?? "127.0.0.1";
+  }
+
+  instanceId(key: string): pulumi.Input<string> {
+    return this.node(key)?.instanceId ?? key;
+  }
+
+  /** A node's public address, known only once its readiness step has passed (when there is one). */
+  ready(key: string): pulumi.Output<string> {
+    const fleet = this.fleet;
+    if (fleet === undefined)
+      throw new Error(`host ${key} is not a node of this layer (the layer has no fleet)`);
+    return pulumi.all([fleet.nodes[key].ip, fleet.readiness[key] ?? ""]).apply(([ip]) => ip);
+  }
 }
 
-export interface LayerOptions {
-  /** `<project>/<stack>`, tagged on every instance so `npm run reap` finds this stack's nodes only. */
-  readonly stackTag?: string;
+function dockerProviderArgs(engine: DockerEngine, hosts: NodeAddresses): docker.ProviderArgs {
+  if (engine.kind === "local") return { host: engine.host };
+  return {
+    host: hosts.ready(engine.node).apply((ip) => dockerSshHost(engine.user, ip, engine.port)),
+    // Lambda recycles addresses with new host keys; the readiness step has just reached this very
+    // instance. The key comes from the ssh-agent (index.ts checks it holds it first).
+    sshOpts: ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"],
+  };
+}
+
+/** `{publicIp}` and `{privateIp}` of the app host, for the URL templates. */
+function addressesOf(slice: ContainersSlice, hosts: NodeAddresses): pulumi.Output<Record<string, string>> {
+  return pulumi.all([hosts.publicIp(slice.appHost), hosts.privateIp(slice.appHost)]).apply(
+    ([publicIp, privateIp]): Record<string, string> => ({
+      [PUBLIC_IP_PLACEHOLDER]: publicIp,
+      [PRIVATE_IP_PLACEHOLDER]: privateIp,
+    }),
+  );
 }
 
 /**
@@ -58,170 +255,26 @@ function sshPrivateKeyOf(secrets: StackSecrets, layer: string): pulumi.Input<str
   return secrets.sshPrivateKey;
 }
 
-export function buildLayer(
-  name: string,
-  config: StackConfig,
-  secrets: StackSecrets,
-  options: LayerOptions = {},
-): BuiltLayer {
-  const plan = planLayer(name, config);
-  const sshPrivateKey = plan.hasFleet ? sshPrivateKeyOf(secrets, config.layer) : "";
-  const fleet = plan.hasFleet
-    ? new GpuFleet(plan.names.fleet, {
-        settings: config.fleet,
-        sshPublicKey: config.ssh.publicKey,
-        sshPrivateKey,
-        sshUser: config.ssh.user,
-        sshPort: config.ssh.port,
-        readinessChecks: config.readinessChecks,
-        remoteCommandRunner: config.remoteCommandRunner,
-        tags: { "orchestra-layer": config.layer },
-        ...(options.stackTag !== undefined ? { stackTag: options.stackTag } : {}),
-        // Cost: integration and staging nodes expire (the policy's TTL); production never does.
-        ...(config.cost.ttlHours !== undefined ? { ttlHours: config.cost.ttlHours } : {}),
-        // Production instances and filesystem are protected; its filesystem survives a destroy.
-        protect: config.policy.protect,
-        retainOnDelete: config.policy.retainOnDelete,
-      })
-    : undefined;
-  if (!plan.deployContainers)
-    return { plan, fleet, dockerProviders: {}, ...plannedStoreUrls(plan, config, secrets, fleet) };
-
-  const dockerProviders: Record<string, docker.Provider> = {};
-  if (fleet === undefined) {
-    dockerProviders.local = new docker.Provider(plan.names.localDocker, { host: config.services.dockerHost });
-  } else {
-    for (const node of config.fleet.nodes) {
-      dockerProviders[node.key] = new docker.Provider(plan.names.dockerProvider(node.key), {
-        host: readyAddress(fleet, node.key).apply((ip) =>
-          dockerSshHost(config.ssh.user, ip, config.ssh.port),
-        ),
-        // Lambda recycles addresses with new host keys; the readiness step has just reached this
-        // very instance. The key comes from the ssh-agent (index.ts checks it holds it first).
-        sshOpts: ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"],
-      });
-    }
-  }
-  const hostOf = (key: string | undefined) => dockerProviders[key ?? "local"];
-  const privateIpOf = (key: string | undefined): pulumi.Input<string> =>
-    fleet === undefined || key === undefined ? "127.0.0.1" : fleet.nodes[key].privateIp;
-  const targetOf = (key: string | undefined): HostTarget =>
-    fleet === undefined || key === undefined
-      ? { kind: "local" }
-      : {
-          kind: "ssh",
-          runner: config.remoteCommandRunner,
-          host: readyAddress(fleet, key),
-          port: config.ssh.port,
-          user: config.ssh.user,
-          privateKey: sshPrivateKey,
-        };
-  const containerSecrets: ContainerSecrets = {
-    ...(secrets.databasePassword !== undefined ? { databasePassword: secrets.databasePassword } : {}),
-    ...(secrets.redisPassword !== undefined ? { redisPassword: secrets.redisPassword } : {}),
-    ...(secrets.weaviateApiKey !== undefined ? { weaviateApiKey: secrets.weaviateApiKey } : {}),
-  };
-
-  // The Lambda filesystem is mounted, but the directories the volumes bind are not there yet.
-  const dataDirs =
-    fleet !== undefined && plan.dataNode !== undefined && plan.dataDirectories.length > 0
-      ? runOnHost(
-          plan.names.dataDirs,
-          `mkdir -p ${plan.dataDirectories.map(shellQuote).join(" ")}`,
-          targetOf(plan.dataNode),
-          [fleet.nodes[plan.dataNode].instanceId],
-          {},
-        ).resource
-      : undefined;
-  const dataHost = privateIpOf(plan.dataNode);
-  const data = new DataServices(plan.names.data, {
-    settings: plan.dataSettings,
-    provider: hostOf(plan.dataNode),
-    privateIp: dataHost,
-    secrets: containerSecrets,
-    ...(plan.sameHost ? {} : { clientHost: dataHost }),
-    ...(dataDirs !== undefined ? { volumesAfter: [dataDirs] } : {}),
-    protect: config.policy.protect,
-    retainOnDelete: config.policy.retainOnDelete,
-  });
-  const app = new AppServices(
-    plan.names.app,
-    {
-      settings: plan.appSettings,
-      provider: hostOf(plan.appNode),
-      privateIp: privateIpOf(plan.appNode),
-      ...(plan.sameHost ? { networkName: data.networkName } : { dataHost }),
-      secrets: containerSecrets,
-    },
-    // The API must not start before the stores it connects to at boot.
-    { dependsOn: [data] },
+/** The store secrets the containers may use: those the stack has. */
+function containerSecretsOf(secrets: StackSecrets): ContainerSecrets {
+  return Object.fromEntries(
+    SECRET_NAMES.filter((name) => secrets[name] !== undefined).map((name) => [name, secrets[name]]),
   );
-  const gate = new HealthGate(plan.names.gate, {
-    endpoints: app.healthEndpoints,
-    target: targetOf(plan.appNode),
-    containers: [...Object.values(data.containers).map((c) => c.container), ...app.allContainers()],
-  });
-
-  const publicHost: pulumi.Input<string> =
-    fleet === undefined || plan.appNode === undefined ? "127.0.0.1" : fleet.nodes[plan.appNode].ip;
-  const url = (port: number) => pulumi.interpolate`http://${publicHost}:${port}`;
-  const appPrivate = privateIpOf(plan.appNode);
-  const mcpEndpoints = pulumi
-    .output(appPrivate)
-    .apply((ip) =>
-      Object.fromEntries(
-        config.services.mcpServers.map((server) => [
-          server,
-          `http://${ip}:${config.services.ports[`mcp-${server}`]}`,
-        ]),
-      ),
-    );
-  const containers: Record<string, string[]> = {};
-  for (const [node, specs] of [
-    [plan.dataNode ?? "local", data.plan.containers],
-    [plan.appNode ?? "local", app.plan.containers],
-  ] as const)
-    containers[node] = [...(containers[node] ?? []), ...specs.map((spec) => spec.containerName)];
-  return {
-    plan,
-    fleet,
-    dockerProviders,
-    data,
-    app,
-    gate,
-    containers,
-    apiUrl: url(config.services.ports.api),
-    frontendUrl: url(config.services.ports.frontend),
-    mcpEndpoints,
-    databaseUrl: data.databaseUrl,
-    redisUrl: data.redisUrl,
-    weaviateUrl: data.weaviateUrl,
-  };
 }
 
-/**
- * Without containers (the fleet-only sandbox) the stores do not run, but the database URL the
- * data node will serve is still reported, as before, when its password is set. A secret.
- */
-function plannedStoreUrls(
-  plan: LayerPlan,
-  config: StackConfig,
+/** A planned store URL, filled: the node's private address and the secret. A secret itself. */
+function plannedStoreUrl(
+  planned: PlannedStoreUrl,
   secrets: StackSecrets,
-  fleet: GpuFleet | undefined,
-): Pick<BuiltLayer, "databaseUrl"> {
-  const password = secrets.databasePassword;
-  if (password === undefined || !config.policy.dataStores.includes("postgres")) return {};
-  const host: pulumi.Input<string> =
-    fleet !== undefined && plan.dataNode !== undefined ? fleet.nodes[plan.dataNode].privateIp : "127.0.0.1";
-  const port = config.services.ports.postgres;
-  return {
-    databaseUrl: pulumi.secret(
-      pulumi
-        .all([password, host])
-        .apply(
-          ([value, at]) =>
-            `postgresql://${DATABASE_USER}:${encodeURIComponent(value)}@${at}:${port}/${DATABASE_NAME}`,
-        ),
+  hosts: NodeAddresses,
+): pulumi.Output<string> | undefined {
+  const value = secrets[planned.secret];
+  if (value === undefined) return undefined;
+  return pulumi.secret(
+    pulumi.all([value, hosts.privateIp(planned.node)]).apply(([secret, at]) =>
+      renderSecretTemplate(substituteAddresses(planned.template, { [PRIVATE_IP_PLACEHOLDER]: at }), {
+        [planned.secret]: secret,
+      }),
     ),
-  };
+  );
 }

@@ -7,7 +7,7 @@
  * mocks are in place before `build` loads the layer.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BuiltLayer } from "./layer";
+import type { Layer } from "./layer";
 
 export interface Registered {
   readonly type: string;
@@ -89,12 +89,13 @@ export async function build(
   layer: string,
   edit: (values: Record<string, unknown>) => Record<string, unknown> = (values) => values,
   extraSecrets: (keyof typeof TEST_SECRETS)[] = [],
-): Promise<BuiltLayer> {
+): Promise<Layer> {
   registered.length = 0;
   declared.length = 0;
   const { validateStackConfig } = await import("./config");
   const { stackValues } = await import("./configFiles");
-  const { buildLayer } = await import("./layer");
+  const { Layer } = await import("./layer");
+  const { planLayer } = await import("./layerPlan");
   const config = validateStackConfig(edit(stackValues(layer)));
   const secrets = Object.fromEntries(
     [...config.requiredSecrets, ...extraSecrets].map((key) => [
@@ -102,15 +103,16 @@ export async function build(
       pulumi.secret(TEST_SECRETS[key as keyof typeof TEST_SECRETS]),
     ]),
   );
-  let built: BuiltLayer | undefined;
+  let built: Layer | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation(record);
-    built = buildLayer(`orchestra-${layer}`, config, secrets, { stackTag: `orchestra/${layer}` });
+    const plan = planLayer(config, { project: "orchestra", stack: layer });
+    built = new Layer(plan.names.layer, { plan, secrets });
     return {};
   });
   // Registration is asynchronous: let every pending apply and registration finish.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  return built as BuiltLayer;
+  return built as Layer;
 }
 
 export function value<T>(output: pulumi.Output<T> | undefined): Promise<T | undefined> {
@@ -183,10 +185,14 @@ export const ALL_MCP = [
   "mcp-unified",
 ];
 
-/** A fleet with a filesystem: its declared resources, as `graph()` lists them. */
+/**
+ * The Layer component (named like its fleet) and a fleet with a filesystem under it: their
+ * declared resources, as `graph()` lists them.
+ */
 export function fleetGraph(prefix: string, nodeKeys: string[], regions: string[]): string[] {
   return [
-    `orchestra:fleet:GpuFleet ${prefix} <- <stack>`,
+    `orchestra:stack:Layer ${prefix} <- <stack>`,
+    `orchestra:fleet:GpuFleet ${prefix} <- ${prefix}`,
     `pulumi-nodejs:dynamic/lambda:SshKey ${prefix}-ssh <- ${prefix}`,
     `pulumi-nodejs:dynamic/lambda:Filesystem ${prefix}-fs <- ${prefix}`,
     ...regions.map(
@@ -195,7 +201,7 @@ export function fleetGraph(prefix: string, nodeKeys: string[], regions: string[]
     ...nodeKeys.flatMap((key) => [
       `pulumi-nodejs:dynamic/lambda:Instance ${prefix}-${key} <- ${prefix}`,
       `command:remote:Command ${prefix}-${key}-ready <- ${prefix}`,
-      `pulumi:providers:docker ${prefix}-${key}-docker <- <stack>`,
+      `pulumi:providers:docker ${prefix}-${key}-docker <- ${prefix}`,
     ]),
   ];
 }
@@ -222,17 +228,17 @@ export function fleetProtection(): [string, boolean | undefined, boolean | undef
 
 export function servicesGraph(prefix: string, mcp: string[]): string[] {
   return [
-    `command:remote:Command ${prefix}-stores-dirs <- <stack>`,
-    `orchestra:services:DataServices ${prefix}-stores <- <stack>`,
+    `command:remote:Command ${prefix}-stores-dirs <- ${prefix}`,
+    `orchestra:services:DataServices ${prefix}-stores <- ${prefix}`,
     `docker:index/network:Network ${prefix}-stores-net <- ${prefix}-stores`,
     ...STAGING_STORES.map(
       (store) => `docker:index/volume:Volume ${prefix}-stores-${store}-data <- ${prefix}-stores`,
     ),
     ...containerGraph(`${prefix}-stores`, STAGING_STORES),
-    `orchestra:services:AppServices ${prefix}-apps <- <stack>`,
+    `orchestra:services:AppServices ${prefix}-apps <- ${prefix}`,
     `docker:index/network:Network ${prefix}-apps-net <- ${prefix}-apps`,
     ...containerGraph(`${prefix}-apps`, ["api", "frontend", ...mcp]),
-    `orchestra:services:HealthGate ${prefix}-health <- <stack>`,
+    `orchestra:services:HealthGate ${prefix}-health <- ${prefix}`,
     `command:remote:Command ${prefix}-health-check <- ${prefix}-health`,
   ];
 }

@@ -26,21 +26,22 @@ describe("integration", () => {
     await build("integration");
     expect(graph()).toEqual(
       [
-        "orchestra:fleet:GpuFleet orchestra-integration <- <stack>",
+        "orchestra:stack:Layer orchestra-integration <- <stack>",
+        "orchestra:fleet:GpuFleet orchestra-integration <- orchestra-integration",
         "pulumi-nodejs:dynamic/lambda:SshKey orchestra-integration-ssh <- orchestra-integration",
         "pulumi-nodejs:dynamic/lambda:FirewallRuleset orchestra-integration-fw-us-east-1 <- orchestra-integration",
         "pulumi-nodejs:dynamic/lambda:FirewallRuleset orchestra-integration-fw-us-south-1 <- orchestra-integration",
         "pulumi-nodejs:dynamic/lambda:FirewallRuleset orchestra-integration-fw-us-west-1 <- orchestra-integration",
         "pulumi-nodejs:dynamic/lambda:Instance orchestra-integration-app <- orchestra-integration",
         "command:remote:Command orchestra-integration-app-ready <- orchestra-integration",
-        "pulumi:providers:docker orchestra-integration-app-docker <- <stack>",
-        "orchestra:services:DataServices orchestra-integration-stores <- <stack>",
+        "pulumi:providers:docker orchestra-integration-app-docker <- orchestra-integration",
+        "orchestra:services:DataServices orchestra-integration-stores <- orchestra-integration",
         "docker:index/network:Network orchestra-integration-stores-net <- orchestra-integration-stores",
         "docker:index/volume:Volume orchestra-integration-stores-postgres-data <- orchestra-integration-stores",
         ...containerGraph("orchestra-integration-stores", ["postgres"]),
-        "orchestra:services:AppServices orchestra-integration-apps <- <stack>",
+        "orchestra:services:AppServices orchestra-integration-apps <- orchestra-integration",
         ...containerGraph("orchestra-integration-apps", ["api", "frontend", "mcp-memory", "mcp-tools"]),
-        "orchestra:services:HealthGate orchestra-integration-health <- <stack>",
+        "orchestra:services:HealthGate orchestra-integration-health <- orchestra-integration",
         "command:remote:Command orchestra-integration-health-check <- orchestra-integration-health",
       ].sort(),
     );
@@ -179,9 +180,11 @@ describe("integration", () => {
   test("a fleet layer without the SSH private key fails with how to set it", async () => {
     const { validateStackConfig } = await import("./config");
     const { stackValues } = await import("./configFiles");
-    const { buildLayer } = await import("./layer");
+    const { Layer } = await import("./layer");
+    const { planLayer } = await import("./layerPlan");
     const config = validateStackConfig(stackValues("integration"));
-    expect(() => buildLayer("orchestra-integration", config, {})).toThrow(
+    const plan = planLayer(config, { project: "orchestra", stack: "integration" });
+    expect(() => new Layer(plan.names.layer, { plan, secrets: {} })).toThrow(
       "layer integration: the SSH private key is missing though the layer has nodes; set it with `pulumi config set --secret sshPrivateKey < key-file`",
     );
   });

@@ -24,16 +24,17 @@ describe("local", () => {
     await build("local");
     expect(graph()).toEqual(
       [
-        "pulumi:providers:docker orchestra-local-docker <- <stack>",
-        "orchestra:services:DataServices orchestra-local-stores <- <stack>",
+        "orchestra:stack:Layer orchestra-local <- <stack>",
+        "pulumi:providers:docker orchestra-local-docker <- orchestra-local",
+        "orchestra:services:DataServices orchestra-local-stores <- orchestra-local",
         "docker:index/network:Network orchestra-local-stores-net <- orchestra-local-stores",
         "docker:index/volume:Volume orchestra-local-stores-sqlite-data <- orchestra-local-stores",
-        "orchestra:services:AppServices orchestra-local-apps <- <stack>",
+        "orchestra:services:AppServices orchestra-local-apps <- orchestra-local",
         "docker:index/remoteImage:RemoteImage orchestra-local-apps-api-image <- orchestra-local-apps",
         "docker:index/container:Container orchestra-local-apps-api <- orchestra-local-apps",
         "docker:index/remoteImage:RemoteImage orchestra-local-apps-frontend-image <- orchestra-local-apps",
         "docker:index/container:Container orchestra-local-apps-frontend <- orchestra-local-apps",
-        "orchestra:services:HealthGate orchestra-local-health <- <stack>",
+        "orchestra:services:HealthGate orchestra-local-health <- orchestra-local",
         "command:local:Command orchestra-local-health-check <- orchestra-local-health",
       ].sort(),
     );

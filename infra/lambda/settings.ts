@@ -38,11 +38,21 @@ export function forgetConfiguredSettings(): void {
   holder[CONFIGURED_KEY] = undefined;
 }
 
-export function resolveLambdaSettings(explicit: Partial<LambdaSettings> = {}): LambdaSettings {
+/**
+ * The URL and key the precedence above picks (explicit, then configured, then the environment),
+ * without the default URL and without refusing a missing key. The one home of that precedence.
+ */
+export function chosenLambdaSettings(explicit: Partial<LambdaSettings> = {}): Partial<LambdaSettings> {
   const configured = configuredSettings();
-  const apiUrl =
-    explicit.apiUrl ?? configured.apiUrl ?? nonEmpty(process.env.LAMBDA_API_URL) ?? DEFAULT_LAMBDA_API_URL;
-  const apiKey = explicit.apiKey ?? configured.apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY);
+  const apiUrl = nonEmpty(explicit.apiUrl) ?? configured.apiUrl ?? nonEmpty(process.env.LAMBDA_API_URL);
+  const apiKey = nonEmpty(explicit.apiKey) ?? configured.apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY);
+  return { ...(apiUrl !== undefined ? { apiUrl } : {}), ...(apiKey !== undefined ? { apiKey } : {}) };
+}
+
+export function resolveLambdaSettings(explicit: Partial<LambdaSettings> = {}): LambdaSettings {
+  const chosen = chosenLambdaSettings(explicit);
+  const apiUrl = chosen.apiUrl ?? DEFAULT_LAMBDA_API_URL;
+  const apiKey = chosen.apiKey;
   if (apiKey === undefined) {
     throw new Error(
       "No Lambda Cloud API key: set the LAMBDA_API_KEY environment variable, or run " +
@@ -106,7 +116,7 @@ export function withoutPassword(url: string): string {
  * it to skip API lookups on a machine without the key instead of failing the whole preview.
  */
 export function lambdaApiKeyConfigured(): boolean {
-  return (configuredSettings().apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY)) !== undefined;
+  return chosenLambdaSettings().apiKey !== undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -3,7 +3,7 @@
  * dated snapshot (and the report says which). Stack config overrides win over both.
  */
 import { LambdaClient } from "../lambda/client";
-import type { LambdaSettings } from "../lambda/settings";
+import { chosenLambdaSettings, type LambdaSettings } from "../lambda/settings";
 import type { PriceBook } from "./costModel";
 import { PRICE_SNAPSHOT, SNAPSHOT_CENTS_PER_HOUR } from "./priceSnapshot";
 
@@ -40,7 +40,7 @@ export function snapshotPriceBook(overridesUsdPerHour?: Readonly<Record<string, 
 
 export async function loadPriceBook(options: PriceBookOptions = {}): Promise<LoadedPriceBook> {
   const overrides = toCents(options.overridesUsdPerHour);
-  const hasKey = (options.lambda?.apiKey ?? process.env.LAMBDA_API_KEY ?? "") !== "";
+  const hasKey = chosenLambdaSettings(options.lambda).apiKey !== undefined;
   if (options.offline === true || !hasKey) {
     return {
       book: snapshotPriceBook(options.overridesUsdPerHour),

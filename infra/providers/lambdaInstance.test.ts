@@ -70,7 +70,11 @@ test("the token is the same for any region list, and follows the settings Lambda
 async function tokenFor(regions: string[]): Promise<unknown> {
   registered.length = 0;
   const { LambdaInstance } = await import("./lambdaInstance");
-  new LambdaInstance("gpu-a", { ...SETTINGS, regions });
+  new LambdaInstance("gpu-a", {
+    ...SETTINGS,
+    regions,
+    launchScope: { project: "orchestra", stack: "staging" },
+  });
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(registered.map((resource) => resource.name)).toEqual(["gpu-a"]);
   return registered[0].inputs.launchToken;

@@ -9,7 +9,19 @@ import { createHash } from "crypto";
 import { stableJson } from "./common";
 import { lambdaInstanceProvider } from "./instanceProvider";
 
+/**
+ * The Pulumi project and stack an instance belongs to. Part of its launch token, so two stacks
+ * never adopt each other's instances. Passed down by the program (`loadStack`): nothing below
+ * `stacks/` reads the engine's stack name itself.
+ */
+export interface LaunchScope {
+  readonly project: string;
+  readonly stack: string;
+}
+
 export interface LambdaInstanceArgs {
+  /** Project and stack this instance belongs to (see LaunchScope). */
+  readonly launchScope: LaunchScope;
   /** Lambda instance type, e.g. `gpu_1x_a10`. Cost: the type's hourly price, around the clock. Changing it replaces the instance. */
   readonly instanceType: pulumi.Input<string>;
   /** Regions to try in order when one has no capacity. Dropping the current region replaces the instance. */
@@ -121,7 +133,7 @@ export class LambdaInstance extends pulumi.dynamic.Resource {
         args.tags,
       ])
       .apply(([instanceType, sshKeyNames, fileSystemNames, imageFamily, imageId, hostname, tags]) =>
-        instanceLaunchToken(pulumi.getProject(), pulumi.getStack(), name, {
+        instanceLaunchToken(args.launchScope.project, args.launchScope.stack, name, {
           instanceType,
           sshKeyNames,
           fileSystemNames,
