@@ -44,10 +44,9 @@ export interface LayerArgs {
  * Before the Layer existed its children were declared at the stack's root. The alias keeps their
  * URNs (and their children's, which inherit it), so a deployed stack plans no replacement.
  */
-function formerlyAtTheRoot(): pulumi.ComponentResourceOptions {
-  // Read when the Layer is built: the root stack resource exists only once the program runs.
-  return { aliases: [{ parent: pulumi.rootStackResource }] };
-}
+const FORMERLY_AT_THE_ROOT: pulumi.ComponentResourceOptions = {
+  aliases: [{ parent: pulumi.rootStackResource }],
+};
 
 export class Layer extends pulumi.ComponentResource {
   public readonly plan: LayerPlan;
@@ -71,7 +70,7 @@ export class Layer extends pulumi.ComponentResource {
     super(LAYER_TYPE, name, {}, opts);
     const { plan, secrets } = args;
     this.plan = plan;
-    const child = { parent: this, ...formerlyAtTheRoot() };
+    const child = { parent: this, ...FORMERLY_AT_THE_ROOT };
     const sshPrivateKey = plan.fleet === undefined ? "" : sshPrivateKeyOf(secrets, plan.layer);
     const fleet =
       plan.fleet === undefined

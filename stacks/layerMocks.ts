@@ -21,6 +21,8 @@ export interface Declared {
   readonly parent: string;
   readonly protect?: boolean;
   readonly retainOnDelete?: boolean;
+  /** Its aliases: "<stack root>" for `{ parent: rootStackResource }`, else the alias as JSON. */
+  readonly aliases?: string[];
 }
 
 /** Every resource the mock monitor saw in the last `build`, with its inputs. */
@@ -71,12 +73,24 @@ const record: pulumi.ResourceTransformation = (args) => {
     name: args.name,
     parent,
     ...(args.opts.protect !== undefined ? { protect: args.opts.protect } : {}),
+    ...(args.opts.aliases !== undefined ? { aliases: args.opts.aliases.map(describeAlias) } : {}),
     ...((args.opts as pulumi.CustomResourceOptions).retainOnDelete !== undefined
       ? { retainOnDelete: (args.opts as pulumi.CustomResourceOptions).retainOnDelete }
       : {}),
   });
   return undefined;
 };
+
+/** `{ parent: rootStackResource }` (which is `{ parent: undefined }`, the key present) reads "<stack root>". */
+function describeAlias(alias: pulumi.Input<string | pulumi.Alias>): string {
+  if (
+    typeof alias === "object" &&
+    Object.keys(alias).join() === "parent" &&
+    (alias as pulumi.Alias).parent === undefined
+  )
+    return "<stack root>";
+  return JSON.stringify(alias);
+}
 
 export const TEST_SECRETS = {
   sshPrivateKey: "test-sshPrivateKey",

@@ -7,6 +7,7 @@
 import {
   ALL_MCP,
   build,
+  declared,
   expectSecretsEnveloped,
   fleetGraph,
   fleetProtection,
@@ -41,6 +42,24 @@ describe("staging", () => {
       ["orchestra-staging-data", false, undefined],
       ["orchestra-staging-gpu-a", false, undefined],
     ]);
+  });
+
+  test("each child the Layer adopted keeps its old URN: an alias to the stack root, inherited below", async () => {
+    await build("staging");
+    // Only these declare an alias: grandchildren inherit their parent's.
+    const adopted = declared.filter((resource) => resource.aliases !== undefined);
+    expect(adopted.map((resource) => [resource.type, resource.name, resource.aliases])).toEqual(
+      [
+        ["orchestra:fleet:GpuFleet", "orchestra-staging"],
+        ["pulumi:providers:docker", "orchestra-staging-app-docker"],
+        ["pulumi:providers:docker", "orchestra-staging-data-docker"],
+        ["pulumi:providers:docker", "orchestra-staging-gpu-a-docker"],
+        ["command:remote:Command", "orchestra-staging-stores-dirs"],
+        ["orchestra:services:DataServices", "orchestra-staging-stores"],
+        ["orchestra:services:AppServices", "orchestra-staging-apps"],
+        ["orchestra:services:HealthGate", "orchestra-staging-health"],
+      ].map(([type, name]) => [type, name, ["<stack root>"]]),
+    );
   });
 
   test("key inputs: stores on the data node's private address and the filesystem, apps reach them there", async () => {
