@@ -9,6 +9,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { ttlOrNone } from "../infra/launchRules";
 import { LambdaFilesystem } from "../infra/providers/lambdaFilesystem";
 import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset";
 import { LambdaInstance } from "../infra/providers/lambdaInstance";
@@ -148,7 +149,7 @@ export class GpuFleet extends pulumi.ComponentResource {
             ),
           bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
-          ...(args.ttlHours !== undefined && args.ttlHours > 0 ? { ttlHours: args.ttlHours } : {}),
+          ...(ttlOrNone(args.ttlHours) !== undefined ? { ttlHours: args.ttlHours } : {}),
         },
         { parent: this, protect },
       );

@@ -8,6 +8,7 @@ import { DATA_HOST_PLACEHOLDER } from "../components/appServicesPlan";
 import { PRIVATE_IP_PLACEHOLDER } from "../components/containerResources";
 import { planDataServices, type DataServicesSettings } from "../components/dataServicesPlan";
 import { DATA_SERVICES, type DataService } from "../components/serviceCatalog";
+import { mountedFilesystem } from "../infra/launchRules";
 import type { StackConfig } from "./config";
 
 /** Where Lambda mounts a filesystem on an instance (Lambda's default mount point). */
@@ -83,10 +84,8 @@ export function planLayer(name: string, config: StackConfig): LayerPlan {
     DATA_SERVICES.filter((store) => ports[store] !== undefined).map((store) => [store, ports[store]]),
   );
   const dataNodeSettings = nodes.find((node) => node.key === dataNode);
-  const mountPath =
-    dataNodeSettings?.mountFilesystem === true && config.fleet.filesystem !== undefined
-      ? filesystemMountPath(config.fleet.filesystem.name)
-      : undefined;
+  const mounted = mountedFilesystem(dataNodeSettings?.mountFilesystem, config.fleet.filesystem);
+  const mountPath = mounted !== undefined ? filesystemMountPath(mounted.name) : undefined;
   const dataSettings: DataServicesSettings = {
     stores,
     images: {
