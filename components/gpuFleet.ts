@@ -8,6 +8,7 @@
  * filesystem bills per GiB-month stored.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ttlOrNone } from "../infra/launchRules";
 import { LambdaFilesystem } from "../infra/providers/lambdaFilesystem";
 import { LambdaFirewallRuleset } from "../infra/providers/lambdaFirewallRuleset";
 import { LambdaInstance, type LaunchScope } from "../infra/providers/lambdaInstance";
@@ -143,7 +144,7 @@ export class GpuFleet extends pulumi.ComponentResource {
           bootTimeoutMinutes: args.settings.bootTimeoutMinutes,
           pollIntervalSeconds: args.settings.pollIntervalSeconds,
           launchScope: args.launchScope,
-          ...(args.ttlHours !== undefined && args.ttlHours > 0 ? { ttlHours: args.ttlHours } : {}),
+          ...(ttlOrNone(args.ttlHours) !== undefined ? { ttlHours: args.ttlHours } : {}),
         },
         { parent: this, protect },
       );

@@ -2,6 +2,8 @@
  * Pure planning for GpuFleet: from validated fleet settings to plain specs (child names, the
  * firewall rules per region, launch settings per node). No Pulumi resources here.
  */
+import { STACK_TAG } from "../infra/instanceTags";
+import { mountedFilesystem, pinnedRegions } from "../infra/launchRules";
 
 export interface FleetNodeSettings {
   /** Stable key chosen in config (`app`, `gpu-a`); child names derive from it, never from a list index. */
@@ -82,10 +84,8 @@ export function planFirewallRules(
 /** `sshPort`: the port sshd listens on; the firewall opens it (not 22) to `allowedCidrs`. */
 export function planFleet(name: string, settings: FleetSettings, sshPort: number): FleetPlan {
   const nodes = settings.nodes.map((node): NodePlan => {
-    const regions =
-      node.mountFilesystem && settings.filesystem !== undefined
-        ? [settings.filesystem.region]
-        : [...node.regions];
+    const filesystem = mountedFilesystem(node.mountFilesystem, settings.filesystem);
+    const regions = pinnedRegions(node.regions, filesystem?.region);
     return {
       key: node.key,
       resourceName: `${name}-${node.key}`,
@@ -93,8 +93,7 @@ export function planFleet(name: string, settings: FleetSettings, sshPort: number
       role: node.role,
       instanceType: node.instanceType,
       regions,
-      fileSystemNames:
-        node.mountFilesystem && settings.filesystem !== undefined ? [settings.filesystem.name] : [],
+      fileSystemNames: filesystem !== undefined ? [filesystem.name] : [],
       isGpu: node.instanceType.startsWith("gpu_"),
     };
   });
@@ -119,7 +118,7 @@ export function planNodeTags(
 ): Record<string, string> {
   return {
     ...tags,
-    ...(stackTag !== undefined ? { "orchestra-stack": stackTag } : {}),
+    ...(stackTag !== undefined ? { [STACK_TAG]: stackTag } : {}),
     "orchestra-node": node.key,
     "orchestra-role": node.role,
   };

@@ -8,7 +8,7 @@
  * its expiry by REAP_GRACE_MS; an explicit `--now` is taken literally, without the grace.
  */
 import type { Instance, UnreadableInstance } from "../infra/lambda/schemas";
-import { EXPIRES_AT_TAG, STACK_TAG } from "../infra/providers/instanceInputs";
+import { EXPIRES_AT_TAG, STACK_TAG } from "../infra/instanceTags";
 import { LIVE_STATUSES } from "../infra/providers/common";
 import { formatUsd } from "../infra/pricing/costModel";
 import { renderTable } from "./costFormat";

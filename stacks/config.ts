@@ -4,6 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { BudgetSettings } from "../infra/pricing/costModel";
+import { ttlOrNone } from "../infra/launchRules";
 import type { FleetSettings } from "../components/gpuFleetPlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DEFAULT_IMAGES, type McpServer, type ServiceName } from "../components/serviceCatalog";
@@ -110,8 +111,7 @@ export function validateStackConfig(
 
 function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
   const policy = environmentPolicy(config.layer);
-  const ttlHours =
-    (config.ttlHours ?? CONFIG_DEFAULTS.ttlHours) > 0 ? config.ttlHours : policy.defaultTtlHours;
+  const ttlHours = ttlOrNone(config.ttlHours) ?? policy.defaultTtlHours;
   const running = runningServices(config);
   const overrideReason = config.budgetOverrideReason?.trim();
   const ownBudgetUsd = config.monthlyBudgetUsd ?? CONFIG_DEFAULTS.monthlyBudgetUsd;

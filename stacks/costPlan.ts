@@ -4,6 +4,7 @@
  * (scripts/cost.ts) both price a stack through here, so a pull request and a preview agree.
  */
 import type { FleetSettings } from "../components/gpuFleetPlan";
+import { regionsForNode } from "../infra/launchRules";
 import { buildCostReport, type CostItem, type CostReport, type PriceBook } from "../infra/pricing/costModel";
 import type { StackConfig } from "./config";
 
@@ -21,8 +22,7 @@ export function planCostItems(
       kind: "instance",
       name: node.key,
       type: node.instanceType,
-      region:
-        node.mountFilesystem && fleet.filesystem !== undefined ? fleet.filesystem.region : node.regions[0],
+      region: regionsForNode(node, fleet.filesystem)[0],
     }),
   );
   if (fleet.filesystem === undefined) return instances;

@@ -20,6 +20,7 @@ import type { FleetSettings } from "../components/gpuFleetPlan";
 import { shellQuote } from "../components/healthGatePlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DATA_SERVICES, type DataService } from "../components/serviceCatalog";
+import { mountedFilesystem } from "../infra/launchRules";
 import type { LaunchScope } from "../infra/providers/lambdaInstance";
 import type { StackConfig } from "./config";
 
@@ -250,10 +251,8 @@ function planContainers(config: StackConfig, names: LayerNames): ContainersSlice
     DATA_SERVICES.filter((store) => ports[store] !== undefined).map((store) => [store, ports[store]]),
   );
   const dataNodeSettings = config.fleet.nodes.find((node) => node.key === dataNode);
-  const mountPath =
-    dataNodeSettings?.mountFilesystem === true && config.fleet.filesystem !== undefined
-      ? filesystemMountPath(config.fleet.filesystem.name)
-      : undefined;
+  const mounted = mountedFilesystem(dataNodeSettings?.mountFilesystem, config.fleet.filesystem);
+  const mountPath = mounted !== undefined ? filesystemMountPath(mounted.name) : undefined;
   const data = planDataServices(names.data, {
     stores,
     images: {

@@ -2,13 +2,14 @@
  * One process-wide request pacer for the Lambda Cloud API.
  *
  * Lambda documents "generally one request per second" and "one launch per 12 seconds". All dynamic
- * resources of a Pulumi program run in one provider process, so the pacer's state lives on
- * `globalThis` under a string key (a Symbol would not survive closure serialization): a module captured by value in each serialized provider
- * would otherwise get its own copy, and eight instances would each believe they had the API alone.
+ * resources of a Pulumi program run in one provider process, so the pacer's state is process-wide
+ * (infra/processWide.ts): a module captured by value in each serialized provider would otherwise
+ * get its own copy, and eight instances would each believe they had the API alone.
  *
  * Slots are reserved synchronously (no await between reading and writing the state), so concurrent
  * callers in one event loop can never take the same slot.
  */
+import { forgetProcessWide, processWide } from "../processWide";
 
 export type RequestKind = "request" | "launch";
 
@@ -59,14 +60,13 @@ export function pacerSettingsFromEnv(): PacerSettings {
 }
 
 function pacerState(): PacerState {
-  const holder = globalThis as unknown as Record<string, PacerState | undefined>;
-  return (holder[PACER_KEY] ??= {
+  return processWide<PacerState>(PACER_KEY, () => ({
     nextRequestAt: 0,
     nextLaunchAt: 0,
     lastLaunchSentAt: Number.NEGATIVE_INFINITY,
     pendingLaunchSlots: [],
     stats: { requests: 0, launches: 0, rateLimited: 0, retries: 0, byOperation: {} },
-  });
+  }));
 }
 
 /**
@@ -182,6 +182,5 @@ export function apiCallStats(): ApiCallStats {
 
 /** Forgets slots and counters (tests and benchmarks start from a clean process state). */
 export function resetPacer(): void {
-  const holder = globalThis as unknown as Record<string, PacerState | undefined>;
-  holder[PACER_KEY] = undefined;
+  forgetProcessWide(PACER_KEY);
 }

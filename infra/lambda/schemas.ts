@@ -9,6 +9,7 @@
  * would be serialized with it. Functions serialize as source; zod itself is `require`d.
  */
 import { z } from "zod";
+import { processWide } from "../processWide";
 import { LambdaResponseShapeError } from "./errors";
 
 export const PUBLIC_REGION_CODES = [
@@ -188,8 +189,7 @@ const SCHEMA_CACHE = "__orchestraLambdaSchemas";
 
 /** The schemas, built once per process. */
 export function lambdaSchemas(): LambdaSchemas {
-  const holder = globalThis as unknown as Record<string, LambdaSchemas | undefined>;
-  return (holder[SCHEMA_CACHE] ??= buildLambdaSchemas());
+  return processWide(SCHEMA_CACHE, buildLambdaSchemas);
 }
 
 /** "field.path: message; ..." for the first three issues. */

@@ -11,10 +11,12 @@
  * it is at most that much later, and a reaper judging by it acts at most that much later. Both
  * errors fall on the side of keeping an instance a moment longer.
  *
- * The reading is process-wide, on `globalThis` (see pacer.ts: every serialized provider captures
- * its own copy of this module), and kept per API URL. `performance` is Node's global (no import,
- * so the serialized copy needs no module).
+ * The reading is process-wide (infra/processWide.ts: every serialized provider captures its own
+ * copy of this module), and kept per API URL. `performance` is Node's global (no import, so the
+ * serialized copy needs no module).
  */
+import { forgetProcessWide, processWide } from "../processWide";
+
 const CLOCK_KEY = "__orchestraLambdaServerClock";
 
 interface Reading {
@@ -25,8 +27,7 @@ interface Reading {
 }
 
 function readings(): Record<string, Reading | undefined> {
-  const holder = globalThis as unknown as Record<string, Record<string, Reading | undefined> | undefined>;
-  return (holder[CLOCK_KEY] ??= {});
+  return processWide<Record<string, Reading | undefined>>(CLOCK_KEY, () => ({}));
 }
 
 /**
@@ -67,5 +68,5 @@ export function serverNowMs(apiUrl: string): number {
 
 /** Forgets every reading (tests). */
 export function forgetServerClock(): void {
-  (globalThis as unknown as Record<string, unknown>)[CLOCK_KEY] = undefined;
+  forgetProcessWide(CLOCK_KEY);
 }

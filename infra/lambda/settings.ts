@@ -3,9 +3,10 @@
  *
  * Precedence: explicit argument, then stack config handed to a dynamic provider's `configure`
  * (`orchestra:lambdaApiUrl`, secret `orchestra:lambdaApiKey`), then `LAMBDA_API_URL` /
- * `LAMBDA_API_KEY`, then the default URL. Settings from `configure` are kept on globalThis, never
- * on the provider object, which is serialized into state.
+ * `LAMBDA_API_KEY`, then the default URL. Settings from `configure` are process-wide
+ * (infra/processWide.ts), never on the provider object, which is serialized into state.
  */
+import { forgetProcessWide, processWide } from "../processWide";
 
 export const DEFAULT_LAMBDA_API_URL = "https://cloud.lambda.ai";
 
@@ -22,8 +23,7 @@ interface ConfiguredSettings {
 const CONFIGURED_KEY = "__orchestraLambdaConfigured";
 
 function configuredSettings(): ConfiguredSettings {
-  const holder = globalThis as unknown as Record<string, ConfiguredSettings | undefined>;
-  return (holder[CONFIGURED_KEY] ??= {});
+  return processWide<ConfiguredSettings>(CONFIGURED_KEY, () => ({}));
 }
 
 /** Called from a dynamic provider's `configure` with values from stack config. */
@@ -34,8 +34,7 @@ export function rememberConfiguredSettings(values: ConfiguredSettings): void {
 }
 
 export function forgetConfiguredSettings(): void {
-  const holder = globalThis as unknown as Record<string, ConfiguredSettings | undefined>;
-  holder[CONFIGURED_KEY] = undefined;
+  forgetProcessWide(CONFIGURED_KEY);
 }
 
 /**

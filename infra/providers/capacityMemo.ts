@@ -12,7 +12,7 @@
  *
  * The memo is process-wide state (`processWide`): shared by every instance of the program.
  */
-import { processWide } from "./common";
+import { processWide } from "../processWide";
 import { planLaunchOrder } from "./launchOrder";
 
 const MEMO_KEY = "__orchestraLambdaNoCapacity";

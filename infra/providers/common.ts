@@ -1,7 +1,8 @@
 /**
  * Pieces every Lambda dynamic provider shares: stack-config handling in `configure`, the preview
- * placeholder for unknown values, diffs that ignore `__provider`, process-wide state (the listings
- * shared per kind are in listingMemo.ts), and naming the instances in Lambda's in-use errors.
+ * placeholder for unknown values, diffs that ignore `__provider`, and naming the instances in
+ * Lambda's in-use errors. Process-wide state is infra/processWide.ts (the listings shared per kind
+ * are in listingMemo.ts).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { LambdaClient } from "../lambda/client";
@@ -83,18 +84,6 @@ export function keepOutputs(
   const inputs = Object.entries(news).filter(([key, value]) => key !== "__provider" && value !== undefined);
   const { __provider: _code, ...outputs } = olds;
   return { ...outputs, ...Object.fromEntries(inputs) };
-}
-
-// ---- process-wide state ------------------------------------------------------------------------
-
-/**
- * Process-wide state. All dynamic resources of a program run in one provider process, but each
- * serialized provider captures its own copy of this module, so shared state lives on `globalThis`
- * under a string key (a Symbol would not survive closure serialization).
- */
-export function processWide<T>(key: string, create: () => T): T {
-  const holder = globalThis as unknown as Record<string, T | undefined>;
-  return (holder[key] ??= create());
 }
 
 /** "gpu-a (id 0920…, active), gpu-b (id 77ab…, booting)" */

@@ -14,6 +14,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Image } from "../lambda/schemas";
+import { pinnedRegions } from "../launchRules";
 import { lambdaApiKeyConfigured } from "../lambda/settings";
 import { isUnknown, lambdaClient, stableJson } from "./common";
 import { InstanceInputs, validateInstanceInputs } from "./instanceInputs";
@@ -66,7 +67,7 @@ export async function checkInstance(
           property: "fileSystemNames",
           reason: `filesystem "${fsName}" does not exist in the Lambda account; existing: ${existing.join(", ") || "none"}. Fix the name, or create it first (a LambdaFilesystem resource, or the fleet's \`filesystem\` config)`,
         });
-      } else if (regions !== undefined && !regions.includes(fs.region.name)) {
+      } else if (regions !== undefined && pinnedRegions(regions, fs.region.name).length === 0) {
         failures.push({
           property: "fileSystemNames",
           reason: `filesystem "${fsName}" is in ${fs.region.name}, but regions is [${regions.join(", ")}]; a filesystem attaches only to instances in its own region: set regions to ["${fs.region.name}"] or use a filesystem in ${regions[0]}`,

@@ -4,7 +4,9 @@
  * preview are skipped; `create` sees them resolved.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { EXPIRES_AT_TAG } from "../instanceTags";
 import { PUBLIC_REGION_CODES } from "../lambda/schemas";
+import { ttlOrNone } from "../launchRules";
 import { isUnknown } from "./common";
 
 export interface InstanceInputs {
@@ -50,11 +52,6 @@ export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
   expiresAt?: string;
 }
 
-/** Tag stamped at launch with the expiry (ISO 8601, UTC); the reaper reads it. Reserved: not settable in `tags`. */
-export const EXPIRES_AT_TAG = "orchestra-expires-at";
-/** Tag naming the stack (`<project>/<stack>`) an instance belongs to, so the reaper finds only that stack's instances. */
-export const STACK_TAG = "orchestra-stack";
-
 /**
  * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one
  * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
@@ -70,8 +67,9 @@ export const MAX_TTL_HOURS = 744;
  * called only when there is a TTL, so a stack without one (production) never needs that clock.
  */
 export function expiryFor(ttlHours: number | undefined, nowMs: () => number): string | undefined {
-  if (ttlHours === undefined || !(ttlHours > 0)) return undefined;
-  return new Date(nowMs() + Math.round(ttlHours * 3_600_000)).toISOString();
+  const ttl = ttlOrNone(ttlHours);
+  if (ttl === undefined) return undefined;
+  return new Date(nowMs() + Math.round(ttl * 3_600_000)).toISOString();
 }
 
 /**

@@ -463,3 +463,25 @@ describe("LambdaInstance check: bad input fails before anything is created", () 
     expect(String((failure as Error).stack)).not.toContain("wrong-key-123456");
   });
 });
+
+describe("a filesystem pins the region (see pinnedRegions)", () => {
+  test("create launches a node that mounts a filesystem in the filesystem's region only", async () => {
+    await client.createFilesystem("models", "us-west-1");
+    const created = await provider.create(
+      inputs({ regions: ["us-east-1", "us-west-1"], fileSystemNames: ["models"] }),
+    );
+    expect(created.outs).toMatchObject({ region: "us-west-1", regions: ["us-east-1", "us-west-1"] });
+    expect((await client.getInstance(created.id)).region.name).toBe("us-west-1");
+  });
+
+  test("create refuses a filesystem outside the regions before launching anything", async () => {
+    await client.createFilesystem("models", "us-west-1");
+    const failure = await provider
+      .create(inputs({ regions: ["us-east-1"], fileSystemNames: ["models"] }))
+      .catch((error: Error) => error);
+    expect(String(failure)).toBe(
+      "Error: filesystem models is in us-west-1, which is not in regions [us-east-1]",
+    );
+    expect(emulator.stats().launchesAccepted).toBe(0);
+  });
+});

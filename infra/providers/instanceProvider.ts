@@ -18,8 +18,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import type { LambdaClient, LaunchRequest } from "../lambda/client";
+import { EXPIRES_AT_TAG } from "../instanceTags";
 import { isLambdaError } from "../lambda/errors";
 import type { Instance } from "../lambda/schemas";
+import { pinnedRegions } from "../launchRules";
 import { refusedRecently, rememberNoCapacity } from "./capacityMemo";
 import { LIVE_STATUSES, configureFromStack, diffByKeys, UNKNOWN, isUnknown, lambdaClient } from "./common";
 import { planLaunchOrder } from "./launchOrder";
@@ -34,7 +36,6 @@ import {
   terminateAndConfirm,
 } from "./instanceLifecycle";
 import {
-  EXPIRES_AT_TAG,
   expiryFor,
   INSTANCE_REPLACE_KEYS,
   INSTANCE_UPDATE_KEYS,
@@ -202,12 +203,12 @@ async function createInstance(news: Record<string, unknown>): Promise<pulumi.dyn
   const inputs = news as unknown as InstanceInputs;
   const client = lambdaClient();
   const launchedName = launchedInstanceName(inputs.name, inputs.launchToken);
-  // A filesystem pins the region: launching anywhere else fails with file-system-in-wrong-region.
+  // A filesystem pins the region, as Lambda reports it now (see pinnedRegions).
   let regions = inputs.regions;
   if (inputs.fileSystemNames.length > 0) {
     const filesystems = await memoFilesystems(client);
     const pinned = filesystems.find((fs) => inputs.fileSystemNames.includes(fs.name))?.region.name;
-    if (pinned !== undefined) regions = regions.filter((region) => region === pinned);
+    regions = pinnedRegions(inputs.regions, pinned);
     if (regions.length === 0) {
       throw new Error(
         `filesystem ${inputs.fileSystemNames.join(", ")} is in ${pinned}, which is not in regions [${inputs.regions.join(", ")}]`,

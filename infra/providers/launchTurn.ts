@@ -8,10 +8,10 @@
  * the engine runs at once chose together from one list and all aimed at the region the first of
  * them was about to fill.
  *
- * A turn ends when its work settles, failed or not. The queue lives on `globalThis` (process-wide:
- * every serialized provider of the program shares it, see `processWide`).
+ * A turn ends when its work settles, failed or not. The queue is process-wide (see
+ * infra/processWide.ts): every serialized provider of the program shares it.
  */
-import { processWide } from "./common";
+import { processWide } from "../processWide";
 
 const TURN_KEY = "__orchestraLambdaLaunchTurn";
 

@@ -16,9 +16,10 @@
  * (`LAMBDA_LIST_CACHE_MS`, default 30 s) only bounds how long a change made outside this process
  * can go unseen; tests set 0. A failed fetch is forgotten at once.
  *
- * State lives on `globalThis` (see `processWide` in common.ts): every serialized provider of the
- * program shares it.
+ * The memo is process-wide (see infra/processWide.ts): every serialized provider of the program
+ * shares it.
  */
+import { forgetProcessWide, processWide } from "../processWide";
 import type { LambdaClient } from "../lambda/client";
 import type {
   Filesystem,
@@ -37,7 +38,7 @@ export type ListingKind =
   | "instanceTypes"
   | "images";
 
-/** The globalThis key of every memoized listing (tests clear it between emulators). */
+/** The process-wide key of every memoized listing (tests clear it between emulators). */
 export const LISTING_MEMO_KEY = "__orchestraLambdaListings";
 export const DEFAULT_LISTING_MEMO_MS = 30_000;
 
@@ -47,8 +48,12 @@ interface Entry {
 }
 
 function entries(): Map<string, Entry> {
-  const holder = globalThis as unknown as Record<string, Map<string, Entry> | undefined>;
-  return (holder[LISTING_MEMO_KEY] ??= new Map<string, Entry>());
+  return processWide(LISTING_MEMO_KEY, () => new Map<string, Entry>());
+}
+
+/** Forgets every memoized listing of this realm (tests start each emulator from none). */
+export function forgetListings(): void {
+  forgetProcessWide(LISTING_MEMO_KEY);
 }
 
 /** The memo window in ms: `LAMBDA_LIST_CACHE_MS` when it is a number >= 0, else 30 s. */

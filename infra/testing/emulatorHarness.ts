@@ -5,7 +5,7 @@
 import { resetPacer } from "../lambda/pacer";
 import { forgetServerClock } from "../lambda/serverClock";
 import { forgetConfiguredSettings } from "../lambda/settings";
-import { LISTING_MEMO_KEY } from "../providers/listingMemo";
+import { forgetListings, LISTING_MEMO_KEY } from "../providers/listingMemo";
 import type { EmulatorOptions } from "../emulator/options";
 import { RunningEmulator, startEmulator } from "../emulator/server";
 import { hostGlobal, hostProcess } from "./serializedProvider";
@@ -58,7 +58,7 @@ export function pointClientAt(url: string): void {
   resetPacer();
   forgetServerClock();
   forgetConfiguredSettings();
-  (globalThis as unknown as Record<string, unknown>)[LISTING_MEMO_KEY] = undefined;
+  forgetListings();
 }
 
 /** Removes a variable from both realms' environments. */
