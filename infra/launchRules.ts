@@ -53,3 +53,9 @@ export function regionsForNode(
 export function ttlOrNone(hours: number | undefined): number | undefined {
   return hours !== undefined && hours > 0 ? hours : undefined;
 }
+
+/**
+ * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one
+ * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
+ */
+export const MAX_TTL_HOURS = 744;

@@ -2,6 +2,7 @@
  * Cross-key rules on a schema-valid config. Each rule returns problems in the user's words: the
  * key, the bad value, what is allowed and how to fix it. All rules run; nothing stops at the first.
  */
+import { pinnedRegions, ttlOrNone } from "../infra/launchRules";
 import { SNAPSHOT_CENTS_PER_HOUR } from "../infra/pricing/priceSnapshot";
 import {
   DATA_SERVICES,
@@ -63,7 +64,7 @@ export function nodeRules(config: RawConfig, filesystem: Filesystem, intact: Int
     if (
       node.mountFilesystem === true &&
       filesystem !== undefined &&
-      !(node.regions as string[]).includes(filesystem.region)
+      pinnedRegions(node.regions, filesystem.region).length === 0
     ) {
       problems.push(
         `orchestra:nodes.${key}.regions = ${JSON.stringify(node.regions)} does not include ${filesystem.region}, where orchestra:filesystem lives; a filesystem attaches only to instances in its region: add "${filesystem.region}" to the regions`,
@@ -178,8 +179,8 @@ function imageProblem(service: ServiceName, image: string): string | undefined {
 
 export function costRules(config: RawConfig, intact: Intact = () => true): string[] {
   const problems: string[] = [];
-  const ttl = config.ttlHours ?? 0;
-  if (intact("layer", "ttlHours") && environmentPolicy(config.layer).ttlForbidden && ttl > 0) {
+  const ttl = ttlOrNone(config.ttlHours);
+  if (intact("layer", "ttlHours") && environmentPolicy(config.layer).ttlForbidden && ttl !== undefined) {
     problems.push(
       `orchestra:ttlHours = ${ttl}: a ${config.layer} fleet is never reaped, so a TTL is refused there; remove it with \`pulumi config rm ttlHours\``,
     );

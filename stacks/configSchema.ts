@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { PUBLIC_REGION_CODES } from "../infra/lambda/schemas";
 import { lambdaApiUrlProblem } from "../infra/lambda/settings";
-import { MAX_TTL_HOURS } from "../infra/providers/instanceInputs";
+import { MAX_TTL_HOURS } from "../infra/launchRules";
 import { SECRET_NAMES } from "../components/containerSpec";
 import { REMOTE_COMMAND_RUNNERS } from "../components/hostTarget";
 import { MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";

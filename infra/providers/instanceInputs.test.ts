@@ -1,5 +1,6 @@
 /** Pure tier: the instance provider's own TTL check, for programs that use LambdaInstance directly. */
-import { expiryFor, MAX_TTL_HOURS, validateInstanceInputs } from "./instanceInputs";
+import { MAX_TTL_HOURS } from "../launchRules";
+import { expiryFor, validateInstanceInputs } from "./instanceInputs";
 
 test("a TTL past 31 days is refused at check, instead of `Invalid time value` at create", () => {
   expect(() => expiryFor(1e12, () => Date.UTC(2026, 0, 1))).toThrow("Invalid time value");

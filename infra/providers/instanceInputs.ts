@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { EXPIRES_AT_TAG } from "../instanceTags";
 import { PUBLIC_REGION_CODES } from "../lambda/schemas";
-import { ttlOrNone } from "../launchRules";
+import { MAX_TTL_HOURS, ttlOrNone } from "../launchRules";
 import { isUnknown } from "./common";
 
 export interface InstanceInputs {
@@ -51,12 +51,6 @@ export interface InstanceOutputs extends Omit<InstanceInputs, "userData"> {
   /** ISO time the instance expires (read back from its `orchestra-expires-at` tag); absent without a TTL. */
   expiresAt?: string;
 }
-
-/**
- * The longest TTL, in hours (31 days): a TTL guards a temporary environment's bill, and a longer one
- * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
- */
-export const MAX_TTL_HOURS = 744;
 
 /**
  * The expiry for an instance launched at `nowMs`, or undefined without a TTL. Computed once, in the
