@@ -1,0 +1,54 @@
+/**
+ * The emulated account's audit events: one per change the API carried out, paged by an opaque
+ * `page_token` the way `GET /api/v1/audit-events` pages (`auditPageSize` events a page).
+ */
+import { invalid } from "./apiFailure";
+import type { EmulatorOptions } from "./options";
+import { isoTime, randomHex } from "./wireFormat";
+
+export class AuditLog {
+  private readonly events: Record<string, unknown>[] = [];
+
+  constructor(
+    private readonly options: EmulatorOptions,
+    private readonly now: () => number,
+  ) {}
+
+  /** Records `action` ("<resource>.<verb>", e.g. `ssh_key.create`) on the resource with this id. */
+  record(action: string, resourceId: string): void {
+    const [service] = action.split(".");
+    this.events.push({
+      service_name: "cloud",
+      resource_name: service,
+      action,
+      catalog_version: "1",
+      event_id: randomHex(16),
+      event_time: isoTime(this.now()),
+      actor_lrn: "lrn:user:emulator-user",
+      resource_lrns: [`lrn:${service}:${resourceId}`],
+      resource_owner_lrn: "lrn:account:emulator",
+      request_api_key_lrn: "lrn:api_key:emulator",
+      additional_details: {},
+    });
+  }
+
+  /**
+   * One page: the query's `page_token` (absent: the first page) and `resource_type` (`ssh_key` or
+   * `cloud.ssh_key`; absent: every event). `start`/`end` are not applied. Throws invalid-parameters
+   * for a token this log did not hand out.
+   */
+  page(query: URLSearchParams): { events: unknown[]; page_token: string | null } {
+    const token = query.get("page_token");
+    const start = token === null ? 0 : Number(Buffer.from(token, "base64url").toString("utf8"));
+    if (!Number.isInteger(start) || start < 0) throw invalid("page_token is not valid.");
+    const resourceType = query.get("resource_type");
+    const events = this.events.filter(
+      (event) => resourceType === null || event.resource_name === resourceType.replace(/^cloud\./, ""),
+    );
+    const end = start + this.options.auditPageSize;
+    return {
+      events: events.slice(start, end),
+      page_token: end < events.length ? Buffer.from(String(end), "utf8").toString("base64url") : null,
+    };
+  }
+}
