@@ -33,22 +33,38 @@ export class AuditLog {
   }
 
   /**
-   * One page: the query's `page_token` (absent: the first page) and `resource_type` (`ssh_key` or
-   * `cloud.ssh_key`; absent: every event). `start`/`end` are not applied. Throws invalid-parameters
-   * for a token this log did not hand out.
+   * One page: the query's `page_token` (absent: the first page), `resource_type` (`ssh_key` or
+   * `cloud.ssh_key`; absent: every event), `start` and `end` (ISO 8601, inclusive; absent: no
+   * bound). Throws invalid-parameters for a token this log did not hand out or a time it cannot read.
    */
   page(query: URLSearchParams): { events: unknown[]; page_token: string | null } {
     const token = query.get("page_token");
     const start = token === null ? 0 : Number(Buffer.from(token, "base64url").toString("utf8"));
     if (!Number.isInteger(start) || start < 0) throw invalid("page_token is not valid.");
     const resourceType = query.get("resource_type");
-    const events = this.events.filter(
-      (event) => resourceType === null || event.resource_name === resourceType.replace(/^cloud\./, ""),
-    );
+    const from = timeBound(query, "start") ?? -Infinity;
+    const to = timeBound(query, "end") ?? Infinity;
+    const events = this.events.filter((event) => {
+      const at = Date.parse(event.event_time as string);
+      return (
+        (resourceType === null || event.resource_name === resourceType.replace(/^cloud\./, "")) &&
+        at >= from &&
+        at <= to
+      );
+    });
     const end = start + this.options.auditPageSize;
     return {
       events: events.slice(start, end),
       page_token: end < events.length ? Buffer.from(String(end), "utf8").toString("base64url") : null,
     };
   }
+}
+
+/** The query's `start` or `end` in epoch ms, undefined when absent; invalid-parameters when unreadable. */
+function timeBound(query: URLSearchParams, name: "start" | "end"): number | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw invalid(`${name} ${text} is not an ISO 8601 time.`);
+  return ms;
 }
