@@ -15,17 +15,21 @@ export interface FieldOverrides {
   omit: string[];
 }
 
-export interface StoredInstance {
-  id: string;
+/** What a launch decides an instance is made of (launch.ts checks each part against the account). */
+export interface InstanceSpec {
   name: string;
   type: EmulatedInstanceType;
   region: string;
   sshKeyNames: string[];
   fileSystemNames: string[];
   fileSystemMounts: { mount_point: string; file_system_id: string }[];
-  hostname: string;
   tags: { key: string; value: string }[];
   firewallRulesetIds: string[];
+}
+
+export interface StoredInstance extends InstanceSpec {
+  id: string;
+  hostname: string;
   ip: string;
   privateIp: string;
   /** Epoch ms of the launch, or of the last restart. */

@@ -5,23 +5,14 @@
  */
 import { invalid, notFound } from "./apiFailure";
 import type { AuditLog } from "./auditLog";
-import type { EmulatedInstanceType } from "./catalog";
-import { EmulatedStatus, StoredInstance, renderInstance } from "./instanceView";
+import { EmulatedStatus, InstanceSpec, StoredInstance, renderInstance } from "./instanceView";
 import { SANDBOX_PRIVATE_PREFIX, type EmulatorOptions } from "./options";
 import { randomHex } from "./wireFormat";
 
-/** A launch request after every check: what the new instance is made of. */
-export interface AcceptedLaunch {
-  name: string;
-  type: EmulatedInstanceType;
-  region: string;
-  sshKeyNames: string[];
-  fileSystemNames: string[];
-  fileSystemMounts: { mount_point: string; file_system_id: string }[];
+/** A launch request after every check: the new instance's parts, and its hostname if one was asked for. */
+export interface AcceptedLaunch extends InstanceSpec {
   /** @default `ip-<n>` */
   hostname?: string;
-  tags: { key: string; value: string }[];
-  firewallRulesetIds: string[];
 }
 
 export class Instances {

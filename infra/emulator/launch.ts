@@ -4,29 +4,13 @@
  * filesystems, rulesets), then quota and capacity, in the order Lambda's messages suggest.
  */
 import { PUBLIC_REGION_CODES } from "../lambda/schemas";
+import type { EmulatedAccount } from "./account";
 import { ApiFailure, invalid, notFound } from "./apiFailure";
-import type { Capacity } from "./capacity";
 import { EMULATED_INSTANCE_TYPES } from "./catalog";
 import type { Filesystems } from "./filesystems";
-import type { Firewall } from "./firewall";
-import type { Images } from "./images";
-import type { Instances } from "./instances";
-import type { EmulatorOptions } from "./options";
-import type { SshKeys } from "./sshKeys";
-
-/** The families a launch reads (and `instances`, which it adds to). */
-export interface LaunchContext {
-  readonly options: EmulatorOptions;
-  readonly instances: Instances;
-  readonly sshKeys: SshKeys;
-  readonly filesystems: Filesystems;
-  readonly firewall: Firewall;
-  readonly images: Images;
-  readonly capacity: Capacity;
-}
 
 /** Launches one instance from a launch body; returns its id. Throws the ApiFailure Lambda would answer. */
-export function launchInstance(account: LaunchContext, body: Record<string, unknown>): string {
+export function launchInstance(account: EmulatedAccount, body: Record<string, unknown>): string {
   const request = validateLaunchRequest(body);
   const type = EMULATED_INSTANCE_TYPES.find((candidate) => candidate.name === request.instanceType);
   if (type === undefined) {
