@@ -213,7 +213,7 @@ export function parseLambdaArgs(argv: string[]): Invocation {
   let json = false;
   for (const token of tokens) {
     if (token.kind !== "option") continue;
-    if (!allowed.includes(token.name) || !token.rawName.startsWith("--")) {
+    if (!allowed.includes(token.name)) {
       throw new LambdaUsageError(
         `${name} does not take ${token.rawName}; allowed: ${allowed.map((flag) => `--${flag}`).join(", ")}`,
       );
