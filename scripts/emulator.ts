@@ -1,18 +1,17 @@
 /**
  * `npm run emulator -- --port 8787 [--api-key KEY] [flags]`: the local Lambda Cloud API.
- * Prints one line when ready; `--help` lists the flags.
+ * Prints one line when ready; `--help` lists the flags (infra/emulator/flags.ts). Exit 2 on a bad flag.
  */
-import { EMULATOR_FLAGS, parseEmulatorArgs } from "../infra/emulator/options";
+import { emulatorHelp, parseEmulatorCommandLine } from "../infra/emulator/flags";
 import { startEmulator } from "../infra/emulator/server";
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes("--help")) {
-    for (const [flag, spec] of Object.entries(EMULATOR_FLAGS))
-      console.log(`  ${flag.padEnd(28)} ${spec.help}`);
+  const commandLine = parseEmulatorCommandLine(process.argv.slice(2));
+  if (commandLine.help) {
+    console.log(emulatorHelp());
     return;
   }
-  const options = parseEmulatorArgs(argv);
+  const { options } = commandLine;
   const emulator = await startEmulator(options);
   const limits =
     options.requestIntervalMs === 0 && options.launchIntervalMs === 0

@@ -186,6 +186,7 @@ test("every operation's responses match the OpenAPI document", async () => {
     "/api/v1/audit-events",
     `/api/v1/audit-events?page_token=${(page.json.data as { page_token: string }).page_token}`,
   );
+  await call("GET", "/api/v1/audit-events", "/api/v1/audit-events?start=yesterday");
   await call("GET", "/api/v1/instances", "/api/v1/instances", undefined, "wrong-key");
 
   // Every operation of the contract was exercised at least once.
@@ -209,6 +210,7 @@ test("every operation's responses match the OpenAPI document", async () => {
     "GET /api/v1/firewall-rulesets/{id} 404",
     "DELETE /api/v1/ssh-keys/{id} 400",
     "POST /api/v1/ssh-keys 400",
+    "GET /api/v1/audit-events 400",
     "GET /api/v1/instances 401",
   ]) {
     expect(checked).toContain(answer);

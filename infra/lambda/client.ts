@@ -1,6 +1,6 @@
 /**
- * Typed client for Lambda Cloud API 1.8.3: every operation of the contract, paced process-wide,
- * retried where a retry is safe, and parsed with zod.
+ * Typed client for Lambda Cloud API 1.8.3: the operations this project calls (by id, from the one
+ * table in operations.ts), paced process-wide, retried where a retry is safe, and parsed with zod.
  *
  * Construct it inside a dynamic provider's methods (never capture one in a provider object: it
  * holds the API key).
@@ -14,6 +14,14 @@ import {
   isRetryableKind,
   redactSecrets,
 } from "./errors";
+import {
+  LAMBDA_OPERATIONS,
+  LambdaOperation,
+  LambdaOperationId,
+  PathParamsOf,
+  QueryNameOf,
+  operationPath,
+} from "./operations";
 import {
   RequestKind,
   holdAllRequestsUntil,
@@ -33,6 +41,7 @@ import {
   Instance,
   InstanceListing,
   InstanceTypesMap,
+  LambdaSchemas,
   SshKey,
   lambdaSchemas,
   parseInstanceListing,
@@ -61,20 +70,17 @@ export interface FirewallRulesetInput {
   rules: FirewallRule[];
 }
 
-interface CallOptions<T> {
-  readonly operation: string;
-  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  readonly path: string;
-  readonly schema: z.ZodType<T>;
+/** What one call sends besides the operation: path parameters, query (undefined values left out), body. */
+interface CallRequest<Op extends LambdaOperationId> {
+  readonly path?: PathParamsOf<Op>;
+  readonly query?: Partial<Record<QueryNameOf<Op>, string | undefined>>;
   readonly body?: unknown;
-  readonly params?: Record<string, string | undefined>;
-  readonly kind?: RequestKind;
-  /**
-   * Retry only on answers that prove the request was not carried out (429). Used for launch, where
-   * a 5xx or a dropped connection may mean an instance was created and is billing.
-   */
-  readonly retryOnlyWhenRejected?: boolean;
 }
+
+/** What a 2xx answer's `data` parses to, by the operation's `response` schema. */
+type ResponseOf<Op extends LambdaOperationId> = z.output<
+  LambdaSchemas[(typeof LAMBDA_OPERATIONS)[Op]["response"]]
+>;
 
 export class LambdaClient {
   readonly apiUrl: string;
@@ -99,12 +105,7 @@ export class LambdaClient {
   // ---- instance types, instances -------------------------------------------------------------
 
   listInstanceTypes(): Promise<InstanceTypesMap> {
-    return this.call({
-      operation: "listInstanceTypes",
-      method: "GET",
-      path: "/api/v1/instance-types",
-      schema: lambdaSchemas().instanceTypes,
-    });
+    return this.call("listInstanceTypes");
   }
 
   /** The instances that parse; see listInstancesChecked for the ones that do not. */
@@ -114,13 +115,7 @@ export class LambdaClient {
 
   /** Every instance, each parsed on its own: one odd instance is reported, not fatal to the listing. */
   async listInstancesChecked(clusterId?: string): Promise<InstanceListing> {
-    const items = await this.call({
-      operation: "listInstances",
-      method: "GET",
-      path: "/api/v1/instances",
-      params: { cluster_id: clusterId },
-      schema: lambdaSchemas().instanceList,
-    });
+    const items = await this.call("listInstances", { query: { cluster_id: clusterId } });
     const listing = parseInstanceListing(items);
     // Problems quote server-chosen text (record keys, values): redacted like every other message.
     return {
@@ -130,22 +125,11 @@ export class LambdaClient {
   }
 
   getInstance(id: string): Promise<Instance> {
-    return this.call({
-      operation: "getInstance",
-      method: "GET",
-      path: `/api/v1/instances/${encodeURIComponent(id)}`,
-      schema: lambdaSchemas().instance,
-    });
+    return this.call("getInstance", { path: { id } });
   }
 
   renameInstance(id: string, name: string): Promise<Instance> {
-    return this.call({
-      operation: "postInstance",
-      method: "POST",
-      path: `/api/v1/instances/${encodeURIComponent(id)}`,
-      body: { name },
-      schema: lambdaSchemas().instance,
-    });
+    return this.call("postInstance", { path: { id }, body: { name } });
   }
 
   /**
@@ -154,234 +138,105 @@ export class LambdaClient {
    * launching again (Lambda has no idempotency token).
    */
   async launchInstance(request: LaunchRequest): Promise<string> {
-    const data = await this.call({
-      operation: "launchInstance",
-      method: "POST",
-      path: "/api/v1/instance-operations/launch",
-      body: request,
-      kind: "launch",
-      retryOnlyWhenRejected: true,
-      schema: lambdaSchemas().launch,
-    });
-    return data.instance_ids[0];
+    return (await this.call("launchInstance", { body: request })).instance_ids[0];
   }
 
   async restartInstances(ids: string[]): Promise<Instance[]> {
-    const data = await this.call({
-      operation: "restartInstance",
-      method: "POST",
-      path: "/api/v1/instance-operations/restart",
-      body: { instance_ids: ids },
-      schema: lambdaSchemas().restart,
-    });
-    return data.restarted_instances;
+    return (await this.call("restartInstance", { body: { instance_ids: ids } })).restarted_instances;
   }
 
   async terminateInstances(ids: string[]): Promise<Instance[]> {
-    const data = await this.call({
-      operation: "terminateInstance",
-      method: "POST",
-      path: "/api/v1/instance-operations/terminate",
-      body: { instance_ids: ids },
-      schema: lambdaSchemas().terminate,
-    });
-    return data.terminated_instances;
+    return (await this.call("terminateInstance", { body: { instance_ids: ids } })).terminated_instances;
   }
 
   // ---- SSH keys --------------------------------------------------------------------------------
 
   listSshKeys(): Promise<SshKey[]> {
-    return this.call({
-      operation: "listSSHKeys",
-      method: "GET",
-      path: "/api/v1/ssh-keys",
-      schema: lambdaSchemas().sshKeyList,
-    });
+    return this.call("listSSHKeys");
   }
 
   /** Adds a key. Without `publicKey`, Lambda generates a pair and returns the private key once. */
   addSshKey(name: string, publicKey?: string): Promise<SshKey> {
-    return this.call({
-      operation: "addSSHKey",
-      method: "POST",
-      path: "/api/v1/ssh-keys",
+    return this.call("addSSHKey", {
       body: publicKey === undefined ? { name } : { name, public_key: publicKey },
-      schema: lambdaSchemas().sshKeyAdded,
     });
   }
 
   async deleteSshKey(id: string): Promise<void> {
-    await this.call({
-      operation: "deleteSSHKey",
-      method: "DELETE",
-      path: `/api/v1/ssh-keys/${encodeURIComponent(id)}`,
-      schema: lambdaSchemas().empty,
-    });
+    await this.call("deleteSSHKey", { path: { id } });
   }
 
-  // ---- filesystems (listed at /file-systems, created and deleted at /filesystems) --------------
+  // ---- filesystems -----------------------------------------------------------------------------
 
   listFilesystems(): Promise<Filesystem[]> {
-    return this.call({
-      operation: "listFilesystems",
-      method: "GET",
-      path: "/api/v1/file-systems",
-      schema: lambdaSchemas().filesystemList,
-    });
+    return this.call("listFilesystems");
   }
 
   createFilesystem(name: string, region: string): Promise<Filesystem> {
-    return this.call({
-      operation: "createFilesystem",
-      method: "POST",
-      path: "/api/v1/filesystems",
-      body: { name, region },
-      schema: lambdaSchemas().filesystem,
-    });
+    return this.call("createFilesystem", { body: { name, region } });
   }
 
+  /** Deletes a filesystem; resolves to the ids Lambda reports deleted. */
   async deleteFilesystem(id: string): Promise<string[]> {
-    const data = await this.call({
-      operation: "filesystemDelete",
-      method: "DELETE",
-      path: `/api/v1/filesystems/${encodeURIComponent(id)}`,
-      schema: lambdaSchemas().filesystemDeleted,
-    });
-    return data.deleted_ids;
+    return (await this.call("filesystemDelete", { path: { id } })).deleted_ids;
   }
 
   // ---- images ----------------------------------------------------------------------------------
 
   listImages(): Promise<Image[]> {
-    return this.call({
-      operation: "listImages",
-      method: "GET",
-      path: "/api/v1/images",
-      schema: lambdaSchemas().imageList,
-    });
+    return this.call("listImages");
   }
 
-  // ---- firewall (legacy account-wide rules, rulesets, the global ruleset) -----------------------
-
-  listFirewallRules(): Promise<FirewallRule[]> {
-    return this.call({
-      operation: "firewallRulesList",
-      method: "GET",
-      path: "/api/v1/firewall-rules",
-      schema: lambdaSchemas().firewallRuleList,
-    });
-  }
-
-  /** Replaces every legacy account-wide rule (does not apply in us-south-1). */
-  setFirewallRules(rules: FirewallRule[]): Promise<FirewallRule[]> {
-    return this.call({
-      operation: "firewallRulesSet",
-      method: "PUT",
-      path: "/api/v1/firewall-rules",
-      body: { data: rules },
-      schema: lambdaSchemas().firewallRuleList,
-    });
-  }
+  // ---- firewall rulesets (the stack's), the global ruleset (read only here) --------------------
 
   listFirewallRulesets(): Promise<FirewallRuleset[]> {
-    return this.call({
-      operation: "firewallRulesetsList",
-      method: "GET",
-      path: "/api/v1/firewall-rulesets",
-      schema: lambdaSchemas().firewallRulesetList,
-    });
+    return this.call("firewallRulesetsList");
   }
 
   createFirewallRuleset(input: FirewallRulesetInput): Promise<FirewallRuleset> {
-    return this.call({
-      operation: "createFirewallRuleset",
-      method: "POST",
-      path: "/api/v1/firewall-rulesets",
-      body: input,
-      schema: lambdaSchemas().firewallRuleset,
-    });
+    return this.call("createFirewallRuleset", { body: input });
   }
 
   getFirewallRuleset(id: string): Promise<FirewallRuleset> {
-    return this.call({
-      operation: "getFirewallRuleset",
-      method: "GET",
-      path: `/api/v1/firewall-rulesets/${encodeURIComponent(id)}`,
-      schema: lambdaSchemas().firewallRuleset,
-    });
+    return this.call("getFirewallRuleset", { path: { id } });
   }
 
   updateFirewallRuleset(
     id: string,
     patch: { name?: string; rules?: FirewallRule[] },
   ): Promise<FirewallRuleset> {
-    return this.call({
-      operation: "updateFirewallRuleset",
-      method: "PATCH",
-      path: `/api/v1/firewall-rulesets/${encodeURIComponent(id)}`,
-      body: patch,
-      schema: lambdaSchemas().firewallRuleset,
-    });
+    return this.call("updateFirewallRuleset", { path: { id }, body: patch });
   }
 
   async deleteFirewallRuleset(id: string): Promise<void> {
-    await this.call({
-      operation: "deleteFirewallRuleset",
-      method: "DELETE",
-      path: `/api/v1/firewall-rulesets/${encodeURIComponent(id)}`,
-      schema: lambdaSchemas().empty,
-    });
+    await this.call("deleteFirewallRuleset", { path: { id } });
   }
 
+  /** The account's global ruleset: rules that apply to every instance, beside its rulesets. */
   getGlobalFirewallRuleset(): Promise<GlobalFirewallRuleset> {
-    return this.call({
-      operation: "getGlobalFirewallRuleset",
-      method: "GET",
-      path: "/api/v1/firewall-rulesets/global",
-      schema: lambdaSchemas().globalFirewallRuleset,
-    });
-  }
-
-  updateGlobalFirewallRuleset(rules: FirewallRule[]): Promise<GlobalFirewallRuleset> {
-    return this.call({
-      operation: "updateGlobalFirewallRuleset",
-      method: "PATCH",
-      path: "/api/v1/firewall-rulesets/global",
-      body: { rules },
-      schema: lambdaSchemas().globalFirewallRuleset,
-    });
+    return this.call("getGlobalFirewallRuleset");
   }
 
   // ---- audit events (the one paginated call) ---------------------------------------------------
 
-  getAuditEventsPage(query: {
-    start?: string;
-    end?: string;
-    resourceType?: string;
-    pageToken?: string;
-  }): Promise<AuditEventsPage> {
-    return this.call({
-      operation: "getAuditEvents",
-      method: "GET",
-      path: "/api/v1/audit-events",
-      params: {
-        start: query.start,
-        end: query.end,
-        resource_type: query.resourceType,
-        page_token: query.pageToken,
-      },
-      schema: lambdaSchemas().auditEventsPage,
-    });
-  }
-
-  /** Every audit event in the range, following `page_token` until Lambda returns null. */
+  /**
+   * Every audit event in the range, following `page_token` until Lambda returns null. `start` and
+   * `end` are RFC 3339 times; `resourceType` is Lambda's (e.g. `cloud.ssh_key`). @default all
+   */
   async listAuditEvents(
     query: { start?: string; end?: string; resourceType?: string } = {},
   ): Promise<AuditEventsPage["events"]> {
     const events: AuditEventsPage["events"] = [];
     let pageToken: string | undefined;
     do {
-      const page = await this.getAuditEventsPage({ ...query, pageToken });
+      const page = await this.call("getAuditEvents", {
+        query: {
+          start: query.start,
+          end: query.end,
+          resource_type: query.resourceType,
+          page_token: pageToken,
+        },
+      });
       events.push(...page.events);
       pageToken = page.page_token ?? undefined;
     } while (pageToken !== undefined);
@@ -398,30 +253,39 @@ export class LambdaClient {
 
   // ---- transport -------------------------------------------------------------------------------
 
-  private async call<T>(options: CallOptions<T>): Promise<T> {
+  /** Calls `operation` (see operations.ts): paced, retried where that is safe, its `data` parsed. */
+  private async call<Op extends LambdaOperationId>(
+    operation: Op,
+    request: CallRequest<Op> = {},
+  ): Promise<ResponseOf<Op>> {
+    const spec: LambdaOperation = LAMBDA_OPERATIONS[operation];
+    const schema = lambdaSchemas()[spec.response] as unknown as z.ZodType<ResponseOf<Op>>;
     const retry = retrySettingsFromEnv();
-    const kind = options.kind ?? "request";
+    const kind: RequestKind = spec.kind ?? "request";
+    // A launch may have created a billing instance whatever went wrong after it was sent: retried
+    // only on answers that prove it was not carried out (429).
+    const retryOnlyWhenRejected = spec.kind === "launch";
     for (let attempt = 1; ; attempt++) {
       await pace(kind);
-      recordApiCall(options.operation, kind);
+      recordApiCall(operation, kind);
       let error: LambdaApiError;
       try {
         const response = await this.http.request({
-          method: options.method,
-          url: options.path,
-          data: options.body,
-          params: options.params === undefined ? undefined : dropUndefined(options.params),
+          method: spec.method,
+          url: operationPath(operation, request.path as Record<string, string> | undefined),
+          data: request.body,
+          params: request.query === undefined ? undefined : dropUndefined(request.query),
         });
         recordServerDate(this.apiUrl, response.headers.date);
         if (response.status >= 200 && response.status < 300) {
           const body = response.data as { data?: unknown } | undefined;
           if (body === null || typeof body !== "object" || !("data" in body)) {
-            throw new LambdaResponseShapeError(options.operation, "data: missing");
+            throw new LambdaResponseShapeError(operation, "data: missing");
           }
-          return parseResponse(options.schema, body.data, options.operation);
+          return parseResponse(schema, body.data, operation);
         }
         error = this.errorFromResponse(
-          options.operation,
+          operation,
           response.status,
           response.data,
           response.headers["retry-after"],
@@ -433,7 +297,7 @@ export class LambdaClient {
           thrown.message = this.redact(thrown.message);
           throw thrown;
         }
-        error = this.errorFromTransport(options.operation, thrown, attempt);
+        error = this.errorFromTransport(operation, thrown, attempt);
       }
 
       if (error.kind === "rate-limited") {
@@ -441,8 +305,7 @@ export class LambdaClient {
         if (error.retryAfterSeconds !== undefined)
           holdAllRequestsUntil(Date.now() + error.retryAfterSeconds * 1000);
       }
-      const retryable =
-        options.retryOnlyWhenRejected === true ? error.kind === "rate-limited" : isRetryableKind(error.kind);
+      const retryable = retryOnlyWhenRejected ? error.kind === "rate-limited" : isRetryableKind(error.kind);
       if (!retryable || attempt >= retry.maxAttempts) throw error;
       recordRetry();
       await new Promise((resolve) =>
@@ -493,7 +356,7 @@ export class LambdaClient {
   }
 }
 
-function dropUndefined(params: Record<string, string | undefined>): Record<string, string> {
+function dropUndefined(params: Partial<Record<string, string | undefined>>): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(params)) if (value !== undefined) kept[key] = value;
   return kept;
