@@ -1,10 +1,17 @@
-/** `npm run cost`: arguments, the Pulumi CLI behind a function (faked here), and committed configs priced offline. */
+/** `npm run cost`: arguments, the deployed stacks behind an interface (faked here), and committed configs priced offline. */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildCostReport } from "../infra/pricing/costModel";
 import { snapshotPriceBook } from "../infra/pricing/priceBook";
-import { configCosts, deployedCosts, parseCostArgs, stackFileConfig, runCost, type PulumiCli } from "./cost";
+import {
+  configCosts,
+  deployedCosts,
+  parseCostArgs,
+  stackFileConfig,
+  runCost,
+  type DeployedStacks,
+} from "./cost";
 
 const ROOT = join(__dirname, "..");
 const report = buildCostReport(
@@ -14,18 +21,24 @@ const report = buildCostReport(
   730,
 );
 
-function fakePulumi(outputs: Record<string, unknown>): { cli: PulumiCli; calls: string[][] } {
+/** Stacks with these outputs; `calls` records what was read. A missing stack fails as the CLI does. */
+function fakeDeployed(outputs: Record<string, Record<string, unknown>>): {
+  deployed: DeployedStacks;
+  calls: string[][];
+} {
   const calls: string[][] = [];
-  const cli: PulumiCli = async (args) => {
-    calls.push([...args]);
-    if (args[0] === "stack" && args[1] === "ls")
-      return JSON.stringify(Object.keys(outputs).map((name) => ({ name })));
-    const stack = args[args.indexOf("--stack") + 1];
-    if (!(stack in outputs))
-      throw Object.assign(new Error("exit 255"), { stderr: `error: no stack named '${stack}' found\n` });
-    return JSON.stringify(outputs[stack]);
+  const deployed: DeployedStacks = {
+    names: async () => {
+      calls.push(["names"]);
+      return Object.keys(outputs);
+    },
+    outputs: async (stack) => {
+      calls.push(["outputs", stack]);
+      if (!(stack in outputs)) throw new Error(`error: no stack named '${stack}' found\n`);
+      return outputs[stack];
+    },
   };
-  return { cli, calls };
+  return { deployed, calls };
 }
 
 test("arguments: defaults, several stacks, and refusals", () => {
@@ -42,38 +55,48 @@ test("arguments: defaults, several stacks, and refusals", () => {
   );
   expect(() => parseCostArgs(["--stack"])).toThrow("--stack needs a value");
   expect(() => parseCostArgs(["--all"])).toThrow('unknown argument "--all"');
+  // util.parseArgs would take the next flag as the value, and accept these forms: refused as before.
+  expect(() => parseCostArgs(["--stack", "--format", "json"])).toThrow("--stack needs a value");
+  expect(() => parseCostArgs(["staging"])).toThrow('unknown argument "staging"');
+  expect(() => parseCostArgs(["--from-config=yes"])).toThrow('unknown argument "--from-config=yes"');
+  expect(() => parseCostArgs(["--format", "csv", "--all"])).toThrow('--format "csv"');
+  expect(parseCostArgs(["--format=json", "--stack=a"])).toEqual({
+    stacks: ["a"],
+    format: "json",
+    fromConfig: false,
+  });
 });
 
-test("deployed: every stack from `pulumi stack ls`, each one's costReport output, and why one has none", async () => {
-  const { cli, calls } = fakePulumi({
+test("deployed: every stack of the backend, each one's costReport output, and why one has none", async () => {
+  const { deployed, calls } = fakeDeployed({
     staging: { costReport: report, layer: "staging" },
     old: { layer: "staging" },
   });
-  expect(await deployedCosts([], cli)).toEqual([
+  expect(await deployedCosts([], deployed)).toEqual([
     { stack: "staging", report },
     {
       stack: "old",
       error: "no costReport output (not deployed since cost reports were added); try --from-config",
     },
   ]);
-  expect(calls).toEqual([
-    ["stack", "ls", "--json"],
-    ["stack", "output", "--json", "--stack", "staging"],
-    ["stack", "output", "--json", "--stack", "old"],
-  ]);
-  expect(await deployedCosts(["missing"], cli)).toEqual([
+  expect(calls).toEqual([["names"], ["outputs", "staging"], ["outputs", "old"]]);
+  expect(await deployedCosts(["missing"], deployed)).toEqual([
     { stack: "missing", error: "pulumi stack output failed: error: no stack named 'missing' found" },
   ]);
 });
 
 test("runCost prints and exits 0, 1 when a stack could not be read, 2 on bad arguments", async () => {
-  const { cli } = fakePulumi({ staging: { costReport: report } });
+  const { deployed } = fakeDeployed({ staging: { costReport: report } });
   let out = "";
   let err = "";
+  let opened = 0;
   const deps = {
     out: (text: string) => (out += text),
     err: (text: string) => (err += text),
-    pulumi: cli,
+    deployed: async () => {
+      opened++;
+      return deployed;
+    },
     root: ROOT,
   };
   expect(await runCost(["--stack", "staging", "--format", "json"], deps)).toBe(0);
@@ -81,6 +104,10 @@ test("runCost prints and exits 0, 1 when a stack could not be read, 2 on bad arg
   expect(await runCost(["--stack", "nope"], deps)).toBe(1);
   expect(await runCost(["--format"], deps)).toBe(2);
   expect(err).toMatch(/^--format needs a value\nusage: npm run cost/);
+  // Pricing committed configs never opens the backend.
+  expect(opened).toBe(2);
+  expect(await runCost(["--from-config", "--stack", "local", "--format", "json"], deps)).toBe(0);
+  expect(opened).toBe(2);
 });
 
 test("YAML config values reach the validator the way Pulumi hands them to the program", () => {

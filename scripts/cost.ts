@@ -1,9 +1,10 @@
 /**
  * `npm run cost -- [--stack <name> ...] [--format table|markdown|json] [--from-config]`
  *
- * Default: reads the `costReport` output of the given stacks, or of every stack
- * (`pulumi stack ls --json`), with `pulumi stack output --json --stack <s>`, and prints a table per
- * stack and the total across them. `--format markdown` is what a pull-request comment shows.
+ * Default: reads the `costReport` output of the given stacks, or of every stack of the project,
+ * through the Pulumi Automation API (a LocalWorkspace on the project directory, with the `pulumi`
+ * on PATH and this process's backend settings), and prints a table per stack and the total across
+ * them. `--format markdown` is what a pull-request comment shows.
  * `--from-config` prices the committed `Pulumi.<stack>.yaml` instead (local, integration, staging
  * and production by default) without deploying: what a pull request would cost before it merges.
  * It uses the dated snapshot, or the live API when LAMBDA_API_KEY is set (LAMBDA_API_URL, else the
@@ -12,11 +13,12 @@
  * Exit codes: 0 printed; 1 a stack could not be priced or read (still printed, with the reason);
  * 2 bad arguments.
  */
-import { execFile } from "child_process";
 import { readFileSync } from "fs";
 import * as yaml from "js-yaml";
 import { join } from "path";
-import { promisify } from "util";
+import { parseArgs } from "util";
+import { CommandError, LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { commandOutcomeOf, maskedOutputs } from "../infra/engine/automation";
 import { LAYERS } from "../stacks/configSchema";
 import { readRawConfig, validateStackConfig } from "../stacks/config";
 import { CONFIG_NAMESPACE, engineConfigText, projectKeys } from "../stacks/configRead";
@@ -36,47 +38,84 @@ export const COST_USAGE =
 
 export class CostUsageError extends Error {}
 
+const COST_OPTIONS = {
+  stack: { type: "string", multiple: true },
+  format: { type: "string" },
+  "from-config": { type: "boolean" },
+} as const;
+
+const FORMATS: readonly CostFormat[] = ["table", "markdown", "json"];
+
+/**
+ * `argv` (without node and the script) -> what to price and how to print it. Throws CostUsageError
+ * (its message ends with the usage line) for an unknown argument, a flag without its value, or a
+ * format other than table, markdown or json.
+ */
 export function parseCostArgs(argv: readonly string[]): CostArgs {
-  const stacks: string[] = [];
-  let format: CostFormat = "table";
-  let fromConfig = false;
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index];
-    if (arg === "--from-config") fromConfig = true;
-    else if (arg === "--stack" || arg === "--format") {
-      const value = argv[++index];
-      if (value === undefined || value.startsWith("--"))
-        throw new CostUsageError(`${arg} needs a value\n${COST_USAGE}`);
-      if (arg === "--stack") stacks.push(value);
-      else if (value === "table" || value === "markdown" || value === "json") format = value;
-      else throw new CostUsageError(`--format "${value}": allowed are table, markdown, json\n${COST_USAGE}`);
-    } else throw new CostUsageError(`unknown argument "${arg}"\n${COST_USAGE}`);
+  // Not strict: util.parseArgs would refuse in its own words; its tokens let the texts stay these.
+  const { tokens, values } = parseArgs({
+    args: [...argv],
+    options: COST_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const usage = (problem: string) => new CostUsageError(`${problem}\n${COST_USAGE}`);
+  for (const token of tokens) {
+    const known = token.kind === "option" && Object.hasOwn(COST_OPTIONS, token.name);
+    if (!known || (token.name === "from-config" && token.value !== undefined))
+      throw usage(`unknown argument "${argv[token.index]}"`);
+    // A flag right before another flag has no value (parseArgs would take the flag as it).
+    if (token.name !== "from-config" && (token.value === undefined || token.value.startsWith("--")))
+      throw usage(`${token.rawName} needs a value`);
+    if (token.name === "format" && !(FORMATS as readonly string[]).includes(token.value as string))
+      throw usage(`--format "${token.value}": allowed are ${FORMATS.join(", ")}`);
   }
-  return { stacks, format, fromConfig };
+  return {
+    stacks: (values.stack ?? []) as string[],
+    format: (values.format ?? "table") as CostFormat,
+    fromConfig: values["from-config"] === true,
+  };
 }
 
-/** Runs the Pulumi CLI and returns its stdout; behind a function so tests replace it. */
-export type PulumiCli = (args: readonly string[]) => Promise<string>;
+/** What `npm run cost` reads of the deployed stacks; behind an interface so tests replace it. */
+export interface DeployedStacks {
+  /** Every stack of the project in the backend (`pulumi stack ls`). */
+  names(): Promise<string[]>;
+  /** A stack's outputs, secrets as "[secret]"; rejects with the CLI's stderr as the message. */
+  outputs(stack: string): Promise<Record<string, unknown>>;
+}
 
-export const runPulumi: PulumiCli = async (args) =>
-  (await promisify(execFile)("pulumi", [...args, "--non-interactive"], { maxBuffer: 64 * 1024 * 1024 }))
-    .stdout;
+/**
+ * The deployed stacks through the Automation API: a LocalWorkspace on `workDir` (the project
+ * directory) with the `pulumi` on PATH (never a downloaded one) and this process's environment
+ * (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, ...). Rejects if no `pulumi` runs.
+ */
+export async function workspaceStacks(workDir: string): Promise<DeployedStacks> {
+  const workspace = await LocalWorkspace.create({ workDir, pulumiCommand: await PulumiCommand.get() });
+  return {
+    names: async () => (await workspace.listStacks()).map((stack) => stack.name),
+    outputs: async (stack) => {
+      try {
+        return maskedOutputs(await workspace.stackOutputs(stack));
+      } catch (error) {
+        if (error instanceof CommandError) throw new Error(commandOutcomeOf(error).stderr);
+        throw error;
+      }
+    },
+  };
+}
 
 /** The deployed `costReport` of each stack (all stacks when none are named). */
-export async function deployedCosts(stacks: readonly string[], pulumi: PulumiCli): Promise<StackCost[]> {
-  const names =
-    stacks.length > 0
-      ? stacks
-      : (JSON.parse(await pulumi(["stack", "ls", "--json"])) as { name: string }[]).map(
-          (stack) => stack.name,
-        );
+export async function deployedCosts(
+  stacks: readonly string[],
+  deployed: DeployedStacks,
+): Promise<StackCost[]> {
+  const names = stacks.length > 0 ? stacks : await deployed.names();
   return Promise.all(
     names.map(async (stack): Promise<StackCost> => {
       try {
-        const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--stack", stack])) as Record<
-          string,
-          unknown
-        >;
+        const outputs = await deployed.outputs(stack);
         return isCostReport(outputs.costReport)
           ? { stack, report: outputs.costReport }
           : {
@@ -91,8 +130,7 @@ export async function deployedCosts(stacks: readonly string[], pulumi: PulumiCli
 }
 
 function firstLine(error: unknown): string {
-  const text = (error as { stderr?: string }).stderr ?? (error as Error).message;
-  return text.trim().split("\n")[0] ?? "";
+  return (error as Error).message.trim().split("\n")[0] ?? "";
 }
 
 /**
@@ -140,7 +178,13 @@ export async function configCosts(
 
 export async function runCost(
   argv: readonly string[],
-  deps: { out: (text: string) => void; err: (text: string) => void; pulumi: PulumiCli; root: string },
+  deps: {
+    out: (text: string) => void;
+    err: (text: string) => void;
+    /** Opened only for deployed costs (not with --from-config). */
+    deployed: () => Promise<DeployedStacks>;
+    root: string;
+  },
 ): Promise<number> {
   let args: CostArgs;
   try {
@@ -152,7 +196,7 @@ export async function runCost(
   }
   const costs = args.fromConfig
     ? await configCosts(args.stacks, deps.root)
-    : await deployedCosts(args.stacks, deps.pulumi);
+    : await deployedCosts(args.stacks, await deps.deployed());
   deps.out(formatCost(costs, args.format));
   return costs.some((entry) => "error" in entry) ? 1 : 0;
 }
@@ -161,7 +205,7 @@ if (require.main === module) {
   runCost(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
-    pulumi: runPulumi,
+    deployed: () => workspaceStacks(join(__dirname, "..")),
     root: join(__dirname, ".."),
   }).then(
     (code) => (process.exitCode = code),

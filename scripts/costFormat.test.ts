@@ -129,6 +129,9 @@ test("renderTable pads columns and right-aligns the ones asked", () => {
       [1],
     ),
   ).toBe(["a          amount", "---------  ------", "long-name   $1.00", "x          $10.00"].join("\n"));
+  // No trailing spaces after a left-aligned last column; a header alone is still underlined.
+  expect(renderTable(["amount", "a"], [["$1.00", "x"]], [0])).toBe("amount  a\n------  -\n $1.00  x");
+  expect(renderTable(["name", "hourly"], [])).toBe("name  hourly\n----  ------");
 });
 
 test("a stack's config problems print one per line in a table and as <br> in a markdown cell", () => {

@@ -1,7 +1,10 @@
 /**
  * Pure formatting for `npm run cost`: a plain-text table per stack and a total across them,
  * the same as Markdown for a pull-request comment, or JSON. Money is summed in integer cents.
+ * Text tables are drawn by cli-table3; the Markdown tables are written here (a pipe table is one
+ * line per row, and cli-table3 draws boxes, not Markdown).
  */
+import Table from "cli-table3";
 import { centsToUsd, describeSource, formatUsd, type CostReport } from "../infra/pricing/costModel";
 
 /** One stack's report, or why there is none (not deployed yet, invalid config, no API). */
@@ -11,23 +14,49 @@ export type StackCost =
 
 export type CostFormat = "table" | "markdown" | "json";
 
-/** Columns padded to their widest cell; `right` lists columns aligned right (money). */
+/** Every border and separator off but the two spaces between columns and the header's underline. */
+const PLAIN_CHARS: Record<Table.CharName, string> = {
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "-",
+  "mid-mid": "  ",
+  right: "",
+  "right-mid": "",
+  middle: "  ",
+};
+
+/**
+ * A plain-text table (cli-table3): columns two spaces apart and padded to their widest cell, the
+ * header underlined with dashes, trailing spaces trimmed; `right` lists the columns aligned right
+ * (money). Also scripts/reapPlan.ts's table.
+ */
 export function renderTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
   right: readonly number[] = [],
 ): string {
-  const widths = headers.map((header, column) =>
-    Math.max(header.length, ...rows.map((row) => row[column].length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, column) =>
-        right.includes(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
-      )
-      .join("  ")
-      .trimEnd();
-  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+  const table = new Table({
+    head: [...headers],
+    colAligns: headers.map((_, column) => (right.includes(column) ? "right" : "left")),
+    // With no body row the header is the last row: its underline is then the table's bottom line.
+    chars: rows.length === 0 ? { ...PLAIN_CHARS, bottom: "-", "bottom-mid": "  " } : PLAIN_CHARS,
+    // compact: no line between body rows, only the one under the header.
+    style: { "padding-left": 0, "padding-right": 0, head: [], border: [], compact: true },
+  });
+  table.push(...rows.map((row) => [...row]));
+  return table
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
 }
 
 function signedUsd(usd: number | undefined): string {

@@ -1,14 +1,15 @@
 /**
- * The offline-built Docker plugin on the real CLI against the local Docker engine: a tiny program
- * (an explicit docker.Provider on unix:///var/run/docker.sock, a Network, a Volume and a Container
- * on both, from the stand-in base image so nothing is pulled) is previewed (creates nothing), put
- * up, previewed again (no change: no perpetual diff from bridged defaults) and destroyed.
+ * The offline-built Docker plugin on the real engine (driven through the Automation API) against
+ * the local Docker engine: a tiny program (an explicit docker.Provider on
+ * unix:///var/run/docker.sock, a Network, a Volume and a Container on both, from the stand-in base
+ * image so nothing is pulled) is previewed (creates nothing), put up, previewed again (no change:
+ * no perpetual diff from bridged defaults) and destroyed.
  */
-import { execFile, execFileSync } from "child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { execFileSync } from "child_process";
+import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
-import { PROJECT_ROOT, toolchainEnv } from "./pulumiCli";
+import { EngineStack, type PreviewStep } from "./engineStack";
+import { buildToolchain, PROJECT_ROOT } from "./toolchain";
 
 // A cold plugin build takes 8-10 minutes on 2 busy cores; the engine steps about a minute.
 jest.setTimeout(30 * 60 * 1000);
@@ -39,26 +40,7 @@ const container = new docker.Container("probe", {
 exports.containerId = container.id;
 `;
 
-let env: NodeJS.ProcessEnv;
-
-function pulumi(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "pulumi",
-      [...args, "--stack", "probe", "--non-interactive"],
-      { cwd: PROGRAM_DIR, env, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
-    );
-  });
-}
-
-async function mustPulumi(args: string[]): Promise<string> {
-  const result = await pulumi(args);
-  if (result.code !== 0)
-    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
+let stack: EngineStack;
 
 function docker(args: string[]): string {
   return execFileSync("docker", args, { encoding: "utf8" }).trim();
@@ -74,10 +56,9 @@ function dockerObjects(): { containers: string[]; networks: string[]; volumes: s
   };
 }
 
-/** (op, type, name) of every step of a `preview --json`, the stack itself left out. */
-function steps(previewJson: string): string[][] {
-  const parsed = JSON.parse(previewJson) as { steps: { op: string; urn: string }[] };
-  return parsed.steps
+/** (op, type, name) of every step a preview lists (as `preview --json`), the stack itself left out. */
+function steps(planned: readonly PreviewStep[]): string[][] {
+  return planned
     .map((step) => {
       // urn:pulumi:<stack>::<project>::<parent types $ type>::<name>
       const [, , typePath, name] = step.urn.split("::");
@@ -87,7 +68,7 @@ function steps(previewJson: string): string[][] {
 }
 
 beforeAll(async () => {
-  const toolchain = toolchainEnv();
+  const toolchain = buildToolchain();
   // The engine and the stand-in images the services tier uses (both no-ops when present).
   execFileSync("bash", [join(PROJECT_ROOT, "scripts", "docker-engine.sh")], {
     stdio: ["ignore", "ignore", "inherit"],
@@ -101,18 +82,18 @@ beforeAll(async () => {
     "name: docker-plugin-probe\nruntime: nodejs\nmain: index.js\n",
   );
   writeFileSync(join(PROGRAM_DIR, "index.js"), PROGRAM);
-  const backend = mkdtempSync(join(tmpdir(), "orchestra-docker-plugin-"));
-  env = {
-    ...process.env,
-    ...toolchain,
-    PULUMI_BACKEND_URL: `file://${backend}`,
-    PULUMI_CONFIG_PASSPHRASE: "orchestra-e2e-passphrase",
-  };
-  delete env.DOCKER_HOST;
-  await mustPulumi(["stack", "init"]);
+  // DOCKER_HOST empty reads as unset: the provider's host is the one in the program.
+  stack = await EngineStack.create({
+    name: "probe",
+    workDir: PROGRAM_DIR,
+    settings: {},
+    toolchain,
+    env: { DOCKER_HOST: "" },
+  });
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await stack?.stopAll();
   // Whatever a failed step left behind, by this run's label only.
   const left = dockerObjects();
   if (left.containers.length > 0) docker(["rm", "-f", ...left.containers]);
@@ -123,9 +104,7 @@ afterAll(() => {
 
 test("1. preview shows the container, network and volume to create, and creates nothing", async () => {
   // Network and volume are independent, so their order varies: compare sorted.
-  const plan = steps(await mustPulumi(["preview", "--json"])).sort((a, b) =>
-    a.join().localeCompare(b.join()),
-  );
+  const plan = steps((await stack.preview()).steps).sort((a, b) => a.join().localeCompare(b.join()));
   expect(plan).toEqual([
     ["create", "docker:index/container:Container", "probe"],
     ["create", "docker:index/network:Network", "net"],
@@ -136,7 +115,7 @@ test("1. preview shows the container, network and volume to create, and creates 
 });
 
 test("2. up creates them: the container runs on the network with the volume mounted", async () => {
-  await mustPulumi(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   expect(dockerObjects()).toEqual({ containers: [NAME], networks: [NAME], volumes: [NAME] });
   const inspect = JSON.parse(docker(["inspect", NAME]))[0] as {
     State: { Running: boolean };
@@ -152,20 +131,18 @@ test("2. up creates them: the container runs on the network with the volume moun
   expect(Object.keys(inspect.NetworkSettings.Networks)).toEqual([NAME]);
   expect(inspect.NetworkSettings.Networks[NAME].Aliases).toContain("probe");
   expect(inspect.Mounts.map((m) => [m.Type, m.Name, m.Destination])).toEqual([["volume", NAME, "/data"]]);
-  const outputs = JSON.parse(await mustPulumi(["stack", "output", "--json"])) as { containerId: string };
+  const outputs = (await stack.outputs()) as { containerId: string };
   expect(outputs.containerId).toBe(docker(["inspect", "--format", "{{.Id}}", NAME]));
 });
 
 test("3. a second preview has no changes (no perpetual diff from the bridged defaults)", async () => {
-  const preview = await mustPulumi(["preview", "--json"]);
-  // --json lists only the steps that change something.
-  expect(steps(preview)).toEqual([]);
-  expect((JSON.parse(preview) as { changeSummary: Record<string, number> }).changeSummary).toEqual({
-    same: 5,
-  });
+  const preview = await stack.preview();
+  // As --json, the steps are only those that change something.
+  expect(steps(preview.steps)).toEqual([]);
+  expect(preview.changeSummary).toEqual({ same: 5 });
 });
 
 test("4. destroy removes the container, the network and the volume", async () => {
-  await mustPulumi(["destroy", "--yes", "--skip-preview"]);
+  await stack.destroy();
   expect(dockerObjects()).toEqual({ containers: [], networks: [], volumes: [] });
 });

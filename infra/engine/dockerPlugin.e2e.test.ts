@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { join } from "path";
-import { PROJECT_ROOT, toolchainEnv } from "./pulumiCli";
+import { buildToolchain, PROJECT_ROOT } from "./toolchain";
 import { PackageSchema, compareShapes, pluginShape, sdkShape } from "./dockerSchema";
 
 // A cold plugin build takes 8-10 minutes on 2 busy cores; cached, well under a second.
@@ -15,9 +15,10 @@ let schema: PackageSchema;
 let pluginPath: string;
 
 beforeAll(() => {
-  const env = toolchainEnv();
+  const { root, env } = buildToolchain();
   pluginPath = join(env.PULUMI_HOME, "plugins", "resource-docker-v4.11.2", "pulumi-resource-docker");
-  const text = execFileSync("pulumi", ["package", "get-schema", pluginPath], {
+  // The toolchain's CLI itself: the Automation API has no `package get-schema` (no stack, no workspace).
+  const text = execFileSync(join(root, "bin", "pulumi"), ["package", "get-schema", pluginPath], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     encoding: "utf8",

@@ -8,13 +8,13 @@
  * measured (the provider process starts late, plugins come and go), classified by what each process
  * runs. The Node libraries for this (pidusage and the like) measure given pids only, so the tree walk
  * and the classification would be ours anyway, and for one field (VmRSS in /proc/<pid>/status) a new
- * dependency is not worth it. `processTree` (pulumiCli.ts) already walks /proc the same way.
+ * dependency is not worth it. `processTree` (processTree.ts) already walks /proc the same way.
  *
  * Also records when each kind of process was first seen: the benchmark splits the engine's own time
  * (start-up, program) at those moments.
  */
 import { readFileSync } from "fs";
-import { processTree } from "./pulumiCli";
+import { processTree } from "./processTree";
 
 export type ProcessRole = "program" | "provider" | "other";
 
@@ -73,13 +73,18 @@ function readProc(pid: number, file: string): string | undefined {
   }
 }
 
-/** Samples the tree under `pid` every `intervalMs` until `stop()`, which returns the peaks. */
-export function sampleTreeMemory(pid: number, intervalMs = 100): { stop(): MemoryPeaks } {
+/**
+ * Samples the trees under `roots()` (re-read at every sample, so a command that starts after the
+ * sampler, as the Automation API's do, is found) every `intervalMs` until `stop()`, which returns
+ * the peaks.
+ */
+export function sampleTreeMemory(roots: () => readonly number[], intervalMs = 100): { stop(): MemoryPeaks } {
   const peaks = { program: 0, provider: 0, both: 0, tree: 0 };
   const firstSeen: Partial<Record<ProcessRole, number>> = {};
   let samples = 0;
   const sample = () => {
-    const processes = processTree(pid).flatMap((member) => {
+    const members = new Set(roots().flatMap((root) => processTree(root)));
+    const processes = [...members].flatMap((member) => {
       const cmdline = readProc(member, "cmdline");
       const status = readProc(member, "status");
       if (cmdline === undefined || status === undefined) return [];

@@ -1,16 +1,18 @@
 /**
- * Engine tier: the real Pulumi CLI, a file backend and this project's program (the sandbox's
- * staging topology) against the emulator over HTTP, with the node readiness running over SSH to
- * this machine's sandbox sshd. The steps build on each other and run in order.
+ * Engine tier: the real Pulumi engine driven through the Automation API, a file backend and this
+ * project's program (the sandbox's staging topology) against the emulator over HTTP, with the
+ * node readiness running over SSH to this machine's sandbox sshd. The steps build on each other and run in order.
  */
 import { execFile } from "child_process";
 import { promisify } from "util";
 import type { RunningEmulator } from "../emulator/server";
 import type { LambdaClient } from "../lambda/client";
 import { engineProcesses, listProcesses } from "./leftovers";
-import { EngineStack, PROJECT_ROOT, killTree } from "./pulumiCli";
+import { EngineStack, settle } from "./engineStack";
+import { killTree } from "./processTree";
 import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
 import { SSH_PORT, sandboxSshdPid } from "./sandboxSshd";
+import { PROJECT_ROOT } from "./toolchain";
 
 jest.setTimeout(15 * 60_000);
 
@@ -102,7 +104,7 @@ test("0a. bad config fails preview with every problem listed at once, before any
     await stack.setConfig(`publicPorts[${index}]`, String(port), { path: true });
   }
   try {
-    const preview = await stack.run(["preview"], { allowFailure: true });
+    const preview = await settle(stack.preview());
     expect(preview.code).not.toBe(0);
     const output = preview.stdout + preview.stderr;
     expect(output).toContain("Stack config has 2 problems:");
@@ -113,7 +115,7 @@ test("0a. bad config fails preview with every problem listed at once, before any
     expect(emulator.stats().requests).toBe(0); // not even a price lookup: config fails first
   } finally {
     await stack.setConfig("nodes.gpu-a.instanceType", "gpu_1x_a100_sxm4", { path: true });
-    await stack.run(["config", "rm", "publicPorts"]);
+    await stack.removeConfig("publicPorts");
   }
 });
 
@@ -134,10 +136,10 @@ test("0. over budget, preview and up fail with the budget message and create not
       .map((line) => line.trim())
       .join("\n");
   try {
-    const preview = await stack.run(["preview"], { allowFailure: true });
+    const preview = await settle(stack.preview());
     expect(preview.code).not.toBe(0);
     expect(unindented(preview.stdout + preview.stderr)).toContain(unindented(expected));
-    const up = await stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true });
+    const up = await settle(stack.up());
     expect(up.code).not.toBe(0);
     expect(unindented(up.stdout + up.stderr)).toContain(unindented(expected));
   } finally {
@@ -151,7 +153,7 @@ test("0. over budget, preview and up fail with the budget message and create not
 });
 
 test("1. pulumi up creates the fleet and the readiness commands run over SSH", async () => {
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   const outputs = await stack.outputs();
   expect(outputs.nodeReadiness).toEqual({
     app: "node orchestra-e2e-app ready: ssh, docker, nvidia-smi",
@@ -211,23 +213,16 @@ test("2. a second preview reports no changes", async () => {
   // Engine and provider logs at -v=6 go into the transcript that step 7 searches for secrets. (From -v=7
   // the 3.248 engine traces the default provider's inputs, which hold the stack's secret config in
   // plain text: an engine behaviour this project cannot change; see the README.)
-  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=6", "--logflow"], {
-    allowFailure: true,
-  });
+  const result = await settle(
+    stack.preview({ expectNoChanges: true, logToStdErr: true, logVerbosity: 6, logFlow: true }),
+  );
   expect(result.code).toBe(0);
 });
 
 test("3. a new instance name is an in-place update; a new instance type is a replacement", async () => {
   const before = await stack.outputs();
   await stack.setConfig("nodes.app.name", "orchestra-e2e-api", { path: true });
-  type Step = {
-    op: string;
-    urn: string;
-    replaceReasons?: string[];
-    oldState?: { inputs: Record<string, unknown> };
-    newState?: { inputs: Record<string, unknown> };
-  };
-  const renamePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
+  const renamePlan = await stack.preview();
   // "read" is the cost report's StackReference to this stack's last outputs: not a change.
   const renameSteps = renamePlan.steps.filter((step) => step.op !== "same" && step.op !== "read");
   expect(renameSteps.map((step) => [step.op, step.urn.split("::").pop()])).toEqual([
@@ -245,7 +240,7 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
 
   // A cheaper type, so the plan is not stopped by the budget gate (the a100 would be 102 % of $3,000).
   await stack.setConfig("nodes.app.instanceType", "gpu_1x_a6000", { path: true });
-  const typePlan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
+  const typePlan = await stack.preview();
   const appSteps = typePlan.steps.filter((step) => step.urn.endsWith("::orchestra-e2e-app"));
   expect(appSteps.map((step) => step.op)).toContain("replace");
   expect(appSteps.find((step) => step.op === "replace")?.replaceReasons).toEqual(
@@ -258,7 +253,7 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
 
   // Apply only the rename: same instance, new name.
   await stack.setConfig("nodes.app.instanceType", "gpu_1x_a10", { path: true });
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   const after = await stack.outputs();
   expect(instanceIdOf(after, "app")).toBe(instanceIdOf(before, "app"));
   expect((await client.getInstance(instanceIdOf(after, "app"))).name).toMatch(
@@ -269,15 +264,14 @@ test("3. a new instance name is an in-place update; a new instance type is a rep
 test("4. an instance terminated out of band is seen gone by refresh and re-created by up", async () => {
   const before = instanceIdOf(await stack.outputs(), "gpu-a");
   await fetch(`${emulator.url}/_emulator/instances/${before}/terminate`, { method: "POST" });
-  await stack.run(["refresh", "--yes", "--skip-preview"]);
-  const state = await stack.exportState();
+  await stack.refresh();
   expect(
-    state.resources
+    (await stack.resources())
       .filter((resource) => resource.type === "pulumi-nodejs:dynamic/lambda:Instance")
       .map((resource) => resource.urn.split("::").pop())
       .sort(),
   ).toEqual(["orchestra-e2e-app", "orchestra-e2e-data"]);
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   const after = instanceIdOf(await stack.outputs(), "gpu-a");
   expect(after).not.toBe(before);
   expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
@@ -286,25 +280,28 @@ test("4. an instance terminated out of band is seen gone by refresh and re-creat
 test("5. killing pulumi up in the middle of a launch, then running it again, leaves one instance per node", async () => {
   const data = instanceIdOf(await stack.outputs(), "data");
   await fetch(`${emulator.url}/_emulator/instances/${data}/terminate`, { method: "POST" });
-  await stack.run(["refresh", "--yes", "--skip-preview"]);
+  await stack.refresh();
   // Slow boots, so that the kill lands after the launch and before `active`.
   await setFaults({ bootDelayMs: 60_000 });
   const launchesBefore = emulator.stats().launchesAccepted;
-  const { child, done } = stack.start(["up", "--yes", "--skip-preview"]);
+  const up = settle(stack.up());
   for (let i = 0; i < 600 && emulator.stats().launchesAccepted === launchesBefore; i++)
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
-  killTree(child);
-  await done;
+  // The one `pulumi up` the Automation API started (it keeps the process handle to itself).
+  const running = stack.commandPids();
+  expect(running).toHaveLength(1);
+  killTree(running[0]);
+  expect((await up).code).toBeNull(); // killed, not exited
   // The whole run is gone: the CLI, and its plugins in their own process groups (the dynamic
   // provider, mid-create, used to live on, orphaned, long after the CLI).
   expect(await engineProcesses(PROJECT_ROOT)).toEqual([]);
   await setFaults({ bootDelayMs: 1500 });
-  await stack.run(["cancel", "--yes"], { allowFailure: true });
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await settle(stack.cancel());
+  await stack.up();
   expect(emulator.stats().launchesAccepted).toBe(launchesBefore + 1);
   expect(await liveByNode()).toEqual({ app: 1, data: 1, "gpu-a": 1 });
-  stateWhileDeployed = (await stack.exportState()).text;
+  stateWhileDeployed = await stack.stateText();
 });
 
 test("5b. npm run reap terminates exactly the stack's expired instances and nothing else", async () => {
@@ -351,7 +348,7 @@ test("5b. npm run reap terminates exactly the stack's expired instances and noth
 });
 
 test("6. pulumi destroy leaves the emulator with no instance, key, filesystem or ruleset of the stack", async () => {
-  await stack.run(["destroy", "--yes", "--skip-preview"]);
+  await stack.destroy();
   expect(await live()).toEqual([]);
   expect(await client.listSshKeys()).toEqual([]);
   expect(await client.listFilesystems()).toEqual([]);

@@ -1,14 +1,14 @@
 /**
- * Engine tier, the whole staging topology: the real Pulumi CLI runs the project's program with
- * `deployContainers: true` (Pulumi.sandbox.yaml) against the emulator; each node's Docker provider
- * reaches this machine's engine over SSH through the sandbox sshd, with the key from an ssh-agent,
- * through the offline-built Docker plugin. The steps build on each other and run in order.
+ * Engine tier, the whole staging topology: the real Pulumi engine (driven through the Automation
+ * API) runs the project's program with `deployContainers: true` (Pulumi.sandbox.yaml) against the
+ * emulator; each node's Docker provider reaches this machine's engine over SSH through the sandbox
+ * sshd, with the key from an ssh-agent, through the offline-built Docker plugin. The steps build on each other and run in order.
  */
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import { readFileSync, rmSync } from "fs";
 import type { LambdaClient } from "../lambda/client";
-import type { EngineStack } from "./pulumiCli";
+import { settle, type EngineStack } from "./engineStack";
 import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
 import { keygenFingerprint } from "./sshAgent";
 
@@ -71,9 +71,8 @@ async function until(what: string, check: () => boolean, seconds: number): Promi
   throw new Error(`timed out after ${seconds} s waiting for ${what}`);
 }
 
-type Step = { op: string; urn: string };
 async function plannedChanges(): Promise<string[][]> {
-  const plan = JSON.parse((await stack.run(["preview", "--json"])).stdout) as { steps: Step[] };
+  const plan = await stack.preview();
   // "read" is the cost report's StackReference to this stack's last outputs: not a change.
   return plan.steps
     .filter((step) => step.op !== "same" && step.op !== "read")
@@ -124,7 +123,7 @@ afterAll(async () => {
 test("0. without the key in the ssh-agent, preview fails with the fix and creates nothing", async () => {
   fixture.agent.clear();
   try {
-    const preview = await stack.run(["preview"], { allowFailure: true });
+    const preview = await settle(stack.preview());
     expect(preview.code).not.toBe(0);
     const output = (preview.stdout + preview.stderr).replace(/\s+/g, " ");
     expect(output).toContain(
@@ -140,7 +139,7 @@ test("0. without the key in the ssh-agent, preview fails with the fix and create
 });
 
 test("1. pulumi up creates every planned container, running and healthy, and the gate passes", async () => {
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   const outputs = await stack.outputs();
   expect(outputs.containers).toEqual({ data: STORES, app: APPS });
   const running = containers();
@@ -155,9 +154,9 @@ test("1. pulumi up creates every planned container, running and healthy, and the
 
 test("2. a second preview reports no changes (no perpetual diff from the bridged defaults)", async () => {
   // -v=6 logs go into the transcript that step 7 searches for secrets.
-  const result = await stack.run(["preview", "--expect-no-changes", "--logtostderr", "-v=6", "--logflow"], {
-    allowFailure: true,
-  });
+  const result = await settle(
+    stack.preview({ expectNoChanges: true, logToStdErr: true, logVerbosity: 6, logFlow: true }),
+  );
   // The change lines of the display (on stdout; the logs go to stderr), to show what diffed.
   const changes = result.stdout
     .split("\n")
@@ -175,7 +174,7 @@ test("3. a new image for one MCP server replaces that container only", async () 
     // The gate runs again whenever a container is replaced (its trigger is the containers' ids).
     ["replace", `${PREFIX}-health-check`],
   ]);
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   const after = containers();
   for (const name of [...APPS, ...STORES])
     expect([name, after[name].id === before[name].id]).toEqual([name, name !== `${PREFIX}-apps-mcp-git`]);
@@ -188,12 +187,12 @@ test("3. a new image for one MCP server replaces that container only", async () 
 test("4. a container removed out of band is found by refresh and re-created by up", async () => {
   const removed = `${PREFIX}-apps-mcp-code`;
   docker(["rm", "-f", removed]);
-  await stack.run(["refresh", "--yes", "--skip-preview"]);
-  const inState = (await stack.exportState()).resources
+  await stack.refresh();
+  const inState = (await stack.resources())
     .filter((resource) => resource.type === "docker:index/container:Container")
     .map((resource) => resource.urn.split("::").pop());
   expect(inState.sort()).toEqual([...APPS, ...STORES].filter((name) => name !== removed).sort());
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   expect(containers()[removed].state).toBe("running");
   await expectGatePassed();
 });
@@ -211,17 +210,17 @@ test("5. a killed MCP server is restarted by Docker and the health gate passes a
     },
     60,
   );
-  const gate = (await stack.exportState()).resources.find((resource) =>
+  const gate = (await stack.resources()).find((resource) =>
     resource.urn.endsWith(`::${PREFIX}-health-check`),
   );
   expect(gate).toBeDefined();
-  await stack.run(["up", "--yes", "--skip-preview", "--replace", gate?.urn as string]);
+  await stack.up({ replace: [gate?.urn as string] });
   await expectGatePassed();
-  stateWhileDeployed = (await stack.exportState()).text;
+  stateWhileDeployed = await stack.stateText();
 });
 
 test("6. destroy removes the containers, networks and (staging policy) volumes; the fleet is gone", async () => {
-  await stack.run(["destroy", "--yes", "--skip-preview"]);
+  await stack.destroy();
   expect(containers()).toEqual({});
   expect(namesOf("network")).toEqual([]);
   expect(namesOf("volume")).toEqual([]);
@@ -241,14 +240,14 @@ test("7. no Lambda, database, Redis or Weaviate secret in the state or the engin
 
 test("8. production policy: destroy removes the containers, stops at the protected nodes and data, and keeps the volumes", async () => {
   await stack.setConfig("layer", "production");
-  await stack.run(["up", "--yes", "--skip-preview"]);
+  await stack.up();
   await expectGatePassed();
   const live = async () =>
     (await client.listInstances()).filter((instance) => ["booting", "active"].includes(instance.status))
       .length;
   // The engine deletes what is not protected (the containers: stateless, replaced on every image
   // change, so never protected) and refuses at the protected volumes and nodes.
-  const refused = await stack.run(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+  const refused = await settle(stack.destroy());
   expect(refused.code).not.toBe(0);
   expect(refused.stdout + refused.stderr).toContain("protected");
   expect(containers()).toEqual({});
@@ -258,8 +257,8 @@ test("8. production policy: destroy removes the containers, stops at the protect
   expect(await live()).toBe(3);
 
   // An operator who means it unprotects first: the nodes go, the volumes and the data stay.
-  await stack.run(["state", "unprotect", "--all", "--yes"]);
-  await stack.run(["destroy", "--yes", "--skip-preview"]);
+  await stack.unprotectAll();
+  await stack.destroy();
   expect(await live()).toBe(0);
   expect(namesOf("network")).toEqual([]);
   expect(namesOf("volume")).toEqual(

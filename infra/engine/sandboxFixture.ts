@@ -1,16 +1,19 @@
 /**
  * The engine tier's sandbox: the sandbox sshd, an emulator with Lambda's limits scaled down
  * ten-fold, an ssh-agent holding the sandbox key (Docker's ssh reads keys from an agent), and an
- * EngineStack from Pulumi.sandbox.yaml with random secrets. One per test file; `close` stops what
+ * EngineStack (Automation API) from Pulumi.sandbox.yaml with random secrets. One per test file; `close` stops what
  * it started (an operator's own sshd stays).
  */
 import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import { readFileSync } from "fs";
+import * as yaml from "js-yaml";
+import type { StackSettings } from "@pulumi/pulumi/automation";
 import type { RunningEmulator } from "../emulator/server";
 import { startEmulator } from "../emulator/server";
 import { LambdaClient } from "../lambda/client";
-import { EngineStack, PROJECT_ROOT, removeStackFile, toolchainEnv } from "./pulumiCli";
+import { EngineStack } from "./engineStack";
+import { buildToolchain, PROJECT_ROOT } from "./toolchain";
 import { SSH_PORT, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
 import { startTestAgent, type TestAgent } from "./sshAgent";
 
@@ -38,7 +41,7 @@ export async function startSandboxFixture(
   stackName: string,
   options: { deployContainers: boolean },
 ): Promise<SandboxFixture> {
-  const env = toolchainEnv();
+  const toolchain = buildToolchain();
   // The nodes' containers need the Docker engine and the stand-in images (a no-op when built);
   // first, so the engine's docker group exists when the sshd script adds the sandbox user to it.
   if (options.deployContainers)
@@ -65,21 +68,26 @@ export async function startSandboxFixture(
   });
   const agent = await startTestAgent();
   agent.add(sshd.keyPath);
-  const stack = new EngineStack(stackName, "Pulumi.sandbox.yaml", {
-    ...env,
-    LAMBDA_REQUEST_INTERVAL_MS: "150",
-    LAMBDA_LAUNCH_INTERVAL_MS: "1300",
-    SSH_AUTH_SOCK: agent.socket,
-  });
+  let stack: EngineStack | undefined;
   const close = async () => {
-    await stack.stopAll();
-    removeStackFile(stack);
+    await stack?.stopAll();
+    stack?.removeSettingsFile();
     await emulator.close();
     await agent.stop();
     if (sshd.started) stopSandboxSshd();
   };
   try {
-    await stack.init();
+    stack = await EngineStack.create({
+      name: stackName,
+      workDir: PROJECT_ROOT,
+      settings: yaml.load(readFileSync(`${PROJECT_ROOT}/Pulumi.sandbox.yaml`, "utf8")) as StackSettings,
+      toolchain,
+      env: {
+        LAMBDA_REQUEST_INTERVAL_MS: "150",
+        LAMBDA_LAUNCH_INTERVAL_MS: "1300",
+        SSH_AUTH_SOCK: agent.socket,
+      },
+    });
     await stack.setConfig("lambdaApiUrl", emulator.url);
     if (SSH_PORT !== 2222) await stack.setConfig("sshPort", String(SSH_PORT), { path: true });
     if (!options.deployContainers) await stack.setConfig("deployContainers", "false");

@@ -5,7 +5,7 @@
 import { execFileSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
 import { listProcesses } from "./leftovers";
-import { PROJECT_ROOT } from "./pulumiCli";
+import { PROJECT_ROOT } from "./toolchain";
 
 export const SANDBOX_STATE = `${PROJECT_ROOT}/.sandbox`;
 /** The sandbox sshd's port: Pulumi.sandbox.yaml's 2222, or SANDBOX_SSH_PORT (also read by sshd.sh). */
