@@ -230,7 +230,7 @@ describe("instances the listing could not parse", () => {
 });
 
 describe("arguments", () => {
-  test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix", () => {
+  test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix; --flag=value; a repeated --yes is --yes", () => {
     expect(parseReapArgs(["--stack", "staging"], "orchestra")).toEqual({
       stackTag: "orchestra/staging",
       yes: false,
@@ -242,6 +242,14 @@ describe("arguments", () => {
         "orchestra",
       ),
     ).toEqual({ stackTag: "acme/integration", yes: true, now: new Date("2027-01-01T00:00:00Z"), json: true });
+    expect(
+      parseReapArgs(["--stack=staging", "--now=2027-01-01T00:00:00Z", "--yes", "--yes"], "orchestra"),
+    ).toEqual({
+      stackTag: "orchestra/staging",
+      yes: true,
+      now: new Date("2027-01-01T00:00:00Z"),
+      json: false,
+    });
     expect(stackTagFor("staging", "orchestra")).toBe("orchestra/staging");
   });
 
@@ -329,7 +337,24 @@ describe("arguments", () => {
       ["--stack", "staging", "--now", "2026-12-01T09:00:00Z", "--now", "2026-12-02T09:00:00Z"],
       '--now is given twice ("2026-12-01T09:00:00Z", then "2026-12-02T09:00:00Z"): the reaper judges one stack at one time per run; give it once, e.g. --now 2026-12-01T09:00:00Z',
     ],
-    [["--stack", "staging", "--all"], 'unknown argument "--all"'],
+    [["--stack", "staging", "--all"], 'unknown argument "--all": allowed are --stack, --now, --yes, --json'],
+    [["staging"], 'unknown argument "staging": allowed are --stack, --now, --yes, --json'],
+    [["--stack", "staging", "-y"], 'unknown argument "-y": allowed are --stack, --now, --yes, --json'],
+    [
+      ["--stack", "staging", "--", "--yes"],
+      'unknown argument "--": allowed are --stack, --now, --yes, --json',
+    ],
+    [["--stack", "staging", "--yes=no"], "--yes takes no value"],
+    [["--stack", "--now", "2026-12-01T09:00:00Z"], "--stack needs a value"],
+    [["--stack", "staging", "--now"], "--now needs a value"],
+    [
+      ["--stack="],
+      '--stack "" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack=staging", "--stack", "integration"],
+      '--stack is given twice ("staging", then "integration"): the reaper judges one stack at one time per run; give it once, e.g. --stack staging',
+    ],
   ])("%j is refused with the usage", (argv, problem) => {
     expect(() => parseReapArgs(argv, "orchestra")).toThrow(new ReapUsageError(problem));
     expect(() => parseReapArgs(argv, "orchestra")).toThrow(`${problem}\n${REAP_USAGE}`);
