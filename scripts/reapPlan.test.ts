@@ -79,6 +79,25 @@ test("another stack's tag selects only that stack's", () => {
   expect(selectExpired(FLEET, "orchestra/production", NOW).expired).toEqual([]);
 });
 
+test("the table: an unnamed instance's cell stays empty, hourly prices align right, no trailing spaces", () => {
+  const row = { type: "gpu_8x_h100_sxm5", region: "us-east-1", status: "active" };
+  const selection = {
+    expired: [
+      { ...row, id: "k-unnamed", name: "", expiresAt: "2026-11-30T00:00:00.000Z", hourlyUsd: 23.92 },
+      { ...row, id: "l", name: "n", expiresAt: "2026-12-01T00:00:00.000Z", hourlyUsd: 1.29 },
+    ],
+    kept: { notYetExpired: 0, noExpiry: 0, unreadableExpiry: 0 },
+  };
+  expect(formatReapTable(selection)).toBe(
+    [
+      "id         name  type              region     expired at                hourly",
+      "---------  ----  ----------------  ---------  ------------------------  ------",
+      "k-unnamed        gpu_8x_h100_sxm5  us-east-1  2026-11-30T00:00:00.000Z  $23.92",
+      "l          n     gpu_8x_h100_sxm5  us-east-1  2026-12-01T00:00:00.000Z   $1.29",
+    ].join("\n"),
+  );
+});
+
 test("the table and the summaries", () => {
   const selection = selectExpired(FLEET, STACK, NOW);
   expect(formatReapTable(selection)).toBe(

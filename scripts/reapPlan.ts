@@ -12,6 +12,7 @@ import { EXPIRES_AT_TAG, STACK_TAG } from "../infra/providers/instanceInputs";
 import { LIVE_STATUSES } from "../infra/providers/common";
 import { formatUsd } from "../infra/pricing/costModel";
 import { readArgs } from "./cliArgs";
+// One plain-text table renderer for both tools: the reaper's table is drawn like `npm run cost`'s.
 import { renderTable } from "./costFormat";
 
 /**
