@@ -5,6 +5,6 @@ module.exports = {
   roots: ["<rootDir>/infra", "<rootDir>/components", "<rootDir>/stacks", "<rootDir>/scripts"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["\\.e2e\\.test\\.ts$", "\\.docker\\.test\\.ts$"],
-  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.test.json", diagnostics: false }] },
   testTimeout: 60000,
 };

@@ -4,20 +4,46 @@
  * rate limits (1 request/s, 1 launch/12 s). Prints wall time, API calls and 429s received.
  *
  *   npm run bench:fleet -- [--nodes 8] [--boot-delay-ms 5000]
+ *
+ * Exit codes: 0 measured; 1 the run failed; 2 bad arguments.
  */
 import { apiCallStats, resetPacer } from "../infra/lambda/pacer";
 import { LambdaClient } from "../infra/lambda/client";
 import { startEmulator } from "../infra/emulator/server";
 import { lambdaInstanceProvider } from "../infra/providers/instanceProvider";
+import { readArgs, UsageError } from "./cliArgs";
 
-function flag(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+export const BENCH_FLEET_USAGE = "usage: npm run bench:fleet -- [--nodes 8] [--boot-delay-ms 5000]";
+
+export interface BenchFleetArgs {
+  /** Instances launched at once. @default 8 */
+  readonly nodes: number;
+  /** How long each emulated instance boots, in ms. @default 5000 */
+  readonly bootDelayMs: number;
 }
 
-async function main(): Promise<void> {
-  const nodes = flag("--nodes", 8);
-  const bootDelayMs = flag("--boot-delay-ms", 5000);
+/** A flag's value as a whole number of at least `min`, else a UsageError naming flag and value. */
+function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (/^\d+$/.test(value) && Number(value) >= min) return Number(value);
+  throw new UsageError(
+    `${flag} "${value}" is not allowed: write a whole number from ${min}, e.g. ${flag} ${fallback}`,
+  );
+}
+
+/**
+ * `[--nodes <n>] [--boot-delay-ms <ms>]` (without node and the script). Throws a UsageError for an
+ * unknown, repeated or valueless flag, or a value that is not a whole number (nodes from 1).
+ */
+export function parseBenchFleetArgs(argv: readonly string[]): BenchFleetArgs {
+  const { values } = readArgs(argv, { nodes: { type: "string" }, "boot-delay-ms": { type: "string" } });
+  return {
+    nodes: wholeNumber("--nodes", values.nodes, 8, 1),
+    bootDelayMs: wholeNumber("--boot-delay-ms", values["boot-delay-ms"], 5000, 0),
+  };
+}
+
+async function main({ nodes, bootDelayMs }: BenchFleetArgs): Promise<void> {
   const emulator = await startEmulator({ port: 0, apiKey: "bench-key", bootDelayMs, quiet: true });
   process.env.LAMBDA_API_URL = emulator.url;
   process.env.LAMBDA_API_KEY = "bench-key";
@@ -82,7 +108,16 @@ async function main(): Promise<void> {
   await emulator.close();
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
-});
+if (require.main === module) {
+  try {
+    // The emulator may still be listening when the run fails: exit rather than wait for it.
+    main(parseBenchFleetArgs(process.argv.slice(2))).catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n${BENCH_FLEET_USAGE}\n`);
+    process.exitCode = 2;
+  }
+}

@@ -10,15 +10,39 @@
 import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { describeProcess, LeftoverSnapshot, leftoversSince, snapshot } from "../infra/engine/leftovers";
+import { readArgs, UsageError } from "./cliArgs";
 
 const ROOT = join(__dirname, "..");
 /** How long `check` waits for processes that are shutting down (a killed tier's plugins) to go. */
 const SETTLE_MS = Number(process.env.LEFTOVERS_SETTLE_MS ?? "10000");
 
+export const LEFTOVERS_USAGE = "usage: tsx scripts/leftovers.ts <snapshot|check> <snapshot-file>";
+
+export interface LeftoversArgs {
+  /** `snapshot`: record what runs now into `file`; `check`: list what runs beyond `file`'s record. */
+  readonly mode: "snapshot" | "check";
+  readonly file: string;
+}
+
+/** `<snapshot|check> <snapshot-file>`: no flags. Throws a UsageError naming what is wrong. */
+export function parseLeftoversArgs(argv: readonly string[]): LeftoversArgs {
+  const [mode, file] = readArgs(argv, {}, { positionals: 2 }).positionals;
+  if (mode !== "snapshot" && mode !== "check")
+    throw new UsageError(
+      mode === undefined ? "no mode given" : `unknown mode "${mode}": allowed are snapshot, check`,
+    );
+  if (file === undefined) throw new UsageError(`${mode} needs the snapshot file`);
+  return { mode, file };
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [mode, file] = argv;
-  if ((mode !== "snapshot" && mode !== "check") || file === undefined) {
-    process.stderr.write("usage: tsx scripts/leftovers.ts <snapshot|check> <snapshot-file>\n");
+  let mode: LeftoversArgs["mode"];
+  let file: string;
+  try {
+    ({ mode, file } = parseLeftoversArgs(argv));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n${LEFTOVERS_USAGE}\n`);
     return 2;
   }
   if (mode === "snapshot") {
@@ -44,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   return 1;
 }
 
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+if (require.main === module)
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });

@@ -79,6 +79,25 @@ test("another stack's tag selects only that stack's", () => {
   expect(selectExpired(FLEET, "orchestra/production", NOW).expired).toEqual([]);
 });
 
+test("the table: an unnamed instance's cell stays empty, hourly prices align right, no trailing spaces", () => {
+  const row = { type: "gpu_8x_h100_sxm5", region: "us-east-1", status: "active" };
+  const selection = {
+    expired: [
+      { ...row, id: "k-unnamed", name: "", expiresAt: "2026-11-30T00:00:00.000Z", hourlyUsd: 23.92 },
+      { ...row, id: "l", name: "n", expiresAt: "2026-12-01T00:00:00.000Z", hourlyUsd: 1.29 },
+    ],
+    kept: { notYetExpired: 0, noExpiry: 0, unreadableExpiry: 0 },
+  };
+  expect(formatReapTable(selection)).toBe(
+    [
+      "id         name  type              region     expired at                hourly",
+      "---------  ----  ----------------  ---------  ------------------------  ------",
+      "k-unnamed        gpu_8x_h100_sxm5  us-east-1  2026-11-30T00:00:00.000Z  $23.92",
+      "l          n     gpu_8x_h100_sxm5  us-east-1  2026-12-01T00:00:00.000Z   $1.29",
+    ].join("\n"),
+  );
+});
+
 test("the table and the summaries", () => {
   const selection = selectExpired(FLEET, STACK, NOW);
   expect(formatReapTable(selection)).toBe(
@@ -230,7 +249,7 @@ describe("instances the listing could not parse", () => {
 });
 
 describe("arguments", () => {
-  test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix", () => {
+  test("defaults: dry run, Lambda's clock (no --now), table; a bare stack name gets the project prefix; --flag=value; a repeated --yes is --yes", () => {
     expect(parseReapArgs(["--stack", "staging"], "orchestra")).toEqual({
       stackTag: "orchestra/staging",
       yes: false,
@@ -242,6 +261,14 @@ describe("arguments", () => {
         "orchestra",
       ),
     ).toEqual({ stackTag: "acme/integration", yes: true, now: new Date("2027-01-01T00:00:00Z"), json: true });
+    expect(
+      parseReapArgs(["--stack=staging", "--now=2027-01-01T00:00:00Z", "--yes", "--yes"], "orchestra"),
+    ).toEqual({
+      stackTag: "orchestra/staging",
+      yes: true,
+      now: new Date("2027-01-01T00:00:00Z"),
+      json: false,
+    });
     expect(stackTagFor("staging", "orchestra")).toBe("orchestra/staging");
   });
 
@@ -329,7 +356,24 @@ describe("arguments", () => {
       ["--stack", "staging", "--now", "2026-12-01T09:00:00Z", "--now", "2026-12-02T09:00:00Z"],
       '--now is given twice ("2026-12-01T09:00:00Z", then "2026-12-02T09:00:00Z"): the reaper judges one stack at one time per run; give it once, e.g. --now 2026-12-01T09:00:00Z',
     ],
-    [["--stack", "staging", "--all"], 'unknown argument "--all"'],
+    [["--stack", "staging", "--all"], 'unknown argument "--all": allowed are --stack, --now, --yes, --json'],
+    [["staging"], 'unknown argument "staging": allowed are --stack, --now, --yes, --json'],
+    [["--stack", "staging", "-y"], 'unknown argument "-y": allowed are --stack, --now, --yes, --json'],
+    [
+      ["--stack", "staging", "--", "--yes"],
+      'unknown argument "--": allowed are --stack, --now, --yes, --json',
+    ],
+    [["--stack", "staging", "--yes=no"], "--yes takes no value"],
+    [["--stack", "--now", "2026-12-01T09:00:00Z"], "--stack needs a value"],
+    [["--stack", "staging", "--now"], "--now needs a value"],
+    [
+      ["--stack="],
+      '--stack "" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging',
+    ],
+    [
+      ["--stack=staging", "--stack", "integration"],
+      '--stack is given twice ("staging", then "integration"): the reaper judges one stack at one time per run; give it once, e.g. --stack staging',
+    ],
   ])("%j is refused with the usage", (argv, problem) => {
     expect(() => parseReapArgs(argv, "orchestra")).toThrow(new ReapUsageError(problem));
     expect(() => parseReapArgs(argv, "orchestra")).toThrow(`${problem}\n${REAP_USAGE}`);

@@ -11,6 +11,8 @@ import type { Instance, UnreadableInstance } from "../infra/lambda/schemas";
 import { EXPIRES_AT_TAG, STACK_TAG } from "../infra/instanceTags";
 import { LIVE_STATUSES } from "../infra/providers/common";
 import { formatUsd } from "../infra/pricing/costModel";
+import { readArgs } from "./cliArgs";
+// One plain-text table renderer for both tools: the reaper's table is drawn like `npm run cost`'s.
 import { renderTable } from "./costFormat";
 
 /**
@@ -56,10 +58,17 @@ const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)?$/;
 /** `--now`: UTC only, so the same words mean the same instant on every machine whatever its TZ. */
 const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z$/;
 
-const EXAMPLES: Record<"--stack" | "--now", string> = {
-  "--stack": "--stack staging",
-  "--now": "--now 2026-12-01T09:00:00Z",
-};
+const EXAMPLES = { stack: "--stack staging", now: "--now 2026-12-01T09:00:00Z" } as const;
+
+/** Why one value of each is all that makes sense, for "given twice". */
+const ONCE = "the reaper judges one stack at one time per run; give it once, e.g.";
+
+const REAP_FLAGS = {
+  stack: { type: "string", twice: `${ONCE} ${EXAMPLES.stack}` },
+  now: { type: "string", twice: `${ONCE} ${EXAMPLES.now}` },
+  yes: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
 
 /** `--now`'s value as an instant, or undefined unless it is UTC_TIME naming a real calendar time. */
 function parseUtcTime(value: string): Date | undefined {
@@ -95,38 +104,26 @@ function parseUtcTime(value: string): Date | undefined {
  * the flag and value for a missing, repeated, malformed or unknown argument.
  */
 export function parseReapArgs(argv: readonly string[], project: string): ReapArgs {
-  const given: Partial<Record<"--stack" | "--now", string>> = {};
-  let yes = false;
-  let json = false;
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index];
-    if (arg === "--yes") yes = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "--stack" || arg === "--now") {
-      const value = argv[++index];
-      if (value === undefined || value.startsWith("--")) throw new ReapUsageError(`${arg} needs a value`);
-      const earlier = given[arg];
-      if (earlier !== undefined)
-        throw new ReapUsageError(
-          `${arg} is given twice ("${earlier}", then "${value}"): the reaper judges one stack at one time per run; give it once, e.g. ${EXAMPLES[arg]}`,
-        );
-      given[arg] = value;
-    } else throw new ReapUsageError(`unknown argument "${arg}"`);
-  }
-  const stack = given["--stack"];
+  const { values } = readArgs(argv, REAP_FLAGS, { refuse: (problem) => new ReapUsageError(problem) });
+  const stack = values.stack;
   if (stack === undefined)
     throw new ReapUsageError("--stack is required: the reaper only ever touches one stack's instances");
   if (!STACK_NAME.test(stack))
     throw new ReapUsageError(
       `--stack "${stack}" is not allowed: write a stack name or <project>/<stack>, each of letters, digits, "-", "_" and ".", e.g. --stack staging or --stack orchestra/staging`,
     );
-  const nowText = given["--now"];
+  const nowText = values.now;
   const at = nowText === undefined ? undefined : parseUtcTime(nowText);
   if (nowText !== undefined && at === undefined)
     throw new ReapUsageError(
-      `--now "${nowText}" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. ${EXAMPLES["--now"]}`,
+      `--now "${nowText}" is not allowed: write a UTC time in ISO 8601 ending in Z (YYYY-MM-DDTHH:MM[:SS[.sss]]Z), e.g. ${EXAMPLES.now}`,
     );
-  return { stackTag: stackTagFor(stack, project), yes, json, ...(at !== undefined ? { now: at } : {}) };
+  return {
+    stackTag: stackTagFor(stack, project),
+    yes: values.yes === true,
+    json: values.json === true,
+    ...(at !== undefined ? { now: at } : {}),
+  };
 }
 
 export interface ReapCandidate {
