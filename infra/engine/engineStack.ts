@@ -14,6 +14,7 @@ import {
   CommandError,
   LocalWorkspace,
   Stack,
+  type Deployment,
   type EngineEvent,
   type PreviewOptions,
   type StackSettings,
@@ -26,6 +27,7 @@ import {
   type CommandOutcome,
   type PreviewStep,
 } from "./automation";
+import type { ExportedDeployment } from "./preLayerState";
 import { childrenRunning, killTree } from "./processTree";
 import { toolchainCommand, type Toolchain } from "./toolchain";
 
@@ -221,6 +223,18 @@ export class EngineStack {
       resources = deployment.resources ?? [];
     });
     return resources;
+  }
+
+  /**
+   * Exports the stack's state, rewrites it and imports the result (`stack export`, then
+   * `stack import`): how a test stands for a stack an earlier program deployed. Secret values
+   * pass through as the Automation API exports them and are encrypted again on import.
+   */
+  async rewriteState(rewrite: (exported: ExportedDeployment) => ExportedDeployment): Promise<void> {
+    await this.operate("stack export/import", async () => {
+      const exported = (await this.stack.exportStack()) as unknown as ExportedDeployment;
+      await this.stack.importStack(rewrite(exported) as unknown as Deployment);
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import type { RunningEmulator } from "../emulator/server";
 import type { LambdaClient } from "../lambda/client";
 import { engineProcesses, listProcesses } from "./leftovers";
 import { EngineStack, settle } from "./engineStack";
+import { withoutComponent } from "./preLayerState";
 import { killTree } from "./processTree";
 import { startSandboxFixture, type SandboxFixture } from "./sandboxFixture";
 import { SSH_PORT, sandboxSshdPid } from "./sandboxSshd";
@@ -217,6 +218,21 @@ test("2. a second preview reports no changes", async () => {
     stack.preview({ expectNoChanges: true, logToStdErr: true, logVerbosity: 6, logFlow: true }),
   );
   expect(result.code).toBe(0);
+});
+
+test("2b. a stack deployed before the Layer component plans no replacement: the aliases carry every resource over", async () => {
+  const before = (await stack.resources()).map((resource) => resource.urn).sort();
+  await stack.rewriteState((exported) => withoutComponent(exported, "orchestra:stack:Layer"));
+  const rewritten = (await stack.resources()).map((resource) => resource.type);
+  expect(rewritten).not.toContain("orchestra:stack:Layer");
+  const plan = await stack.preview();
+  const byOp = (op: string) => plan.steps.filter((step) => step.op === op).map((step) => step.urn);
+  expect(byOp("create")).toEqual([before.find((urn) => urn.includes("::orchestra:stack:Layer::"))]);
+  expect(plan.steps.filter((step) => !["same", "create"].includes(step.op))).toEqual([]);
+  // Every other resource is the same one, at the URN it has today (its alias matched the old one).
+  expect(byOp("same").sort()).toEqual(before.filter((urn) => !urn.includes("::orchestra:stack:Layer::")));
+  await stack.up();
+  expect((await stack.resources()).map((resource) => resource.urn).sort()).toEqual(before);
 });
 
 test("3. a new instance name is an in-place update; a new instance type is a replacement", async () => {
