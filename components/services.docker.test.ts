@@ -14,7 +14,8 @@ import type { DataServicesPlan } from "./dataServicesPlan";
 import type { AppServicesPlan } from "./appServicesPlan";
 import { DATA_SERVICES, MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "./serviceCatalog";
 import { PRIVATE_IP_PLACEHOLDER, type ContainerSpec, type SecretName } from "./containerSpec";
-import { DockerRunner, freePorts, uniqueRunId, type ContainerInspect } from "../infra/testing/dockerRunner";
+import { freePorts, uniqueRunId } from "../infra/testing/dockerCli";
+import { DockerRunner, type ContainerInspect } from "../infra/testing/dockerRunner";
 
 const STANDIN_IMAGES: Readonly<Record<ServiceName, string>> = {
   postgres: "orchestra-standin/postgres:15",

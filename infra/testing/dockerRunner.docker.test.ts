@@ -3,7 +3,8 @@
  * health output, a secret on argv is refused, and teardown removes everything even after a failure.
  */
 import type { ContainerSpec } from "../../components/containerSpec";
-import { DockerRunner, healthCmdString, uniqueRunId } from "./dockerRunner";
+import { healthCmdString, uniqueRunId } from "./dockerCli";
+import { DockerRunner } from "./dockerRunner";
 
 const IMAGE = "orchestra-standin/mcp:test";
 

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
+import { healthCmdString } from "./dockerCli";
 import { renderSecretTemplate, type ContainerSpec, type SecretName } from "../../components/containerSpec";
 
 export const RUN_LABEL = "org.orchestra.test-run";
@@ -89,43 +89,6 @@ export interface ContainerInspect {
     readonly Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
     readonly Networks: Record<string, { readonly Aliases: string[] | null; readonly IPAddress: string }>;
   };
-}
-
-/** Single-quotes one word for /bin/sh. */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The docker CLI only takes a health check as a shell string (`--health-cmd` becomes CMD-SHELL).
- * An exec-form ["CMD", ...args] check is quoted word by word, which runs the same program with the
- * same arguments through the image's /bin/sh (every stand-in has one; a distroless image would not).
- */
-export function healthCmdString(test: readonly string[]): string {
-  const [kind, ...rest] = test;
-  if (kind === "CMD-SHELL" && rest.length === 1) return rest[0];
-  if (kind === "CMD" && rest.length > 0) return rest.map(shellQuote).join(" ");
-  throw new Error(
-    `unsupported health check test ${JSON.stringify(test)}: expected ["CMD", ...] or ["CMD-SHELL", cmd]`,
-  );
-}
-
-/** Free TCP ports on the host (listened on 0.0.0.0, then released for docker-proxy to take). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import("node:net").Server>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "0.0.0.0", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as import("node:net").AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -429,9 +392,4 @@ export class DockerRunner {
       volumes: await list(["volume", "ls", "--format", "{{.Name}}"]),
     };
   }
-}
-
-/** A run id unique to this process and moment: `<prefix>-<base36 time><random>`. */
-export function uniqueRunId(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 6)}`;
 }
