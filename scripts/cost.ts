@@ -7,8 +7,8 @@
  * them. `--format markdown` is what a pull-request comment shows.
  * `--from-config` prices the committed `Pulumi.<stack>.yaml` instead (local, integration, staging
  * and production by default) without deploying: what a pull request would cost before it merges.
- * It uses the dated snapshot, or the live API when LAMBDA_API_KEY is set (LAMBDA_API_URL, else the
- * stack's lambdaApiUrl).
+ * It uses the dated snapshot, or the live API when LAMBDA_API_KEY is set (the stack's lambdaApiUrl,
+ * else LAMBDA_API_URL: the program's order, infra/lambda/settings.ts).
  *
  * Exit codes: 0 printed; 1 a stack could not be priced or read (still printed, with the reason);
  * 2 bad arguments.
@@ -23,6 +23,7 @@ import { LAYERS } from "../stacks/configSchema";
 import { readRawConfig, validateStackConfig } from "../stacks/config";
 import { CONFIG_NAMESPACE, engineConfigText, projectKeys } from "../stacks/configRead";
 import { SECRET_KEYS } from "../stacks/configSchema";
+import { chosenLambdaSettings } from "../infra/lambda/settings";
 import { priceStackConfig } from "../stacks/costGate";
 import { isCostReport } from "../stacks/costPlan";
 import { formatCost, type CostFormat, type StackCost } from "./costFormat";
@@ -161,13 +162,12 @@ export async function configCosts(
       const { raw, setKeys } = stackFileConfig(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8"));
       // Pricing needs no secret: treat them all as present so only the priced keys are judged.
       const config = validateStackConfig(raw, SECRET_KEYS, setKeys);
-      const apiKey = env.LAMBDA_API_KEY ?? "";
-      const apiUrl = env.LAMBDA_API_URL ?? config.lambdaApiUrl;
-      const priced = await priceStackConfig(
-        config,
-        { ...(apiKey !== "" ? { apiKey } : {}), ...(apiUrl !== undefined ? { apiUrl } : {}) },
-        apiKey === "",
+      // The stack's lambdaApiUrl, then LAMBDA_API_URL / LAMBDA_API_KEY: the program's own order.
+      const lambda = chosenLambdaSettings(
+        config.lambdaApiUrl !== undefined ? { apiUrl: config.lambdaApiUrl } : {},
+        env,
       );
+      const priced = await priceStackConfig(config, lambda, lambda.apiKey === undefined);
       costs.push({ stack, report: priced.report });
     } catch (error) {
       costs.push({ stack, error: (error as Error).message.replace(/\n\s*/g, "\n") });

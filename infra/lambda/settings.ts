@@ -40,11 +40,15 @@ export function forgetConfiguredSettings(): void {
 /**
  * The URL and key the precedence above picks (explicit, then configured, then the environment),
  * without the default URL and without refusing a missing key. The one home of that precedence.
+ * `env`: where the environment variables are read (tests pass their own).
  */
-export function chosenLambdaSettings(explicit: Partial<LambdaSettings> = {}): Partial<LambdaSettings> {
+export function chosenLambdaSettings(
+  explicit: Partial<LambdaSettings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Partial<LambdaSettings> {
   const configured = configuredSettings();
-  const apiUrl = nonEmpty(explicit.apiUrl) ?? configured.apiUrl ?? nonEmpty(process.env.LAMBDA_API_URL);
-  const apiKey = nonEmpty(explicit.apiKey) ?? configured.apiKey ?? nonEmpty(process.env.LAMBDA_API_KEY);
+  const apiUrl = nonEmpty(explicit.apiUrl) ?? configured.apiUrl ?? nonEmpty(env.LAMBDA_API_URL);
+  const apiKey = nonEmpty(explicit.apiKey) ?? configured.apiKey ?? nonEmpty(env.LAMBDA_API_KEY);
   return { ...(apiUrl !== undefined ? { apiUrl } : {}), ...(apiKey !== undefined ? { apiKey } : {}) };
 }
 
