@@ -66,6 +66,10 @@ test("preview steps: those `pulumi preview --json` lists, in its shape", () => {
     step({ op: "same", urn: STACK, type: "pulumi:pulumi:Stack", old: {}, new: {}, logical: true }),
     step({ op: "same", urn: URN("t:m:T", "unchanged"), type: "t:m:T", old: {}, new: {}, logical: true }),
     step({ op: "same", urn: URN("t:m:T", "protected"), type: "t:m:T", old: {}, new: { protect: true } }),
+    // A default provider's update (internal: the CLI never shows it), then an explicit provider's.
+    step({ op: "update", urn: URN("pulumi:providers:pulumi-nodejs", "default"), type: "t", logical: true }),
+    step({ op: "update", urn: URN("pulumi:providers:docker", "default_4_11_2"), type: "t", logical: true }),
+    step({ op: "update", urn: URN("pulumi:providers:docker", "node-app"), type: "t", logical: true }),
     step({ op: "create-replacement", urn: app, type: "t", logical: false, keys: ["instanceType"] }),
     step({
       op: "replace",
@@ -89,6 +93,7 @@ test("preview steps: those `pulumi preview --json` lists, in its shape", () => {
   expect(previewSteps(events)).toEqual([
     { op: "same", urn: STACK, oldState: { inputs: {} }, newState: { inputs: {} } },
     { op: "same", urn: URN("t:m:T", "protected"), oldState: { inputs: {} }, newState: { inputs: {} } },
+    { op: "update", urn: URN("pulumi:providers:docker", "node-app") },
     {
       op: "replace",
       urn: app,

@@ -84,18 +84,29 @@ const REPLACEMENT_OPS: ReadonlySet<OpType> = new Set<OpType>([
  * display.shouldShow with the JSON display's defaults): every step but a `same` one whose
  * protection is unchanged, and but the physical halves of a replacement (`create-replacement`,
  * `delete-replaced`, ...: not logical), plus always the stack resource's own step.
+ *
+ * The event log also carries the steps the engine marks internal, which the CLI's display drops
+ * before it prints anything (and the log has no such flag): a default provider's steps (its inputs
+ * hold the stack's config, so any config change updates it) and a pending replacement's removal;
+ * they are dropped here too. (An internal refresh step of `preview --refresh` cannot be told from
+ * the events; no caller lists those steps.)
  */
 export function previewSteps(events: readonly EngineEvent[]): PreviewStep[] {
   return events.flatMap((event): PreviewStep[] => {
     const step = event.resourcePreEvent?.metadata;
     if (step === undefined) return [];
     // urn:pulumi:<stack>::<project>::<qualified type>::<name>
-    const isRoot = step.urn.split("::")[2] === ROOT_STACK_TYPE;
+    const [, , qualifiedType, ...name] = step.urn.split("::");
+    const isRoot = qualifiedType === ROOT_STACK_TYPE;
+    // providers.IsDefaultProvider: a provider resource whose name starts with "default".
+    const isDefaultProvider =
+      (qualifiedType?.split("$").pop() ?? "").startsWith("pulumi:providers:") &&
+      name.join("::").startsWith("default");
     const hidden =
       step.op === "same"
         ? (step.old?.protect ?? false) === (step.new?.protect ?? false)
         : step.logical !== true && REPLACEMENT_OPS.has(step.op);
-    if (hidden && !isRoot) return [];
+    if (isDefaultProvider || (hidden && !isRoot)) return [];
     return [
       {
         op: step.op,
