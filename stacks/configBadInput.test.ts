@@ -259,3 +259,13 @@ describe("every problem at once, each in the user's words", () => {
     ]);
   });
 });
+
+test("a private key pasted as sshPublicKey is one problem that never repeats the key", () => {
+  const pasted =
+    "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA -----END OPENSSH PRIVATE KEY-----";
+  const problems = problemsOf({ ...valid, sshPublicKey: pasted });
+  expect(problems).toEqual([
+    "orchestra:sshPublicKey = (a private key, not shown): a private key does not belong in plain config; give the public key line (the .pub file) here and the private key only as the secret sshPrivateKey; fix with `pulumi config set --path 'sshPublicKey' \"$(cat key.pub)\"`",
+  ]);
+  expect(problems.join("\n")).not.toContain("b3BlbnNzaC1rZXktdjEAAAAA");
+});

@@ -34,6 +34,9 @@ function schemaProblem(raw: Record<string, unknown>, path: readonly PropertyKey[
     raw,
   );
   const where = configPath(path);
+  // A private key pasted into any key is never repeated (errors reach CI logs and pull requests).
+  if (typeof value === "string" && /PRIVATE KEY/.test(value))
+    return `orchestra:${where} = (a private key, not shown): a private key does not belong in plain config; give the public key line (the .pub file) here and the private key only as the secret sshPrivateKey; fix with \`pulumi config set --path '${where}' "$(cat key.pub)"\``;
   // A password written into the API URL is not repeated in the error (it would reach CI logs).
   const shown = path[0] === "lambdaApiUrl" && typeof value === "string" ? withoutPassword(value) : value;
   return `orchestra:${where} = ${describeValue(shown)}: ${message}; fix with \`pulumi config set --path '${where}' <value>\``;

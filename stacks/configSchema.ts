@@ -77,6 +77,9 @@ const filesystemSchema = z
 
 // Lambda's images use ubuntu; a POSIX (portable) user name keeps the value out of reach of the
 // shell, the ssh:// Docker host URL and ssh's own options (a leading "-").
+const PUBLIC_KEY_LINE =
+  /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/;
+
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const serviceKey = z.enum(SERVICE_NAMES as [ServiceName, ...ServiceName[]]);
@@ -98,10 +101,12 @@ export const rawConfigSchema = z.object({
   sshPublicKey: z
     .string()
     .regex(
-      /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
+      PUBLIC_KEY_LINE,
       "must be one OpenSSH public key line such as `ssh-ed25519 AAAA... ops` (the contents of a .pub file)",
     )
     .superRefine((line, ctx) => {
+      // One problem per value: a line that is not even key-shaped is reported by the regex alone.
+      if (!PUBLIC_KEY_LINE.test(line)) return;
       const problem = publicKeyLineProblem(line);
       if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
     }),
