@@ -32,6 +32,29 @@ export interface VolumeMount {
   readonly containerPath: string;
 }
 
+/** A host path bound into the container (node_exporter reads the host's /proc, /sys and /). */
+export interface HostMount {
+  readonly hostPath: string;
+  readonly containerPath: string;
+  readonly readOnly: boolean;
+}
+
+/**
+ * A file written into the container before it starts: Docker's `uploads` (`@pulumi/docker`), a
+ * `docker cp` in the services tier. Used for configuration the image reads from a file (Prometheus,
+ * Alertmanager), never for a secret on a command line.
+ */
+export interface ContainerFile {
+  /** Absolute path inside the container. */
+  readonly path: string;
+  /**
+   * The file's text. Address placeholders (`{privateIp}`, `{dataHost}`, `{privateIp:<node>}`) are
+   * filled like env values; `{secret:<name>}` is replaced with that secret's value as a
+   * double-quoted JSON string, which YAML reads as the same string (renderFileSecrets).
+   */
+  readonly content: string;
+}
+
 export interface ContainerSpec {
   /** Stable service key (`postgres`, `api`, `mcp-memory`); child names derive from it. */
   readonly service: string;
@@ -63,6 +86,10 @@ export interface ContainerSpec {
   readonly command?: readonly string[];
   /** User to run as (`uid:gid`), where the image supports it. */
   readonly user?: string;
+  /** Host paths bound into the container. @default none */
+  readonly mounts?: readonly HostMount[];
+  /** Files written into the container before it starts. @default none */
+  readonly files?: readonly ContainerFile[];
 }
 
 /**
@@ -103,7 +130,7 @@ export function substituteAddresses(text: string, values: Readonly<Record<string
 }
 
 /** Secret values a layer's containers may need; each is secret stack config. */
-export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey"] as const;
+export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey", "alertWebhookUrl"] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /**
@@ -120,6 +147,35 @@ export function renderSecretTemplate(
       throw new Error(`unknown secret placeholder ${placeholder} in an environment template`);
     }
     return encodeURIComponent(value);
+  });
+}
+
+const FILE_SECRET = /\{secret:(\w+)\}/g;
+
+/** The secrets a file's content refers to (`{secret:<name>}`), in order of first use. */
+export function fileSecrets(content: string): SecretName[] {
+  const names = [...content.matchAll(FILE_SECRET)].map((match) => match[1]);
+  for (const name of names) {
+    if (!(SECRET_NAMES as readonly string[]).includes(name))
+      throw new Error(`unknown secret placeholder {secret:${name}} in a container file`);
+  }
+  return [...new Set(names)] as SecretName[];
+}
+
+/**
+ * Replaces each `{secret:<name>}` in a file's content with the secret's value as a double-quoted
+ * JSON string (valid YAML: Prometheus and Alertmanager read it back unchanged, whatever characters
+ * the value holds). Throws, naming the placeholder only, for an unknown name or a missing value.
+ */
+export function renderFileSecrets(
+  content: string,
+  secrets: Readonly<Partial<Record<SecretName, string>>>,
+): string {
+  fileSecrets(content);
+  return content.replace(FILE_SECRET, (placeholder, name: string) => {
+    const value = secrets[name as SecretName];
+    if (value === undefined) throw new Error(`no value for ${placeholder} in a container file`);
+    return JSON.stringify(value);
   });
 }
 

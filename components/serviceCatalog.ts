@@ -10,8 +10,22 @@ export type McpServer = (typeof MCP_SERVERS)[number];
 export const DATA_SERVICES = ["postgres", "redis", "weaviate"] as const;
 export type DataService = (typeof DATA_SERVICES)[number];
 
+/**
+ * What the Monitoring component runs: Prometheus, Alertmanager and the blackbox exporter on the app
+ * node; node_exporter, cAdvisor (container metrics) and NVIDIA's DCGM exporter on every node.
+ */
+export const MONITORING_SERVICES = [
+  "prometheus",
+  "alertmanager",
+  "blackbox-exporter",
+  "node-exporter",
+  "cadvisor",
+  "dcgm-exporter",
+] as const;
+export type MonitoringService = (typeof MONITORING_SERVICES)[number];
+
 export type AppService = "api" | "frontend" | `mcp-${McpServer}`;
-export type ServiceName = AppService | DataService;
+export type ServiceName = AppService | DataService | MonitoringService;
 
 /**
  * Container (and host) ports. The unified MCP server gets 8001: upstream it collided with the API
@@ -29,6 +43,14 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freez
   postgres: 5432,
   redis: 6379,
   weaviate: 8080,
+  // The exporters' own defaults (the Prometheus port allocations wiki), but cAdvisor's 8080, which
+  // Weaviate holds here.
+  prometheus: 9090,
+  alertmanager: 9093,
+  "blackbox-exporter": 9115,
+  "node-exporter": 9100,
+  cadvisor: 8088,
+  "dcgm-exporter": 9400,
 });
 
 export const SERVICE_NAMES = Object.keys(DEFAULT_PORTS) as ServiceName[];
@@ -59,6 +81,13 @@ export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = Object.free
   postgres: "postgres:15.8",
   redis: "redis:7.2.5-alpine",
   weaviate: "semitechnologies/weaviate:1.22.4",
+  // The releases the services tier proves the generated configuration with (Debian bookworm's).
+  prometheus: "prom/prometheus:v2.42.0",
+  alertmanager: "prom/alertmanager:v0.25.0",
+  "blackbox-exporter": "prom/blackbox-exporter:v0.23.0",
+  "node-exporter": "prom/node-exporter:v1.5.0",
+  cadvisor: "gcr.io/cadvisor/cadvisor:v0.47.2",
+  "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.5-3.4.1-ubuntu22.04",
 });
 
 /** Tags that move to a new image on every release (compared in any case). */
