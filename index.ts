@@ -61,6 +61,17 @@ export = async () => {
     /** Where each container runs: node key -> container names (what `docker ps` there shows). */
     containers: built.containers,
     healthGate: built.gate?.report,
+    /** Where Prometheus and Alertmanager listen (private), the tunnel that reaches them, the rules. */
+    monitoring:
+      built.monitoring === undefined
+        ? undefined
+        : {
+            prometheusUrl: built.monitoring.prometheusUrl,
+            alertmanagerUrl: built.monitoring.alertmanagerUrl,
+            tunnel: built.monitoring.tunnelCommand,
+            receiver: built.monitoring.plan.settings.settings.receiver,
+            alertRules: built.monitoring.alertRules,
+          },
     costReport,
   });
 };

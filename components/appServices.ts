@@ -40,6 +40,8 @@ export interface AppServicesArgs {
 export class AppServices extends pulumi.ComponentResource {
   public readonly plan: AppServicesPlan;
   public readonly containers: Readonly<Partial<Record<AppService, DeclaredContainer>>>;
+  /** The Docker network the app containers joined (the stores' when they share this host). */
+  public readonly networkName: pulumi.Output<string>;
   /** What the post-deploy health gate checks, placeholders filled: service -> URL on the app host. */
   public readonly healthEndpoints: pulumi.Output<Record<string, string>>;
 
@@ -57,6 +59,7 @@ export class AppServices extends pulumi.ComponentResource {
       args.networkName ??
       new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge", attachable: true }, child)
         .name;
+    this.networkName = pulumi.output(networkName);
     const placeholders = {
       [PRIVATE_IP_PLACEHOLDER]: args.privateIp,
       ...(args.dataHost !== undefined ? { [DATA_HOST_PLACEHOLDER]: args.dataHost } : {}),

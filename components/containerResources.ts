@@ -15,7 +15,10 @@ import {
   type HealthCheckSpec,
   type SecretName,
   dockerCpus,
+  fileSecrets,
+  renderFileSecrets,
 } from "./containerSpec";
+import type { VolumePlan } from "./dataServicesPlan";
 
 /** The secrets a host's containers may need, as Pulumi secrets (a missing one fails clearly). */
 export type ContainerSecrets = Readonly<Partial<Record<SecretName, pulumi.Input<string>>>>;
@@ -116,6 +119,29 @@ export function envArgs(
   return [...plain, ...direct, ...templated];
 }
 
+/**
+ * The spec's files as Docker `uploads`: placeholders filled, then `{secret:<name>}` rendered inside
+ * an apply on the secret Outputs; a file holding a secret is itself a Pulumi secret.
+ */
+export function uploadArgs(
+  spec: ContainerSpec,
+  secrets: ContainerSecrets,
+  placeholders: Placeholders,
+): docker.types.input.ContainerUpload[] {
+  return (spec.files ?? []).map((file) => {
+    const names = fileSecrets(file.content);
+    const filled = pulumi.output(fillPlaceholders(file.content, placeholders));
+    if (names.length === 0) return { file: file.path, content: filled };
+    const values = names.map((name) => secretFor(spec, secrets, name));
+    const content = pulumi
+      .all([filled, pulumi.all(values)])
+      .apply(([text, resolved]) =>
+        renderFileSecrets(text, Object.fromEntries(names.map((name, index) => [name, resolved[index]]))),
+      );
+    return { file: file.path, content: pulumi.secret(content) };
+  });
+}
+
 /** The `docker.Container` arguments for a spec; `image` is the pulled image's id. */
 export function containerArgs(
   spec: ContainerSpec,
@@ -150,6 +176,20 @@ export function containerArgs(
     logOpts: { "max-size": "10m", "max-file": "3" },
     ...(spec.command !== undefined ? { command: [...spec.command] } : {}),
     ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.mounts !== undefined && spec.mounts.length > 0
+      ? {
+          mounts: spec.mounts.map((mount) => ({
+            type: "bind",
+            source: mount.hostPath,
+            target: mount.containerPath,
+            readOnly: mount.readOnly,
+          })),
+        }
+      : {}),
+    ...(spec.files !== undefined && spec.files.length > 0
+      ? { uploads: uploadArgs(spec, context.secrets, context.placeholders) }
+      : {}),
+    ...(spec.gpus !== undefined ? { gpus: spec.gpus } : {}),
   };
 }
 
@@ -170,8 +210,29 @@ export function declareContainer(
   );
   const container = new docker.Container(spec.containerName, containerArgs(spec, context, image.imageId), {
     ...opts,
-    // Secret inputs make `envs` secret already; this keeps it so even if the provider echoes it back.
-    additionalSecretOutputs: ["envs"],
+    // Secret inputs make `envs` (and a file with a secret) secret already; this keeps them so even
+    // if the provider echoes them back.
+    additionalSecretOutputs: (spec.files ?? []).some((file) => fileSecrets(file.content).length > 0)
+      ? ["envs", "uploads"]
+      : ["envs"],
   });
   return { image, container };
+}
+
+/**
+ * A named volume. On the Lambda filesystem it is a bind of a directory there (the local driver's
+ * `o=bind`), so the data outlives the instance; otherwise Docker's own volume directory.
+ */
+export function declareVolume(volume: VolumePlan, opts: pulumi.CustomResourceOptions): docker.Volume {
+  return new docker.Volume(
+    volume.resourceName,
+    {
+      name: volume.volumeName,
+      driver: "local",
+      ...(volume.hostPath !== undefined
+        ? { driverOpts: { type: "none", o: "bind", device: volume.hostPath } }
+        : {}),
+    },
+    opts,
+  );
 }

@@ -90,6 +90,8 @@ export interface ContainerSpec {
   readonly mounts?: readonly HostMount[];
   /** Files written into the container before it starts. @default none */
   readonly files?: readonly ContainerFile[];
+  /** Every GPU of the node (Docker's `--gpus all`, the NVIDIA container runtime). @default none */
+  readonly gpus?: "all";
 }
 
 /**
@@ -130,7 +132,12 @@ export function substituteAddresses(text: string, values: Readonly<Record<string
 }
 
 /** Secret values a layer's containers may need; each is secret stack config. */
-export const SECRET_NAMES = ["databasePassword", "redisPassword", "weaviateApiKey", "alertWebhookUrl"] as const;
+export const SECRET_NAMES = [
+  "databasePassword",
+  "redisPassword",
+  "weaviateApiKey",
+  "alertWebhookUrl",
+] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
 /**

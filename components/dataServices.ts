@@ -9,8 +9,13 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { declareContainer, type ContainerSecrets, type DeclaredContainer } from "./containerResources";
-import { storePort, storeUrlTemplate, type DataServicesPlan, type VolumePlan } from "./dataServicesPlan";
+import {
+  declareContainer,
+  declareVolume,
+  type ContainerSecrets,
+  type DeclaredContainer,
+} from "./containerResources";
+import { storePort, storeUrlTemplate, type DataServicesPlan } from "./dataServicesPlan";
 import {
   PRIVATE_IP_PLACEHOLDER,
   renderSecretTemplate,
@@ -136,22 +141,4 @@ function secret(secrets: ContainerSecrets, name: keyof ContainerSecrets): pulumi
     );
   }
   return value;
-}
-
-/**
- * A named volume. On the Lambda filesystem it is a bind of a directory there (the local driver's
- * `o=bind`), so the data outlives the instance; otherwise Docker's own volume directory.
- */
-function declareVolume(volume: VolumePlan, opts: pulumi.CustomResourceOptions): docker.Volume {
-  return new docker.Volume(
-    volume.resourceName,
-    {
-      name: volume.volumeName,
-      driver: "local",
-      ...(volume.hostPath !== undefined
-        ? { driverOpts: { type: "none", o: "bind", device: volume.hostPath } }
-        : {}),
-    },
-    opts,
-  );
 }

@@ -88,7 +88,7 @@ test("each listed bad config is one problem in the user's words, all reported at
       },
       ["sshPrivateKey", "databasePassword"],
     );
-  expect(attempt).toThrow("Stack config has 11 problems:\n  - orchestra:publicPorts contains 5432");
+  expect(attempt).toThrow("Stack config has 12 problems:\n  - orchestra:publicPorts contains 5432");
   let problems: string[] = [];
   try {
     attempt();
@@ -114,6 +114,8 @@ test("each listed bad config is one problem in the user's words, all reported at
     // missing secrets
     "orchestra:redisPassword is not set; the production layer needs it: set it with `pulumi config set --secret redisPassword <value>` (a secret: never commit it in plain text)",
     "orchestra:weaviateApiKey is not set; the production layer needs it: set it with `pulumi config set --secret weaviateApiKey <value>` (a secret: never commit it in plain text)",
+    // Production runs monitoring by default, and its alerts need somewhere to go.
+    "orchestra:alertWebhookUrl is not set; the production layer needs it: set it with `pulumi config set --secret alertWebhookUrl <value>` (a secret: never commit it in plain text)",
   ]);
 });
 

@@ -23,6 +23,7 @@ import {
 } from "./configRules";
 import { networkRules } from "./configNetworkRules";
 import { parseKeys, undeclaredKeyProblems } from "./configParse";
+import { monitoringRules, monitoringSettings, type MonitoringSettings } from "./configMonitoring";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
 export { LAYERS, type Layer } from "./configSchema";
@@ -65,6 +66,8 @@ export interface StackConfig {
   readonly remoteCommandRunner: RemoteCommandRunner;
   readonly services: ServicesSettings;
   readonly cost: CostSettings;
+  /** Prometheus, Alertmanager and the exporters; undefined when the layer runs none. */
+  readonly monitoring?: MonitoringSettings;
   readonly requiredSecrets: readonly SecretKey[];
 }
 
@@ -103,6 +106,7 @@ export function validateStackConfig(
     ...nodeRules(config, filesystem, intact),
     ...serviceRules(config, intact),
     ...costRules(config, intact),
+    ...monitoringRules(config, intact),
     ...secretRules(config, presentSecrets, intact),
   ];
   if (problems.length > 0) throw new StackConfigError(problems);
@@ -115,6 +119,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
   const running = runningServices(config);
   const overrideReason = config.budgetOverrideReason?.trim();
   const ownBudgetUsd = config.monthlyBudgetUsd ?? CONFIG_DEFAULTS.monthlyBudgetUsd;
+  const monitoring = monitoringSettings(config);
   return Object.freeze({
     layer: config.layer,
     policy,
@@ -170,6 +175,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       filesystemUsdPerGiBMonth: config.filesystemUsdPerGiBMonth ?? CONFIG_DEFAULTS.filesystemUsdPerGiBMonth,
       ...(ttlHours !== undefined ? { ttlHours } : {}),
     }),
+    ...(monitoring !== undefined ? { monitoring } : {}),
     requiredSecrets: requiredSecrets(config),
   });
 }

@@ -40,8 +40,12 @@ describe("publicPorts: only the frontend and API ports face the allowed CIDRs", 
   });
 
   test("a port no public service uses is refused; the API's own port follows orchestra:ports", () => {
+    expect(problemsOf({ ...valid, publicPorts: [9999] })).toEqual([
+      "orchestra:publicPorts contains 9999, which is neither the frontend nor the API port; only the frontend (3000) and API (8000) ports may face orchestra:allowedCidrs: remove 9999 from orchestra:publicPorts",
+    ]);
+    // Prometheus and the exporters stay private; the message says how they are reached instead.
     expect(problemsOf({ ...valid, publicPorts: [9090] })).toEqual([
-      "orchestra:publicPorts contains 9090, which is neither the frontend nor the API port; only the frontend (3000) and API (8000) ports may face orchestra:allowedCidrs: remove 9090 from orchestra:publicPorts",
+      "orchestra:publicPorts contains 9090, the prometheus port: monitoring listens on the nodes' private side, reached through the SSH tunnel the monitoring output prints; only the frontend (3000) and API (8000) ports may face orchestra:allowedCidrs: remove 9090 from orchestra:publicPorts",
     ]);
     // A list written for the API's old port is refused once the API moves; unset follows the move.
     expect(problemsOf({ ...valid, ports: { api: 9000 }, publicPorts: [3000, 8000] })).toEqual([

@@ -3,7 +3,12 @@
  * (its own rule) and the public API and frontend ports, nothing else, and only to the CIDRs the
  * stack allows; every other port in `publicPorts` is refused here, at preview.
  */
-import { DATA_SERVICES, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";
+import {
+  DATA_SERVICES,
+  MONITORING_SERVICES,
+  SERVICE_NAMES,
+  type ServiceName,
+} from "../components/serviceCatalog";
 import { CONFIG_DEFAULTS, type RawConfig } from "./configSchema";
 import { servicePort, type Intact } from "./configRules";
 
@@ -59,6 +64,9 @@ function publicPortProblem(config: RawConfig, port: number): string | undefined 
     );
   }
   const only = `only the frontend (${frontend}) and API (${api}) ports may face orchestra:allowedCidrs: remove ${port} from orchestra:publicPorts`;
+  if (service !== undefined && (MONITORING_SERVICES as readonly ServiceName[]).includes(service)) {
+    return `${head}, the ${service} port: monitoring listens on the nodes' private side, reached through the SSH tunnel the monitoring output prints${openToAll ? `,${toAll}` : ""}; ${only}`;
+  }
   if (service !== undefined) {
     return `${head}, the ${service} port: MCP servers serve the API on the node, not the internet${openToAll ? `,${toAll}` : ""}; ${only}`;
   }

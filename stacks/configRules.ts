@@ -9,11 +9,13 @@ import {
   DEFAULT_IMAGES,
   DEFAULT_PORTS,
   imagePinProblem,
+  MONITORING_SERVICES,
   MOVING_TAGS,
   type McpServer,
   type ServiceName,
 } from "../components/serviceCatalog";
 import { environmentPolicy } from "./policy";
+import { monitoringOn } from "./configMonitoring";
 import { CONFIG_DEFAULTS, type RawConfig, type SecretKey } from "./configSchema";
 
 const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
@@ -109,7 +111,13 @@ export function runningServices(config: RawConfig): ServiceName[] {
   const stores = environmentPolicy(config.layer).dataStores.filter(
     (store): store is (typeof DATA_SERVICES)[number] => store !== "sqlite",
   );
-  return [...stores, "api", "frontend", ...mcpServersOf(config).map((server) => `mcp-${server}` as const)];
+  return [
+    ...stores,
+    "api",
+    "frontend",
+    ...mcpServersOf(config).map((server) => `mcp-${server}` as const),
+    ...(monitoringOn(config) ? MONITORING_SERVICES : []),
+  ];
 }
 
 /** The MCP servers a config runs: the `mcpServers` key, else the layer's policy default. */
@@ -223,6 +231,7 @@ export function requiredSecrets(config: RawConfig): SecretKey[] {
     ...(stores.includes("postgres") ? (["databasePassword"] as const) : []),
     ...(stores.includes("redis") ? (["redisPassword"] as const) : []),
     ...(stores.includes("weaviate") ? (["weaviateApiKey"] as const) : []),
+    ...(monitoringOn(config) ? (["alertWebhookUrl"] as const) : []),
   ];
 }
 
@@ -231,7 +240,7 @@ export function secretRules(
   presentSecrets: readonly SecretKey[],
   intact: Intact = () => true,
 ): string[] {
-  if (!intact("layer", "nodes", "deployContainers")) return [];
+  if (!intact("layer", "nodes", "deployContainers", "monitoring")) return [];
   return requiredSecrets(config)
     .filter((key) => !presentSecrets.includes(key))
     .map(

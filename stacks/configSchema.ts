@@ -88,6 +88,38 @@ const usdPerHour = bounded(0, 1000, "must be more than 0 and at most 1000 US dol
   above: true,
 });
 
+/** Where Alertmanager sends alerts: a generic webhook (Alertmanager's JSON) or a Slack incoming webhook. */
+export const ALERT_RECEIVERS = ["webhook", "slack"] as const;
+export type AlertReceiver = (typeof ALERT_RECEIVERS)[number];
+
+const MONITORING_KEYS =
+  "enabled, thresholdPercent, apiLatencyMs, probeIntervalSeconds, retentionDays, receiver, groupWaitSeconds, groupIntervalSeconds and repeatIntervalMinutes";
+
+const wholeSeconds = (min: number, max: number) =>
+  bounded(min, max, `must be a whole number of seconds from ${min} to ${max}`, { int: true });
+
+/** `orchestra:monitoring`: every key optional; the environment policy and MONITORING_DEFAULTS fill the rest. */
+const monitoringSchema = z.strictObject(
+  {
+    enabled: z.boolean().optional(),
+    thresholdPercent: bounded(1, 100, "must be a whole percent from 1 to 100", { int: true }).optional(),
+    apiLatencyMs: bounded(1, 60_000, "must be a whole number of milliseconds from 1 to 60000", {
+      int: true,
+    }).optional(),
+    probeIntervalSeconds: wholeSeconds(5, 300).optional(),
+    retentionDays: bounded(1, 3650, "must be a whole number of days from 1 to 3650", {
+      int: true,
+    }).optional(),
+    receiver: z.enum(ALERT_RECEIVERS).optional(),
+    groupWaitSeconds: wholeSeconds(1, 3600).optional(),
+    groupIntervalSeconds: wholeSeconds(1, 86_400).optional(),
+    repeatIntervalMinutes: bounded(1, 10_080, "must be a whole number of minutes from 1 to 10080 (a week)", {
+      int: true,
+    }).optional(),
+  },
+  { error: unknownKey("monitoring", MONITORING_KEYS) },
+);
+
 /** Plain (non-secret) config values as written in Pulumi.<stack>.yaml. */
 export const rawConfigSchema = z.object({
   layer: z.enum(LAYERS),
@@ -142,6 +174,7 @@ export const rawConfigSchema = z.object({
   ports: z.partialRecord(serviceKey, port()).optional(),
   dockerHost: z.string().min(1).optional(),
   deployContainers: z.boolean().optional(),
+  monitoring: monitoringSchema.optional(),
   // ---- cost ----
   monthlyBudgetUsd: bounded(
     0,
@@ -208,6 +241,7 @@ export const CONFIG_DEFAULTS = {
   ports: {},
   dockerHost: "unix:///var/run/docker.sock",
   deployContainers: true,
+  monitoring: {},
   budgetWarnPercent: 80,
   budgetFailPercent: 100,
   budgetOverride: false,
@@ -218,4 +252,19 @@ export const CONFIG_DEFAULTS = {
   filesystemUsdPerGiBMonth: 0.2,
   monthlyBudgetUsd: 0,
   ttlHours: 0,
+} as const;
+
+/**
+ * Defaults of the `orchestra:monitoring` keys (whether it runs, and its retention, are the
+ * environment policy's). 80 % and 200 ms are ORCHESTRA.md's production targets; 30 s its health
+ * check interval.
+ */
+export const MONITORING_DEFAULTS = {
+  thresholdPercent: 80,
+  apiLatencyMs: 200,
+  probeIntervalSeconds: 30,
+  receiver: "webhook",
+  groupWaitSeconds: 30,
+  groupIntervalSeconds: 300,
+  repeatIntervalMinutes: 240,
 } as const;

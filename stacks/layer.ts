@@ -20,6 +20,7 @@ import {
 import { DataServices } from "../components/dataServices";
 import { GpuFleet } from "../components/gpuFleet";
 import { HealthGate } from "../components/healthGate";
+import { Monitoring } from "../components/monitoring";
 import { runOnHost } from "../components/hostCommand";
 import type { HostTarget } from "../components/hostTarget";
 import type { StackSecrets } from "./config";
@@ -55,6 +56,8 @@ export class Layer extends pulumi.ComponentResource {
   public readonly data?: DataServices;
   public readonly app?: AppServices;
   public readonly gate?: HealthGate;
+  /** Prometheus, Alertmanager and the exporters, on layers that run monitoring. */
+  public readonly monitoring?: Monitoring;
   /** Host key (`local` on the local layer) -> the names of the containers it runs, in plan order. */
   public readonly containers?: Readonly<Record<string, readonly string[]>>;
   public readonly apiUrl?: pulumi.Output<string>;
@@ -167,6 +170,32 @@ export class Layer extends pulumi.ComponentResource {
       },
       child,
     );
+    if (slice.monitoring !== undefined) {
+      const planned = slice.monitoring;
+      this.monitoring = new Monitoring(
+        plan.names.monitoring,
+        {
+          plan: planned,
+          providers: this.dockerProviders,
+          nodes: Object.fromEntries(
+            planned.settings.nodes.map((node) => [
+              node.key,
+              {
+                privateIp: hosts.privateIp(node.key),
+                publicIp: hosts.publicIp(node.key),
+                expiresAt: hosts.expiresAt(node.key),
+              },
+            ]),
+          ),
+          appNetworkName: app.networkName,
+          secrets: containerSecrets,
+          protect: slice.protect,
+          retainOnDelete: slice.retainOnDelete,
+        },
+        // Probes of services that are not there yet would page at the first deploy.
+        { parent: this, dependsOn: [app] },
+      );
+    }
     this.data = data;
     this.app = app;
     this.containers = slice.containerNames;
@@ -207,6 +236,11 @@ class NodeAddresses {
 
   publicIp(key: string | undefined): pulumi.Input<string> {
     return this.node(key)?.ip ?? "127.0.0.1";
+  }
+
+  /** A node's expiry (ISO time), undefined when it has no TTL or is not a node. */
+  expiresAt(key: string): pulumi.Input<string | undefined> {
+    return this.node(key)?.expiresAt;
   }
 
   instanceId(key: string): pulumi.Input<string> {

@@ -97,6 +97,7 @@ export const TEST_SECRETS = {
   databasePassword: "test-databasePassword",
   redisPassword: "test-redisPassword",
   weaviateApiKey: "test-weaviateApiKey",
+  alertWebhookUrl: "https://alerts.example.test/hooks/test-alertWebhookUrl",
 } as const;
 
 export async function build(
@@ -227,6 +228,25 @@ export function containerGraph(component: string, services: string[]): string[] 
     `docker:index/remoteImage:RemoteImage ${component}-${service}-image <- ${component}`,
     `docker:index/container:Container ${component}-${service} <- ${component}`,
   ]);
+}
+
+/**
+ * The Monitoring component's graph: Prometheus, Alertmanager and the blackbox exporter (and their
+ * volumes) on the app node; node_exporter, cAdvisor and the DCGM exporter on every node, each node
+ * but the app node with a network of its own.
+ */
+export function monitoringGraph(prefix: string, nodeKeys: string[], appNode = "app"): string[] {
+  const component = `${prefix}-monitoring`;
+  return [
+    `orchestra:services:Monitoring ${component} <- ${prefix}`,
+    `docker:index/volume:Volume ${component}-prometheus-data <- ${component}`,
+    `docker:index/volume:Volume ${component}-alertmanager-data <- ${component}`,
+    ...containerGraph(component, ["prometheus", "alertmanager", "blackbox-exporter"]),
+    ...nodeKeys.flatMap((key) => [
+      ...(key === appNode ? [] : [`docker:index/network:Network ${component}-${key}-net <- ${component}`]),
+      ...containerGraph(component, [`${key}-node-exporter`, `${key}-cadvisor`, `${key}-dcgm-exporter`]),
+    ]),
+  ];
 }
 
 /** [name, protect, retainOnDelete] of every Lambda instance and filesystem declared. */

@@ -20,6 +20,7 @@ import type { FleetSettings } from "../components/gpuFleetPlan";
 import { shellQuote } from "../components/healthGatePlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DATA_SERVICES, type DataService } from "../components/serviceCatalog";
+import { planMonitoring, type MonitoringPlan } from "../components/monitoringPlan";
 import { mountedFilesystem } from "../infra/launchRules";
 import type { LaunchScope } from "../infra/providers/lambdaInstance";
 import type { StackConfig } from "./config";
@@ -45,6 +46,8 @@ export interface LayerNames {
   readonly localDocker: string;
   /** A node's Docker provider, named from its key. */
   dockerProvider(nodeKey: string): string;
+  /** The Monitoring component (Prometheus, Alertmanager, the exporters). */
+  readonly monitoring: string;
 }
 
 /** The key of the operator's own machine in per-host maps (the local layer has no nodes). */
@@ -99,6 +102,8 @@ export interface ContainersSlice {
   readonly sameHost: boolean;
   readonly data: DataServicesPlan;
   readonly app: AppServicesPlan;
+  /** Prometheus, Alertmanager and the exporters, when the layer runs monitoring (on nodes only). */
+  readonly monitoring?: MonitoringPlan;
   /** The step that makes the volume directories on the filesystem (Lambda layers with one). */
   readonly dataDirectories?: { readonly name: string; readonly script: string };
   /** Where host commands run for the stores (data directories) and the app (the gate). */
@@ -143,6 +148,7 @@ export function layerNames(name: string): LayerNames {
     dataDirs: `${name}-stores-dirs`,
     localDocker: `${name}-docker`,
     dockerProvider: (nodeKey) => `${name}-${nodeKey}-docker`,
+    monitoring: `${name}-monitoring`,
   };
 }
 
@@ -172,7 +178,7 @@ export function stackTagOf(identity: StackIdentity): string {
 export function planLayer(config: StackConfig, identity: StackIdentity): LayerPlan {
   const names = layerNames(`orchestra-${identity.stack}`);
   const fleet = config.fleet.nodes.length > 0 ? planFleetSlice(config, identity) : undefined;
-  const containers = config.services.deployContainers ? planContainers(config, names) : undefined;
+  const containers = config.services.deployContainers ? planContainers(config, names, identity) : undefined;
   const plannedDatabaseUrl =
     containers === undefined ? planDatabaseUrl(config, dataNodeOf(config)) : undefined;
   return {
@@ -240,7 +246,7 @@ function planDockerHosts(config: StackConfig, names: LayerNames): Record<string,
   );
 }
 
-function planContainers(config: StackConfig, names: LayerNames): ContainersSlice {
+function planContainers(config: StackConfig, names: LayerNames, identity: StackIdentity): ContainersSlice {
   const appNode = appNodeOf(config);
   const dataNode = dataNodeOf(config);
   const local = config.layer === "local";
@@ -283,11 +289,36 @@ function planContainers(config: StackConfig, names: LayerNames): ContainersSlice
   );
   const dataHost = dataNode ?? LOCAL_HOST;
   const appHost = appNode ?? LOCAL_HOST;
+  const monitoring =
+    config.monitoring !== undefined && appNode !== undefined
+      ? planMonitoring(names.monitoring, {
+          settings: config.monitoring,
+          stackTag: stackTagOf(identity),
+          stack: identity.stack,
+          layer: config.layer,
+          nodes: config.fleet.nodes.map((node) => ({
+            key: node.key,
+            // Lambda's GPU instance types are gpu_<count>x_<model>; cpu_ types have no GPU to export.
+            gpu: node.instanceType.startsWith("gpu_"),
+            expires: config.cost.ttlHours !== undefined,
+          })),
+          appNode,
+          dataNode: dataHost,
+          images: config.services.images,
+          ports,
+          privateBindAddress: PRIVATE_IP_PLACEHOLDER,
+          ssh: { user: config.ssh.user, port: config.ssh.port },
+          app,
+          data,
+        })
+      : undefined;
   const containerNames: Record<string, string[]> = {};
-  for (const [host, specs] of [
+  const hostSpecs: (readonly [string, readonly { containerName: string }[]])[] = [
     [dataHost, data.containers],
     [appHost, app.containers],
-  ] as const)
+    ...Object.entries(monitoring?.containers ?? {}),
+  ];
+  for (const [host, specs] of hostSpecs)
     containerNames[host] = [...(containerNames[host] ?? []), ...specs.map((spec) => spec.containerName)];
   return {
     dockerHosts: planDockerHosts(config, names),
@@ -296,6 +327,7 @@ function planContainers(config: StackConfig, names: LayerNames): ContainersSlice
     sameHost,
     data,
     app,
+    ...(monitoring !== undefined ? { monitoring } : {}),
     ...(dataNode !== undefined && directories.length > 0
       ? {
           dataDirectories: {

@@ -13,6 +13,7 @@ import {
   fleetProtection,
   graph,
   inputsOf,
+  monitoringGraph,
   servicesGraph,
   setLayerMocks,
   STAGING_STORES,
@@ -30,12 +31,17 @@ describe("production", () => {
       [
         ...fleetGraph("orchestra-production", ["app", "data", "gpu-a", "gpu-b"], regions),
         ...servicesGraph("orchestra-production", ALL_MCP),
+        // Production runs monitoring by default.
+        ...monitoringGraph("orchestra-production", ["app", "data", "gpu-a", "gpu-b"]),
       ].sort(),
     );
     const volumes = declared.filter((resource) => resource.type === "docker:index/volume:Volume");
-    expect(volumes.map((volume) => [volume.name, volume.protect, volume.retainOnDelete])).toEqual(
-      STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
-    );
+    expect(volumes.map((volume) => [volume.name, volume.protect, volume.retainOnDelete])).toEqual([
+      ...STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
+      // Metrics history and Alertmanager's silences are kept like the stores' data.
+      ["orchestra-production-monitoring-prometheus-data", true, true],
+      ["orchestra-production-monitoring-alertmanager-data", true, true],
+    ]);
     // The fleet is protected too; the filesystem is retained, instances never (they would bill on).
     expect(fleetProtection()).toEqual([
       ["orchestra-production-fs", true, true],

@@ -24,6 +24,13 @@ export interface EnvironmentPolicy {
   /** MCP servers run by default (the `mcpServers` key overrides). */
   readonly defaultMcpServers: readonly McpServer[];
   readonly backupRetentionDays: number;
+  /**
+   * Prometheus, Alertmanager and the exporters: `default` on (production), `optional` (off unless
+   * `monitoring.enabled` is true: staging), `unavailable` (local and integration refuse it).
+   */
+  readonly monitoring: "default" | "optional" | "unavailable";
+  /** Days Prometheus keeps samples (`monitoring.retentionDays` overrides); 0 where monitoring is unavailable. */
+  readonly metricsRetentionDays: number;
 }
 
 const BASIC_MCP_SERVERS: readonly McpServer[] = ["memory", "tools"];
@@ -39,6 +46,8 @@ const POLICIES: Readonly<Record<Layer, EnvironmentPolicy>> = {
     dataStores: ["sqlite"],
     defaultMcpServers: [],
     backupRetentionDays: 0,
+    monitoring: "unavailable",
+    metricsRetentionDays: 0,
   },
   integration: {
     protect: false,
@@ -50,6 +59,8 @@ const POLICIES: Readonly<Record<Layer, EnvironmentPolicy>> = {
     dataStores: ["postgres"],
     defaultMcpServers: BASIC_MCP_SERVERS,
     backupRetentionDays: 0,
+    monitoring: "unavailable",
+    metricsRetentionDays: 0,
   },
   staging: {
     protect: false,
@@ -61,6 +72,8 @@ const POLICIES: Readonly<Record<Layer, EnvironmentPolicy>> = {
     dataStores: ["postgres", "redis", "weaviate"],
     defaultMcpServers: ALL_MCP_SERVERS,
     backupRetentionDays: 7,
+    monitoring: "optional",
+    metricsRetentionDays: 15,
   },
   production: {
     protect: true,
@@ -71,6 +84,8 @@ const POLICIES: Readonly<Record<Layer, EnvironmentPolicy>> = {
     dataStores: ["postgres", "redis", "weaviate"],
     defaultMcpServers: ALL_MCP_SERVERS,
     backupRetentionDays: 30,
+    monitoring: "default",
+    metricsRetentionDays: 30,
   },
 };
 
