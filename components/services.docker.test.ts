@@ -17,7 +17,7 @@ import { PRIVATE_IP_PLACEHOLDER, type ContainerSpec, type SecretName } from "./c
 import { freePorts, uniqueRunId } from "../infra/testing/dockerCli";
 import { DockerRunner, type ContainerInspect } from "../infra/testing/dockerRunner";
 
-const STANDIN_IMAGES: Readonly<Record<ServiceName, string>> = {
+const STANDIN_IMAGES: Readonly<Partial<Record<ServiceName, string>>> = {
   postgres: "orchestra-standin/postgres:15",
   redis: "orchestra-standin/redis:7",
   weaviate: "orchestra-standin/weaviate:1.22.4",
@@ -37,7 +37,7 @@ const PUBLIC = "0.0.0.0";
 
 // Per-run secrets with characters that need URL-encoding in DATABASE_URL / REDIS_URL.
 const rand = () => Math.random().toString(36).slice(2, 10);
-const SECRETS: Record<SecretName, string> = {
+const SECRETS: Record<Exclude<SecretName, "alertWebhookUrl">, string> = {
   databasePassword: `pg-${rand()}@/:+${rand()}`,
   // A space, a double quote and a backslash: redis.conf needs them quoted and escaped.
   redisPassword: `rd-${rand()}@/:+ "q\\${rand()}`,
@@ -115,7 +115,7 @@ beforeAll(async () => {
   app = slice.app;
   all = [...data.containers, ...app.containers];
   const secrets = Object.fromEntries(
-    config.requiredSecrets.flatMap((key) => (key in SECRETS ? [[key, SECRETS[key as SecretName]]] : [])),
+    config.requiredSecrets.flatMap((key) => (key in SECRETS ? [[key, SECRETS[key as keyof typeof SECRETS]]] : [])),
   );
   // The components fill {privateIp} with the node's private address; here the host's loopback.
   const placeholders = { [PRIVATE_IP_PLACEHOLDER]: PRIVATE };
