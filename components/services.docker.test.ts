@@ -115,7 +115,9 @@ beforeAll(async () => {
   app = slice.app;
   all = [...data.containers, ...app.containers];
   const secrets = Object.fromEntries(
-    config.requiredSecrets.flatMap((key) => (key in SECRETS ? [[key, SECRETS[key as keyof typeof SECRETS]]] : [])),
+    config.requiredSecrets.flatMap((key) =>
+      key in SECRETS ? [[key, SECRETS[key as keyof typeof SECRETS]]] : [],
+    ),
   );
   // The components fill {privateIp} with the node's private address; here the host's loopback.
   const placeholders = { [PRIVATE_IP_PLACEHOLDER]: PRIVATE };
