@@ -273,3 +273,60 @@ test("a private key pasted as sshPublicKey is one problem that never repeats the
   ]);
   expect(problems.join("\n")).not.toContain("b3BlbnNzaC1rZXktdjEAAAAA");
 });
+
+describe("monitoring: the environment policy decides where it may run", () => {
+  test("local and integration refuse it; without containers it cannot run; bad values name the key", () => {
+    expect(
+      problemsOf({
+        layer: "local",
+        allowedCidrs: ["127.0.0.1/32"],
+        nodes: {},
+        sshPublicKey: valid.sshPublicKey,
+        monitoring: { enabled: true },
+      }),
+    ).toEqual([
+      "orchestra:monitoring.enabled = true: the local layer runs no monitoring (production runs it by default, staging when enabled); remove it with `pulumi config rm --path 'monitoring.enabled'`",
+    ]);
+    expect(problemsOf({ ...valid, deployContainers: false, monitoring: { enabled: true } })).toEqual([
+      "orchestra:monitoring.enabled = true but orchestra:deployContainers = false: monitoring runs in containers on the nodes; set deployContainers to true or remove monitoring.enabled with `pulumi config rm --path 'monitoring.enabled'`",
+    ]);
+    expect(
+      problemsOf({
+        ...valid,
+        monitoring: {
+          enabled: "yes",
+          thresholdPercent: 0,
+          probeIntervalSeconds: 2,
+          receiver: "pagerduty",
+          retention: 7,
+        },
+      }),
+    ).toEqual([
+      `orchestra:monitoring.enabled = "yes": Invalid input: expected boolean, received string${fixWith("monitoring.enabled")}`,
+      `orchestra:monitoring.thresholdPercent = 0: must be a whole percent from 1 to 100${fixWith("monitoring.thresholdPercent")}`,
+      `orchestra:monitoring.probeIntervalSeconds = 2: must be a whole number of seconds from 5 to 300${fixWith("monitoring.probeIntervalSeconds")}`,
+      `orchestra:monitoring.receiver = "pagerduty": Invalid option: expected one of "webhook"|"slack"${fixWith("monitoring.receiver")}`,
+      "orchestra:monitoring.retention = 7: not a monitoring setting (a monitoring has enabled, thresholdPercent, apiLatencyMs, probeIntervalSeconds, retentionDays, receiver, groupWaitSeconds, groupIntervalSeconds and repeatIntervalMinutes); remove it with `pulumi config rm --path 'monitoring.retention'`",
+    ]);
+  });
+
+  test("enabled on staging, its ports join the port map's clash check and its webhook is required", () => {
+    expect(problemsOf({ ...valid, monitoring: { enabled: true }, ports: { prometheus: 8000 } }, [])).toEqual([
+      "orchestra:ports: api and prometheus both claim port 8000; every service needs its own port: set another with `pulumi config set --path 'ports.prometheus' <port>` (8010-8014 are free for MCP servers)",
+    ]);
+    let thrown: unknown;
+    try {
+      validateStackConfig({ ...valid, monitoring: { enabled: true } }, [
+        "sshPrivateKey",
+        "databasePassword",
+        "redisPassword",
+        "weaviateApiKey",
+      ]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as StackConfigError).problems).toEqual([
+      "orchestra:alertWebhookUrl is not set; the staging layer needs it: set it with `pulumi config set --secret alertWebhookUrl <value>` (a secret: never commit it in plain text)",
+    ]);
+  });
+});

@@ -34,6 +34,9 @@ export const declared: Declared[] = [];
 const HOST_NUMBER: Record<string, number> = { app: 10, data: 11, "gpu-a": 12, "gpu-b": 13 };
 const nodeKeyOf = (name: string) => name.replace(/^orchestra-[a-z]+-/, "");
 
+/** The expiry every mock instance with a TTL reports (Unix 1796126400). */
+export const MOCK_EXPIRES_AT = "2026-12-01T12:00:00.000Z";
+
 /** The mock monitor: call once per test file, `beforeAll(setLayerMocks)`. */
 export async function setLayerMocks(): Promise<void> {
   await pulumi.runtime.setMocks(
@@ -49,6 +52,8 @@ export async function setLayerMocks(): Promise<void> {
             instanceId: `id-${args.name}`,
             region: "us-west-1",
             hourlyPriceUsd: 1.29,
+            // The provider stamps expiry at launch; a fixed one here (with a TTL only).
+            ...(args.inputs.ttlHours !== undefined ? { expiresAt: MOCK_EXPIRES_AT } : {}),
           });
         }
         if (args.type === "pulumi-nodejs:dynamic/lambda:FirewallRuleset")
