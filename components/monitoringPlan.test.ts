@@ -53,11 +53,7 @@ function expectedTargets(nodes: string[], gpuNodes: string[]): [string, string, 
       `http://mcp-${server}:${MCP_PORTS[server]}/health`,
       "app",
     ]),
-    ...STORES.map(([store, port]): [string, string, string] => [
-      "probe-tcp",
-      `{privateIp:data}:${port}`,
-      "data",
-    ]),
+    ...STORES.map(([, port]): [string, string, string] => ["probe-tcp", `{privateIp:data}:${port}`, "data"]),
   ];
 }
 
