@@ -1,7 +1,11 @@
 /**
  * Services tier, the runner itself: an unhealthy container fails the wait with its name and last
- * health output, a secret on argv is refused, and teardown removes everything even after a failure.
+ * health output, a secret on argv is refused, teardown removes everything even after a failure, and
+ * a spec's files and host mounts are in place when the container starts.
  */
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ContainerSpec } from "../../components/containerSpec";
 import { healthCmdString, uniqueRunId } from "./dockerCli";
 import { DockerRunner } from "./dockerRunner";
@@ -113,3 +117,59 @@ test("a missing image fails `docker run` with the engine's message, and nothing 
   }
   expect(await runner.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
 });
+
+test("a spec's files are in the container at its first start, root-owned 0644 and readable by any user; a read-only host mount is read-only", async () => {
+  const runId = uniqueRunId("runner");
+  const runner = new DockerRunner({ runId });
+  const hook = `https://hooks.example.test/${Date.now()}?q="a"\\b`;
+  const hostDir = mkdtempSync(join(tmpdir(), "orchestra-runner-mount-"));
+  // Readable by the container's user (nobody); only the mount may stop root from writing.
+  chmodSync(hostDir, 0o755);
+  writeFileSync(join(hostDir, "hello"), "from the host\n", { mode: 0o644 });
+  const withFiles = spec(runId, "files", ["CMD", "test", "-r", "/opt/standin/config.yml"], {
+    // The process reads its file at start, as Prometheus does: it exits at once if the file is missing.
+    command: ["sh", "-c", "cat /opt/standin/config.yml >/dev/null && exec python3 -u /opt/standin/server.py"],
+    user: "65534:65534",
+    mounts: [{ hostPath: hostDir, containerPath: "/mnt/host", readOnly: true }],
+    files: [
+      { path: "/opt/standin/config.yml", content: "self: {privateIp:app}\nurl: {secret:alertWebhookUrl}\n" },
+    ],
+  });
+  try {
+    await runner.start(
+      { networkName: `${runId}-net`, containers: [withFiles] },
+      { alertWebhookUrl: hook },
+      {
+        "{privateIp:app}": "10.0.0.7",
+      },
+    );
+    await runner.waitHealthy([withFiles.containerName], 60_000, 250);
+    const exec = (...argv: string[]) => runner.run(["exec", withFiles.containerName, ...argv]);
+    expect(await exec("cat", "/opt/standin/config.yml")).toBe(
+      `self: 10.0.0.7\nurl: ${JSON.stringify(hook)}\n`,
+    );
+    expect(await exec("stat", "-c", "%U:%G %a", "/opt/standin/config.yml")).toBe("root:root 644\n");
+    expect(await exec("cat", "/mnt/host/hello")).toBe("from the host\n");
+    await expect(
+      runner.run(["exec", "--user", "0", withFiles.containerName, "touch", "/mnt/host/new"]),
+    ).rejects.toThrow("Read-only file system");
+    // Created, copied into, then started (the `container inspect` calls of the wait left out).
+    expect(runner.commands.map((argv) => argv[0]).filter((verb) => verb !== "container")).toEqual([
+      "network",
+      "volume",
+      "create",
+      "cp",
+      "start",
+      "exec",
+      "exec",
+      "exec",
+      "exec",
+    ]);
+    expect(JSON.stringify(runner.commands)).not.toContain("hooks.example.test");
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`orchestra-${runId}-`))).toEqual([]);
+  } finally {
+    await runner.teardown();
+    rmSync(hostDir, { recursive: true, force: true });
+  }
+  expect(await runner.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+}, 120_000);

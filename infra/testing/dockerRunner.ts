@@ -2,15 +2,24 @@
  * Services test tier: runs the planners' ContainerSpecs on the local Docker engine through the
  * docker CLI, the way the Pulumi components run them through @pulumi/docker. Every docker call is
  * `execFile` with an argument array (no shell), every argv is checked for secret values before it
- * runs, and secrets reach containers only through a 0600 `--env-file` deleted right after `docker run`.
+ * runs, and secrets reach containers only through a 0600 `--env-file` deleted right after `docker run`
+ * (or `docker create`), or inside a spec's files, copied in with `docker cp` from a 0700 temporary
+ * directory deleted right after.
  * Everything created carries the label `org.orchestra.test-run=<runId>` and is removed by `teardown()`.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { healthCmdString } from "./dockerCli";
-import { renderSecretTemplate, type ContainerSpec, type SecretName } from "../../components/containerSpec";
+import {
+  renderFileSecrets,
+  renderSecretTemplate,
+  type ContainerFile,
+  type ContainerSpec,
+  type HostMount,
+  type SecretName,
+} from "../../components/containerSpec";
 
 export const RUN_LABEL = "org.orchestra.test-run";
 export const SERVICE_LABEL = "org.orchestra.service";
@@ -37,6 +46,54 @@ export type Placeholders = Readonly<Record<string, string>>;
 
 export function fillPlaceholders(text: string, placeholders: Placeholders): string {
   return Object.entries(placeholders).reduce((out, [key, value]) => out.split(key).join(value), text);
+}
+
+/** An address placeholder (`{privateIp}`, `{publicIp}`, `{dataHost}`, `{privateIp:<node>}`) left in text. */
+const UNFILLED_ADDRESS = /\{(privateIp|publicIp|dataHost)(:[^{}]*)?\}/;
+/** Any placeholder that must never reach docker's argv: an address one, or a file's `{secret:<name>}`. */
+const UNFILLED_ARG = new RegExp(`${UNFILLED_ADDRESS.source}|\\{secret:[^{}]*\\}`);
+
+/**
+ * The `--mount` value binding a host path: `type=bind,source=<hostPath>,target=<containerPath>`
+ * plus `,readonly` when read-only. Unlike `--volume`, Docker refuses a source that does not exist
+ * rather than creating it as root. Throws for a path holding `,` or `"`, which the flag's CSV
+ * syntax would split or unquote.
+ */
+export function bindMountFlag(mount: HostMount): string {
+  for (const path of [mount.hostPath, mount.containerPath]) {
+    if (/[,"]/.test(path))
+      throw new Error(`bind mount path "${path}" holds "," or '"', which --mount cannot carry`);
+  }
+  return `type=bind,source=${mount.hostPath},target=${mount.containerPath}${mount.readOnly ? ",readonly" : ""}`;
+}
+
+/**
+ * A spec's file content as the container gets it: address placeholders filled (fillPlaceholders),
+ * then each `{secret:<name>}` replaced by the secret as a JSON string (renderFileSecrets). Throws,
+ * naming the container, the file and the placeholder (never content or a value), for an address
+ * placeholder left unfilled, an unknown secret name or a secret not given.
+ */
+export function renderContainerFile(
+  containerName: string,
+  file: ContainerFile,
+  secrets: Readonly<Partial<Record<SecretName, string>>>,
+  placeholders: Placeholders,
+): string {
+  if (!file.path.startsWith("/")) {
+    throw new Error(`${containerName}: file path "${file.path}" must be absolute`);
+  }
+  const filled = fillPlaceholders(file.content, placeholders);
+  const unfilled = UNFILLED_ADDRESS.exec(filled);
+  if (unfilled !== null) {
+    throw new Error(
+      `${containerName}: placeholder ${unfilled[0]} left unfilled in file ${file.path}; pass its value in placeholders`,
+    );
+  }
+  try {
+    return renderFileSecrets(filled, secrets);
+  } catch (error) {
+    throw new Error(`${containerName}: file ${file.path}: ${(error as Error).message}`);
+  }
 }
 
 export interface DockerRunnerOptions {
@@ -163,6 +220,8 @@ export class DockerRunner {
       if (value === undefined || value === "") continue;
       this.secretValues.add(value);
       this.secretValues.add(encodeURIComponent(value));
+      // As a file's {secret:<name>} renders it (inside a JSON string): differs for a quote, backslash or control.
+      this.secretValues.add(JSON.stringify(value).slice(1, -1));
     }
     const labels = ["--label", `${RUN_LABEL}=${this.runId}`];
     // A second group (the app services) joins the network the first (the stores) created.
@@ -192,6 +251,13 @@ export class DockerRunner {
     }
   }
 
+  /**
+   * Starts one container: `docker run --detach` when the spec has no files; with files, `docker
+   * create` with the very same flags, one `docker cp` per file, then `docker start`, so the process
+   * finds its configuration at its first start (as `uploads` do in @pulumi/docker). Each file's
+   * parent directory must already exist in the image: `docker cp` creates the file, not its
+   * directories. Files land owned by root with mode 0644 (readable by a non-root image user).
+   */
   private async startContainer(
     spec: ContainerSpec,
     network: string,
@@ -215,13 +281,17 @@ export class DockerRunner {
         `${spec.containerName}: a secret value contains a newline, which an env file cannot carry`,
       );
     }
+    // Rendered before anything is created: a missing secret or placeholder fails with nothing to undo.
+    const files = (spec.files ?? []).map((file) => ({
+      path: file.path,
+      content: renderContainerFile(spec.containerName, file, secrets, placeholders),
+    }));
 
     const health = spec.healthCheck;
     // `--cpus` above the host's count is refused by the daemon; a small CI box gets all it has.
     const cpusLimit = Math.min(spec.cpus, cpus().length);
     const args = [
-      "run",
-      "--detach",
+      ...(files.length === 0 ? ["run", "--detach"] : ["create"]),
       // No registry on these machines: a missing image must fail now, not after a pull times out.
       "--pull",
       "never",
@@ -256,6 +326,7 @@ export class DockerRunner {
       "--cpus",
       String(cpusLimit),
       ...spec.volumes.flatMap((v) => ["--volume", `${v.volumeName}:${v.containerPath}`]),
+      ...(spec.mounts ?? []).flatMap((m) => ["--mount", bindMountFlag(m)]),
       ...(spec.user !== undefined ? ["--user", spec.user] : []),
       ...Object.entries(spec.env).flatMap(([key, value]) => [
         "--env",
@@ -269,7 +340,8 @@ export class DockerRunner {
       "--log-opt",
       "max-file=3",
     ];
-    const unfilled = args.find((arg) => /\{(privateIp|dataHost)\}/.test(arg));
+    // The command too: neither the components nor this runner fill placeholders in it.
+    const unfilled = [...args, ...(spec.command ?? [])].find((arg) => UNFILLED_ARG.test(arg));
     if (unfilled !== undefined) {
       throw new Error(
         `${spec.containerName}: placeholder left unfilled in "${unfilled}"; pass its value in placeholders`,
@@ -285,7 +357,7 @@ export class DockerRunner {
         args.push("--env-file", file);
       }
       args.push(spec.image, ...(spec.command ?? []));
-      this.log(`run ${spec.containerName} (${spec.image})`);
+      this.log(`${args[0]} ${spec.containerName} (${spec.image})`);
       // Tracked before it exists: a run that fails half way may still have created the container.
       this.containers.push(spec.containerName);
       await this.run(args);
@@ -293,6 +365,27 @@ export class DockerRunner {
       // The CLI reads the env file before it returns; the values then live only in the container's config.
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       this.envDir = undefined;
+    }
+    if (files.length === 0) return;
+    for (const file of files) await this.copyIn(spec.containerName, file);
+    await this.run(["start", spec.containerName]);
+  }
+
+  /**
+   * `docker cp` of one rendered file to `<container>:<path>`: written 0644 into a fresh 0700
+   * temporary directory (the content may hold secrets; only the path goes on argv), removed
+   * whatever the copy does.
+   */
+  private async copyIn(container: string, file: { path: string; content: string }): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), `orchestra-${this.runId}-file-`));
+    try {
+      const local = join(dir, "content");
+      writeFileSync(local, file.content, { mode: 0o644 });
+      // The mode given to writeFileSync is masked by the umask; the container's user must read it.
+      chmodSync(local, 0o644);
+      await this.run(["cp", local, `${container}:${file.path}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 

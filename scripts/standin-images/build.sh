@@ -15,13 +15,19 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${ORCHESTRA_STANDIN_CACHE:-$HOME/.cache/orchestra-standins}"
 SUITE=bookworm
 # postgresql-client-15 comes with postgresql-15; named anyway so the API stand-in's psql is explicit.
-PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools python3 wget ca-certificates procps)
+# The prometheus-* packages are the monitoring stand-ins' real binaries (Debian's 2.42 / 0.25 / 0.23
+# / 1.5, about 165 MB installed, most of it prometheus + promtool); promtool and amtool come with them.
+PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools python3 wget ca-certificates procps
+  prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter)
 BASE_TAG="orchestra-standin/base:$SUITE"
 LABEL=org.orchestra.standin
 # directory -> tag; the tags mirror the upstream images'; tests substitute them through the stack config's `images` key.
 IMAGES=(postgres=orchestra-standin/postgres:15 redis=orchestra-standin/redis:7
   weaviate=orchestra-standin/weaviate:1.22.4 api=orchestra-standin/api:test
-  mcp=orchestra-standin/mcp:test frontend=orchestra-standin/frontend:test)
+  mcp=orchestra-standin/mcp:test frontend=orchestra-standin/frontend:test
+  prometheus=orchestra-standin/prometheus:2.42 alertmanager=orchestra-standin/alertmanager:0.25
+  blackbox-exporter=orchestra-standin/blackbox-exporter:0.23 node-exporter=orchestra-standin/node-exporter:1.5
+  cadvisor=orchestra-standin/cadvisor:test dcgm-exporter=orchestra-standin/dcgm-exporter:test)
 
 started=$SECONDS
 log() { printf '[standins] %s\n' "$*" >&2; }
@@ -110,6 +116,10 @@ make_rootfs() {
   rm -rf "$perl"/CORE/*.h "$perl"/auto/Encode/{JP,KR,CN,TW} "$perl"/Encode/{JP,KR,CN,TW} "$perl"/Encode/{JP,KR,CN,TW}.pm
   find "$root/usr/lib/x86_64-linux-gnu/gconv" -name '*.so' ! -name 'UTF-*' ! -name 'UNICODE.so' ! -name 'ISO8859-1.so' -delete
   rm -rf "$root"/usr/lib/python3.11/{test,lib2to3,pydoc_data,ensurepip,idlelib,tkinter,turtledemo}
+  # About 210 MB: libjs-moment-timezone (a dependency of prometheus' classic web UI) ships the time
+  # zone data of every tzdata release since 2014 as separate JSON files. The UI loads only the
+  # moment-timezone-with-data*.js bundles beside them, which carry their own data.
+  rm -rf "$root"/usr/share/javascript/moment-timezone/data
   # Docker provides /dev, /proc and /sys at run time.
   tar --numeric-owner --xattrs -C "$root" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' -cf "$out.tmp" .
   mv "$out.tmp" "$out"

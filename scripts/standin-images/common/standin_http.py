@@ -14,7 +14,8 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def route(self, path):
-        """Returns (status, payload); payload is a dict (JSON) or str (HTML). Override."""
+        """Returns (status, payload); payload is a dict (JSON), a str (HTML) or a tuple
+        (content type, str) for any other text, e.g. the Prometheus exposition format. Override."""
         return 404, {"error": "not found"}
 
     def _handle(self, with_body):
@@ -23,7 +24,9 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = self.route(path)
         except Exception as exc:  # a stand-in bug must answer 500, not hang the caller
             status, payload = 500, {"error": type(exc).__name__}
-        if isinstance(payload, str):
+        if isinstance(payload, tuple):
+            ctype, body = payload[0], payload[1].encode()
+        elif isinstance(payload, str):
             body, ctype = payload.encode(), "text/html; charset=utf-8"
         else:
             body, ctype = json.dumps(payload).encode(), "application/json"
@@ -47,11 +50,15 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("%s %s\n" % (self.command, fmt % args))
 
 
-def serve(handler_cls, port, name):
+# The content type Prometheus expects from a /metrics endpoint (text exposition format 0.0.4).
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def serve(handler_cls, port, name, host="0.0.0.0"):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    httpd = ThreadingHTTPServer(("0.0.0.0", int(port)), handler_cls)
+    httpd = ThreadingHTTPServer((host, int(port)), handler_cls)
     httpd.daemon_threads = True
-    print("%s stand-in listening on 0.0.0.0:%s (pid %d)" % (name, port, os.getpid()), flush=True)
+    print("%s stand-in listening on %s:%s (pid %d)" % (name, host, port, os.getpid()), flush=True)
     try:
         httpd.serve_forever()
     finally:
