@@ -68,6 +68,7 @@ let all: ContainerSpec[];
 let port: Record<ServiceName, number>;
 let webhook: Server;
 const notifications: Notification[] = [];
+let expiredAt: number;
 
 const nameOf = (service: ServiceName) => {
   const found = all.find((spec) => spec.service === service);
@@ -87,7 +88,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitForNotification(
   since: number,
   alertname: string,
-  service: string,
+  service: string | undefined,
   status: "firing" | "resolved",
   timeoutMs: number,
 ): Promise<Notification> {
@@ -147,7 +148,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(webhookPort, "0.0.0.0", resolve));
 
-  const placeholders = { [PRIVATE_IP_PLACEHOLDER]: "127.0.0.1" };
+  // The node's expiry, as the layer fills it from the instance: a minute ago, so the past-its-TTL
+  // rule has something to say.
+  expiredAt = Math.floor(Date.now() / 1000) - 60;
+  const placeholders = {
+    [PRIVATE_IP_PLACEHOLDER]: "127.0.0.1",
+    [nodeExpiryPlaceholder("app")]: String(expiredAt),
+  };
   try {
     await runner.start(slice.data, SECRETS, placeholders);
     // Alertmanager reaches this test's receiver through the network's gateway, the host's side.
@@ -224,6 +231,9 @@ describe("promtool and amtool accept every layer's generated files", () => {
               "--rm",
               "--network",
               "none",
+              // The directory is this test's (0700); the images run as nobody.
+              "--user",
+              "0:0",
               "-v",
               `${dir}:/etc/prometheus:ro`,
               "--entrypoint",
@@ -238,7 +248,7 @@ describe("promtool and amtool accept every layer's generated files", () => {
           run(STANDIN_IMAGES.prometheus, "promtool", "check", "config", "/etc/prometheus/prometheus.yml"),
         ).toBe(
           "Checking /etc/prometheus/prometheus.yml\n" +
-            " SUCCESS: 1 rule files found\n" +
+            "  SUCCESS: 1 rule files found\n" +
             " SUCCESS: /etc/prometheus/prometheus.yml is valid prometheus config file syntax\n\n" +
             "Checking /etc/prometheus/rules.yml\n" +
             `  SUCCESS: ${rules} rules found\n\n`,
@@ -248,7 +258,10 @@ describe("promtool and amtool accept every layer's generated files", () => {
         ).toBe(`Checking /etc/prometheus/rules.yml\n  SUCCESS: ${rules} rules found\n\n`);
         expect(
           run(STANDIN_IMAGES.alertmanager, "amtool", "check-config", "/etc/prometheus/alertmanager.yml"),
-        ).toContain("SUCCESS");
+        ).toBe(
+          "Checking '/etc/prometheus/alertmanager.yml'  SUCCESS\nFound:\n - global config\n - route\n" +
+            " - 0 inhibit rules\n - 1 receivers\n - 0 templates\n\n",
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -362,6 +375,17 @@ test("a stopped MCP server's alert reaches the webhook within the promised time,
     await runner.run(["update", "--restart", "unless-stopped", mcp]);
   }
 }, 240_000);
+
+test("a node past its TTL raises InstancePastTtl at the webhook, naming the node and the reaper", async () => {
+  const fired = await waitForNotification(0, "InstancePastTtl", undefined, "firing", 120_000);
+  const alert = fired.alerts.find((a) => a.labels.alertname === "InstancePastTtl");
+  expect([alert?.labels.node, alert?.annotations.summary, alert?.annotations.action]).toEqual([
+    "app",
+    "node app is past its TTL and still running (and billing)",
+    `\`npm run reap -- --stack ${runId} --yes\` terminates it, or raise ttlHours and \`pulumi up --stack ${runId}\` to keep it`,
+  ]);
+  expect(expiredAt).toBeLessThan(Date.now() / 1000);
+}, 150_000);
 
 test("the webhook URL never appears on a command line: docker's argv, the containers' Cmd, the process list", async () => {
   expect(JSON.stringify(runner.commands)).not.toContain(WEBHOOK_TOKEN);

@@ -250,7 +250,7 @@ describe("staging with monitoring: a CPU data node, nodes that expire", () => {
     expect(ruleRows(plan)).toEqual(expectedRules(["app", "data", "gpu-a"], ["app", "gpu-a"], true));
     expect(plan.rules.find((r) => r.alert === "InstancePastTtl" && r.node === "data")).toEqual({
       alert: "InstancePastTtl",
-      expr: '(time() > {expiresAtEpoch:data}) and on() (up{job="node",node="data"} == 1)',
+      expr: '(vector(time()) > {expiresAtEpoch:data}) and on() (up{job="node",node="data"} == 1)',
       forSeconds: 0,
       severity: "warning",
       node: "data",

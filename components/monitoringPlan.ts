@@ -198,6 +198,8 @@ export function planMonitoring(prefix: string, input: MonitoringPlanSettings): M
           "--path.sysfs=/host/sys",
           "--path.rootfs=/host/root",
           "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
+          // Needs the host's D-Bus, which a container does not have (Debian's build turns it on).
+          "--no-collector.systemd",
           listen("node-exporter"),
         ],
         healthCheck: httpCheck(port("node-exporter"), "/metrics"),

@@ -137,7 +137,8 @@ export function planAlertRules(
   for (const node of nodes.filter((n) => n.expires)) {
     rules.push({
       alert: "InstancePastTtl",
-      expr: `(time() > ${nodeExpiryPlaceholder(node.key)}) and on() (up${selector({ job: "node", node: node.key })} == 1)`,
+      // time() is a scalar: compared as a one-element vector, which PromQL allows without `bool`.
+      expr: `(vector(time()) > ${nodeExpiryPlaceholder(node.key)}) and on() (up${selector({ job: "node", node: node.key })} == 1)`,
       forSeconds: 0,
       severity: "warning",
       node: node.key,

@@ -357,7 +357,9 @@ test("secrets never appear on a command line: docker's argv, the containers' Cmd
   expect(runner.commands.length).toBeGreaterThan(all.length);
   expect(leaks(JSON.stringify(runner.commands))).toEqual([]);
   expect(
-    runner.commands.filter((argv) => argv[0] === "run").every((argv) => !argv.includes("POSTGRES_PASSWORD")),
+    runner.commands
+      .filter((argv) => argv[0] === "run" || argv[0] === "create")
+      .every((argv) => !argv.includes("POSTGRES_PASSWORD")),
   ).toBe(true);
 
   const states = await runner.inspectAll(all.map((c) => c.containerName));

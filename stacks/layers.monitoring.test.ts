@@ -160,7 +160,7 @@ describe("staging", () => {
     );
     const rules = (inputsOf(CONTAINER, "orchestra-staging-monitoring-prometheus").uploads as Upload[])[1];
     expect(rules.content).toContain(
-      'expr: (time() > 1796126400) and on() (up{job="node",node="gpu-a"} == 1)\n',
+      'expr: (vector(time()) > 1796126400) and on() (up{job="node",node="gpu-a"} == 1)\n',
     );
     expect(rules.content).not.toContain("{expiresAtEpoch:");
   });

@@ -48,8 +48,11 @@ export function fillPlaceholders(text: string, placeholders: Placeholders): stri
   return Object.entries(placeholders).reduce((out, [key, value]) => out.split(key).join(value), text);
 }
 
-/** An address placeholder (`{privateIp}`, `{publicIp}`, `{dataHost}`, `{privateIp:<node>}`) left in text. */
-const UNFILLED_ADDRESS = /\{(privateIp|publicIp|dataHost)(:[^{}]*)?\}/;
+/**
+ * An address placeholder (`{privateIp}`, `{publicIp}`, `{dataHost}`, `{privateIp:<node>}`) or a
+ * node's `{expiresAtEpoch:<node>}` left in text.
+ */
+const UNFILLED_ADDRESS = /\{(privateIp|publicIp|dataHost|expiresAtEpoch)(:[^{}]*)?\}/;
 /** Any placeholder that must never reach docker's argv: an address one, or a file's `{secret:<name>}`. */
 const UNFILLED_ARG = new RegExp(`${UNFILLED_ADDRESS.source}|\\{secret:[^{}]*\\}`);
 
@@ -178,7 +181,7 @@ export class DockerRunner {
   }
 
   /** Runs docker with `args`; refuses an argv carrying any secret value this runner knows. */
-  async run(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  async run(args: readonly string[], timeoutMs = 120_000, withStderr = false): Promise<string> {
     for (const arg of args) {
       for (const secret of this.secretValues) {
         if (arg.includes(secret))
@@ -196,7 +199,7 @@ export class DockerRunner {
             const detail = this.scrub(String(stderr).trim() || error.message);
             reject(new Error(`docker ${args[0]} ${args[1] ?? ""} failed: ${detail}`));
           } else {
-            resolve(String(stdout));
+            resolve(withStderr ? `${String(stdout)}${String(stderr)}` : String(stdout));
           }
         },
       );
@@ -287,6 +290,10 @@ export class DockerRunner {
       content: renderContainerFile(spec.containerName, file, secrets, placeholders),
     }));
 
+    // The test machines have no NVIDIA runtime, so `--gpus all` would fail every run: the GPU
+    // exporters' stand-ins need none. The components pass `gpus` to Docker on the real nodes.
+    if (spec.gpus !== undefined)
+      this.log(`${spec.containerName}: --gpus ${spec.gpus} left out (no GPU runtime here)`);
     const health = spec.healthCheck;
     // `--cpus` above the host's count is refused by the daemon; a small CI box gets all it has.
     const cpusLimit = Math.min(spec.cpus, cpus().length);
@@ -433,7 +440,8 @@ export class DockerRunner {
         : "no health check has run yet";
     let logs = "";
     try {
-      logs = await this.run(["logs", "--tail", "10", name]);
+      // `docker logs` replays the container's stderr on its own stderr (where Prometheus logs).
+      logs = await this.run(["logs", "--tail", "10", name], 120_000, true);
     } catch {
       logs = "(logs unavailable)";
     }
