@@ -3,7 +3,7 @@
  * every interface, so a node that reported no private IP must fail the deploy, not publish the stores.
  */
 import { planAppServices, type AppServicesSettings } from "./appServicesPlan";
-import { dockerCpus, requireAddress, substituteAddresses } from "./containerSpec";
+import { dockerCpus, renderFileSecrets, requireAddress, substituteAddresses } from "./containerSpec";
 import { planDataServices } from "./dataServicesPlan";
 import { DEFAULT_IMAGES } from "./serviceCatalog";
 
@@ -58,4 +58,46 @@ test("an address placeholder filled with an empty value fails, in a port binding
 
 test("CPUs are spelled as the Docker provider reads them back, so cpus (force-new) never diffs", () => {
   expect([2, 1, 0.5, 1.5, 0.25, 16].map(dockerCpus)).toEqual(["2.0", "1.0", "0.5", "1.5", "0.25", "16.0"]);
+});
+
+describe("renderFileSecrets: a secret in a configuration file", () => {
+  const content = "url: {secret:alertWebhookUrl}\n";
+
+  test("is written as a JSON string, whatever it holds", () => {
+    expect(renderFileSecrets(content, { alertWebhookUrl: 'https://h.example.test/a?b="c"&d=\\e' })).toBe(
+      'url: "https://h.example.test/a?b=\\"c\\"&d=\\\\e"\n',
+    );
+  });
+
+  test("a webhook URL that is not one is refused without repeating it", () => {
+    const refused = (value: string) => {
+      try {
+        renderFileSecrets(content, { alertWebhookUrl: value });
+      } catch (error) {
+        const message = (error as Error).message;
+        expect(message.includes(value.trim())).toBe(false);
+        return message;
+      }
+      throw new Error("accepted");
+    };
+    const fix = "set it with `pulumi config set --secret alertWebhookUrl <https://...>`";
+    expect(refused("hooks-secret-token")).toBe(
+      `orchestra:alertWebhookUrl is not a URL (its value is not shown: it is a secret); ${fix}`,
+    );
+    expect(refused("ftp://hooks.example.test/secret-token")).toBe(
+      `orchestra:alertWebhookUrl must be an http:// or https:// URL, not ftp:; ${fix}`,
+    );
+    expect(refused("https://hooks.example.test/secret-token\n")).toBe(
+      `orchestra:alertWebhookUrl contains white space or a line break (its value is not shown); ${fix}`,
+    );
+  });
+
+  test("an unknown or missing secret names the placeholder only", () => {
+    expect(() => renderFileSecrets("{secret:nope}", {})).toThrow(
+      "unknown secret placeholder {secret:nope} in a container file",
+    );
+    expect(() => renderFileSecrets(content, {})).toThrow(
+      "no value for {secret:alertWebhookUrl} in a container file",
+    );
+  });
 });

@@ -159,6 +159,26 @@ export function renderSecretTemplate(
 
 const FILE_SECRET = /\{secret:(\w+)\}/g;
 
+/**
+ * What a secret must look like where a program parses it (Alertmanager refuses a bad URL at start
+ * and would restart forever): a problem in words that never repeat the value, or undefined.
+ */
+const SECRET_FORMATS: Partial<Record<SecretName, (value: string) => string | undefined>> = {
+  alertWebhookUrl: (value) => {
+    const fix = "set it with `pulumi config set --secret alertWebhookUrl <https://...>`";
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return `is not a URL (its value is not shown: it is a secret); ${fix}`;
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      return `must be an http:// or https:// URL, not ${url.protocol}; ${fix}`;
+    if (/\s/.test(value)) return `contains white space or a line break (its value is not shown); ${fix}`;
+    return undefined;
+  },
+};
+
 /** The secrets a file's content refers to (`{secret:<name>}`), in order of first use. */
 export function fileSecrets(content: string): SecretName[] {
   const names = [...content.matchAll(FILE_SECRET)].map((match) => match[1]);
@@ -182,6 +202,8 @@ export function renderFileSecrets(
   return content.replace(FILE_SECRET, (placeholder, name: string) => {
     const value = secrets[name as SecretName];
     if (value === undefined) throw new Error(`no value for ${placeholder} in a container file`);
+    const problem = SECRET_FORMATS[name as SecretName]?.(value);
+    if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);
     return JSON.stringify(value);
   });
 }

@@ -222,7 +222,7 @@ describe("production: four nodes, all with GPUs, none expiring", () => {
       ].join("\n"),
     );
     // Any URL survives the YAML round trip, quotes and all.
-    const url = `https://hooks.example.test/a?b=1&c='x' "y" #z`;
+    const url = `https://hooks.example.test/a?b=1&c='x'"y"\\#z`;
     const rendered = yaml.load(renderFileSecrets(alertmanager?.content ?? "", { alertWebhookUrl: url })) as {
       receivers: { webhook_configs: { url: string }[] }[];
     };

@@ -163,3 +163,11 @@ test("isCostReport accepts a report read back from outputs and rejects anything 
     [undefined, null, "x", {}, { currency: "USD", totalMonthlyUsd: 1, rows: [{}] }].map(isCostReport),
   ).toEqual([false, false, false, false, false]);
 });
+
+test("monitoring adds no cost row: it runs on the nodes the layer already has", () => {
+  const book = snapshotPriceBook();
+  const without = priceStack(validateStackConfig(staging), book);
+  const withMonitoring = priceStack(validateStackConfig({ ...staging, monitoring: { enabled: true } }), book);
+  expect(withMonitoring).toEqual(without);
+  expect([withMonitoring.rows.length, withMonitoring.totalMonthlyUsd]).toEqual([4, 2560.4]);
+});
