@@ -87,7 +87,10 @@ describe("renderFileSecrets: a secret in a configuration file", () => {
     expect(refused("ftp://hooks.example.test/secret-token")).toBe(
       `orchestra:alertWebhookUrl must be an http:// or https:// URL, not ftp:; ${fix}`,
     );
-    expect(refused("https://hooks.example.test/secret-token\n")).toBe(
+    expect(renderFileSecrets(content, { alertWebhookUrl: " https://h.example.test/t\n" })).toBe(
+      'url: "https://h.example.test/t"\n',
+    );
+    expect(refused("https://hooks.example.test/secret token")).toBe(
       `orchestra:alertWebhookUrl contains white space or a line break (its value is not shown); ${fix}`,
     );
   });

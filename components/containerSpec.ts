@@ -200,7 +200,8 @@ export function renderFileSecrets(
 ): string {
   fileSecrets(content);
   return content.replace(FILE_SECRET, (placeholder, name: string) => {
-    const value = secrets[name as SecretName];
+    // A value read from a file (`config set --secret ... < file`) ends in a newline: never meant.
+    const value = secrets[name as SecretName]?.trim();
     if (value === undefined) throw new Error(`no value for ${placeholder} in a container file`);
     const problem = SECRET_FORMATS[name as SecretName]?.(value);
     if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);

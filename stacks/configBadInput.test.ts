@@ -312,7 +312,7 @@ describe("monitoring: the environment policy decides where it may run", () => {
 
   test("enabled on staging, its ports join the port map's clash check and its webhook is required", () => {
     expect(problemsOf({ ...valid, monitoring: { enabled: true }, ports: { prometheus: 8000 } }, [])).toEqual([
-      "orchestra:ports: api and prometheus both claim port 8000; every service needs its own port: set another with `pulumi config set --path 'ports.prometheus' <port>` (8010-8014 are free for MCP servers)",
+      "orchestra:ports: api and prometheus both claim port 8000; every service needs its own port: set another with `pulumi config set --path 'ports.prometheus' <port>`",
     ]);
     let thrown: unknown;
     try {

@@ -140,7 +140,7 @@ export function serviceRules(config: RawConfig, intact: Intact = () => true): st
     const other = claimedBy.get(port);
     if (other !== undefined) {
       problems.push(
-        `orchestra:ports: ${other} and ${service} both claim port ${port}; every service needs its own port: set another with \`pulumi config set --path 'ports.${service}' <port>\` (8010-8014 are free for MCP servers)`,
+        `orchestra:ports: ${other} and ${service} both claim port ${port}; every service needs its own port: set another with \`pulumi config set --path 'ports.${service}' <port>\`${service.startsWith("mcp-") ? " (8010-8014 are free for MCP servers)" : ""}`,
       );
     } else {
       claimedBy.set(port, service);
