@@ -80,13 +80,30 @@ describe("renderFileSecrets: a secret in a configuration file", () => {
       }
       throw new Error("accepted");
     };
-    const fix = "set it with `pulumi config set --secret alertWebhookUrl <https://...>`";
-    expect(refused("hooks-secret-token")).toBe(
-      `orchestra:alertWebhookUrl is not a URL (its value is not shown: it is a secret); ${fix}`,
+    const fix = "set it with `pulumi config set --secret alertWebhookUrl < url-file`";
+    const noHost = `orchestra:alertWebhookUrl must start with http:// or https:// and a host name (its value is not shown); ${fix}`;
+    // What Go's net/url (Alertmanager's parser) refuses, though a browser's URL would take it.
+    for (const value of [
+      "hooks-secret-token",
+      "admin:Sup3rS3cret@hooks.example.test/x",
+      "ftp://hooks.example.test/secret-token",
+      "https:///hooks.example.test/secret-token",
+      "https:hooks.example.test/secret-token",
+      "https://:8080/secret-token",
+      "https://h.example.test\\secret-token",
+    ])
+      expect([value, refused(value)]).toEqual([value, noHost]);
+    for (const value of ["https://h.example.test/a\u0001secret", "https://h.example.test/a\u007fsecret"])
+      expect([value, refused(value)]).toEqual([
+        value,
+        `orchestra:alertWebhookUrl contains a control character (its value is not shown); ${fix}`,
+      ]);
+    expect(refused("https://h.example.test/%zzsecret")).toBe(
+      `orchestra:alertWebhookUrl has a "%" that is not followed by two hex digits (its value is not shown); ${fix}`,
     );
-    expect(refused("ftp://hooks.example.test/secret-token")).toBe(
-      `orchestra:alertWebhookUrl must be an http:// or https:// URL, not ftp:; ${fix}`,
-    );
+    expect(
+      renderFileSecrets(content, { alertWebhookUrl: "https://user:pw@h.example.test:8443/p%20q?a=b#c" }),
+    ).toBe('url: "https://user:pw@h.example.test:8443/p%20q?a=b#c"\n');
     expect(renderFileSecrets(content, { alertWebhookUrl: " https://h.example.test/t\n" })).toBe(
       'url: "https://h.example.test/t"\n',
     );

@@ -165,16 +165,23 @@ const FILE_SECRET = /\{secret:(\w+)\}/g;
  */
 const SECRET_FORMATS: Partial<Record<SecretName, (value: string) => string | undefined>> = {
   alertWebhookUrl: (value) => {
-    const fix = "set it with `pulumi config set --secret alertWebhookUrl <https://...>`";
-    let url: URL;
+    const fix = "set it with `pulumi config set --secret alertWebhookUrl < url-file`";
+    // Parts of the value are never shown (a part before ":" may be a token). Checked as strictly as
+    // Go's net/url, which Alertmanager parses with: WHATWG's URL forgives "\\", "https:host" and
+    // a bad "%" escape, Go refuses them and Alertmanager would restart forever.
+    if (/\s/.test(value)) return `contains white space or a line break (its value is not shown); ${fix}`;
+    if (/[\u0000-\u001f\u007f]/.test(value))
+      return `contains a control character (its value is not shown); ${fix}`;
+    // The authority: optional user info, then a host (no backslash: Go refuses it there).
+    if (!/^https?:\/\/(?:[^/?#@\\]*@)?[^/?#@:\\]+(?::\d*)?(?:[/?#]|$)/i.test(value))
+      return `must start with http:// or https:// and a host name (its value is not shown); ${fix}`;
+    if (/%(?![0-9a-fA-F]{2})/.test(value))
+      return `has a "%" that is not followed by two hex digits (its value is not shown); ${fix}`;
     try {
-      url = new URL(value);
+      new URL(value);
     } catch {
       return `is not a URL (its value is not shown: it is a secret); ${fix}`;
     }
-    if (url.protocol !== "https:" && url.protocol !== "http:")
-      return `must be an http:// or https:// URL, not ${url.protocol}; ${fix}`;
-    if (/\s/.test(value)) return `contains white space or a line break (its value is not shown); ${fix}`;
     return undefined;
   },
 };

@@ -148,9 +148,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => webhook.listen(webhookPort, "0.0.0.0", resolve));
 
-  // The node's expiry, as the layer fills it from the instance: a minute ago, so the past-its-TTL
-  // rule has something to say.
-  expiredAt = Math.floor(Date.now() / 1000) - 60;
+  // The node's expiry, as the layer fills it from the instance: past the reaper's 5-minute grace,
+  // so the past-its-TTL rule has something to say.
+  expiredAt = Math.floor(Date.now() / 1000) - 360;
   const placeholders = {
     [PRIVATE_IP_PLACEHOLDER]: "127.0.0.1",
     [nodeExpiryPlaceholder("app")]: String(expiredAt),
@@ -382,7 +382,7 @@ test("a node past its TTL raises InstancePastTtl at the webhook, naming the node
   expect([alert?.labels.node, alert?.annotations.summary, alert?.annotations.action]).toEqual([
     "app",
     "node app is past its TTL and still running (and billing)",
-    `\`npm run reap -- --stack ${runId} --yes\` terminates it, or raise ttlHours and \`pulumi up --stack ${runId}\` to keep it`,
+    `\`npm run reap -- --stack ${runId} --yes\` terminates it; to keep it, replace it with a fresh TTL: \`pulumi up --stack ${runId} --replace <its instance URN>\` (a ttlHours change keeps the stamped expiry)`,
   ]);
   expect(expiredAt).toBeLessThan(Date.now() / 1000);
 }, 150_000);

@@ -69,8 +69,7 @@ function expectedRules(
       service,
     ]),
     ...STORES.map(([store]): [string, string, string] => ["ServiceDown", "data", store]),
-    ["ExporterDown", "app", "prometheus"],
-    ["ExporterDown", "app", "alertmanager"],
+    // None for Prometheus and Alertmanager: neither can report its own absence.
     ["ExporterDown", "app", "blackbox-exporter"],
     ...nodes.map((node): [string, string, string] => ["NodeUnreachable", node, "node-exporter"]),
     ...nodes.map((node): [string, string, string] => ["ExporterDown", node, "cadvisor"]),
@@ -122,7 +121,7 @@ describe("production: four nodes, all with GPUs, none expiring", () => {
         "on node app: `docker ps -a --filter name=mcp-memory`, then `docker logs` of its container; `pulumi up --stack production` recreates a removed container",
     });
     expect(plan.rules.find((r) => r.alert === "HighGpuMemoryUse" && r.node === "gpu-b")?.expr).toBe(
-      '100 * DCGM_FI_DEV_FB_USED{job="dcgm",node="gpu-b"} / (DCGM_FI_DEV_FB_USED{job="dcgm",node="gpu-b"} + DCGM_FI_DEV_FB_FREE{job="dcgm",node="gpu-b"}) >= 80',
+      'max by (node, gpu) (100 * DCGM_FI_DEV_FB_USED{job="dcgm",node="gpu-b"} / (DCGM_FI_DEV_FB_USED{job="dcgm",node="gpu-b"} + DCGM_FI_DEV_FB_FREE{job="dcgm",node="gpu-b"})) >= 80',
     );
     expect(plan.rules.find((r) => r.alert === "ApiSlow")?.expr).toBe(
       'probe_duration_seconds{job="probe-http",service="api"} > 0.2',
@@ -199,7 +198,7 @@ describe("production: four nodes, all with GPUs, none expiring", () => {
     const rules = yaml.load(prometheus[1].content) as {
       groups: { name: string; rules: { alert: string }[] }[];
     };
-    expect(rules.groups.map((g) => [g.name, g.rules.length])).toEqual([["orchestra-production", 42]]);
+    expect(rules.groups.map((g) => [g.name, g.rules.length])).toEqual([["orchestra-production", 40]]);
 
     const alertmanager = plan.containers.app[1].files?.[0];
     expect(alertmanager?.content).toBe(
@@ -250,14 +249,25 @@ describe("staging with monitoring: a CPU data node, nodes that expire", () => {
     expect(ruleRows(plan)).toEqual(expectedRules(["app", "data", "gpu-a"], ["app", "gpu-a"], true));
     expect(plan.rules.find((r) => r.alert === "InstancePastTtl" && r.node === "data")).toEqual({
       alert: "InstancePastTtl",
-      expr: '(vector(time()) > {expiresAtEpoch:data}) and on() (up{job="node",node="data"} == 1)',
+      expr: '(vector(time()) > {expiresAtEpoch:data} + 300) and on() (up{job="node",node="data"} == 1)',
       forSeconds: 0,
       severity: "warning",
       node: "data",
       summary: "node data is past its TTL and still running (and billing)",
       action:
-        "`npm run reap -- --stack staging --yes` terminates it, or raise ttlHours and `pulumi up --stack staging` to keep it",
+        "`npm run reap -- --stack staging --yes` terminates it; to keep it, replace it with a fresh TTL: `pulumi up --stack staging --replace <its instance URN>` (a ttlHours change keeps the stamped expiry)",
     });
+  });
+
+  test("the CPU rate window spans five minutes, or four scrapes when they are longer", () => {
+    const cpu = (plan: MonitoringPlan) =>
+      plan.rules.find((r) => r.alert === "HighCpuUse" && r.node === "app")?.expr;
+    expect(cpu(plan)).toBe(
+      '100 * (1 - avg by (node) (rate(node_cpu_seconds_total{job="node",node="app",mode="idle"}[300s]))) >= 80',
+    );
+    expect(cpu(planned("staging", { monitoring: { enabled: true, probeIntervalSeconds: 300 } }))).toBe(
+      '100 * (1 - avg by (node) (rate(node_cpu_seconds_total{job="node",node="app",mode="idle"}[1200s]))) >= 80',
+    );
   });
 
   test("the config's thresholds, intervals, retention, receiver and SSH port reach the plan", () => {
@@ -276,7 +286,7 @@ describe("staging with monitoring: a CPU data node, nodes that expire", () => {
       },
     });
     expect(tuned.rules.find((r) => r.alert === "HighMemoryUse" && r.node === "app")?.expr).toBe(
-      '100 * (1 - node_memory_MemAvailable_bytes{job="node",node="app"} / node_memory_MemTotal_bytes{job="node",node="app"}) >= 90',
+      'max by (node) (100 * (1 - node_memory_MemAvailable_bytes{job="node",node="app"} / node_memory_MemTotal_bytes{job="node",node="app"})) >= 90',
     );
     expect(tuned.rules.find((r) => r.alert === "ApiSlow")?.expr).toBe(
       'probe_duration_seconds{job="probe-http",service="api"} > 0.15',

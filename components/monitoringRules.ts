@@ -8,6 +8,7 @@
  * `DCGM_FI_DEV_FB_FREE`, framebuffer MiB), the blackbox exporter (`probe_success`,
  * `probe_duration_seconds`) and Prometheus's own `up`.
  */
+import { REAP_GRACE_MS } from "../infra/launchRules";
 import type { MonitoringSettings } from "../stacks/configMonitoring";
 import { nodeExpiryPlaceholder, type MonitoredNode, type ScrapeTarget } from "./monitoringTargets";
 
@@ -29,6 +30,14 @@ export interface AlertRule {
 
 /** Sustained-use alerts wait this long (ORCHESTRA.md: a warning at 80 % use, not at a spike). */
 export const SUSTAINED_SECONDS = 300;
+
+/**
+ * The CPU rate window: 5 minutes, or four scrapes when that is longer (a rate needs two samples in
+ * its window whatever the evaluation's alignment; at one scrape per window it never fires).
+ */
+export function rateWindowSeconds(intervalSeconds: number): number {
+  return Math.max(SUSTAINED_SECONDS, 4 * intervalSeconds);
+}
 
 /** Filesystems that are not the node's disks. */
 const NOT_A_DISK = 'fstype!~"tmpfs|overlay|squashfs|nsfs|proc|sysfs"';
@@ -61,9 +70,10 @@ export function planAlertRules(
       action: `on node ${probe.node}: \`docker ps -a --filter name=${probe.service}\`, then \`docker logs\` of its container; \`pulumi up --stack ${stack}\` recreates a removed container`,
     });
   }
+  // Prometheus cannot report its own absence, nor Alertmanager deliver its own: no rule for them.
   rules.push(
     ...targets
-      .filter((t) => !t.job.startsWith("probe-"))
+      .filter((t) => !t.job.startsWith("probe-") && t.job !== "prometheus" && t.job !== "alertmanager")
       .map((t): AlertRule => {
         const nodeExporter = t.job === "node";
         return {
@@ -96,17 +106,17 @@ export function planAlertRules(
     rules.push(
       use(
         "Cpu",
-        `100 * (1 - avg by (node) (rate(node_cpu_seconds_total${selector(on, 'mode="idle"')}[5m])))`,
+        `100 * (1 - avg by (node) (rate(node_cpu_seconds_total${selector(on, 'mode="idle"')}[${rateWindowSeconds(interval)}s])))`,
         `\`docker stats\` on node ${node.key} shows which container; move load or pick a larger instance type`,
       ),
       use(
         "Memory",
-        `100 * (1 - node_memory_MemAvailable_bytes${selector(on)} / node_memory_MemTotal_bytes${selector(on)})`,
+        `max by (node) (100 * (1 - node_memory_MemAvailable_bytes${selector(on)} / node_memory_MemTotal_bytes${selector(on)}))`,
         `\`docker stats\` on node ${node.key} shows which container; the containers' memory limits are in the plan`,
       ),
       use(
         "Disk",
-        `100 * (1 - node_filesystem_avail_bytes${selector(on, NOT_A_DISK)} / node_filesystem_size_bytes${selector(on, NOT_A_DISK)})`,
+        `max by (node, mountpoint) (100 * (1 - node_filesystem_avail_bytes${selector(on, NOT_A_DISK)} / node_filesystem_size_bytes${selector(on, NOT_A_DISK)}))`,
         `on node ${node.key}: \`df -h\` and \`docker system df\`; prune unused images with \`docker image prune\``,
       ),
     );
@@ -115,7 +125,7 @@ export function planAlertRules(
       rules.push(
         use(
           "GpuMemory",
-          `100 * DCGM_FI_DEV_FB_USED${selector(gpu)} / (DCGM_FI_DEV_FB_USED${selector(gpu)} + DCGM_FI_DEV_FB_FREE${selector(gpu)})`,
+          `max by (node, gpu) (100 * DCGM_FI_DEV_FB_USED${selector(gpu)} / (DCGM_FI_DEV_FB_USED${selector(gpu)} + DCGM_FI_DEV_FB_FREE${selector(gpu)}))`,
           `\`nvidia-smi\` on node ${node.key} shows which process holds GPU memory`,
         ),
       );
@@ -137,13 +147,14 @@ export function planAlertRules(
   for (const node of nodes.filter((n) => n.expires)) {
     rules.push({
       alert: "InstancePastTtl",
-      // time() is a scalar: compared as a one-element vector, which PromQL allows without `bool`.
-      expr: `(vector(time()) > ${nodeExpiryPlaceholder(node.key)}) and on() (up${selector({ job: "node", node: node.key })} == 1)`,
+      // Past the expiry by the reaper's grace: when `npm run reap` would already terminate it. time()
+      // is a scalar: compared as a one-element vector, which PromQL allows without `bool`.
+      expr: `(vector(time()) > ${nodeExpiryPlaceholder(node.key)} + ${REAP_GRACE_MS / 1000}) and on() (up${selector({ job: "node", node: node.key })} == 1)`,
       forSeconds: 0,
       severity: "warning",
       node: node.key,
       summary: `node ${node.key} is past its TTL and still running (and billing)`,
-      action: `\`npm run reap -- --stack ${stack} --yes\` terminates it, or raise ttlHours and \`pulumi up --stack ${stack}\` to keep it`,
+      action: `\`npm run reap -- --stack ${stack} --yes\` terminates it; to keep it, replace it with a fresh TTL: \`pulumi up --stack ${stack} --replace <its instance URN>\` (a ttlHours change keeps the stamped expiry)`,
     });
   }
   return rules;

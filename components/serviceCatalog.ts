@@ -81,9 +81,11 @@ export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = Object.free
   postgres: "postgres:15.8",
   redis: "redis:7.2.5-alpine",
   weaviate: "semitechnologies/weaviate:1.22.4",
-  // The releases the services tier proves the generated configuration with (Debian bookworm's).
+  // The releases the services tier proves the generated configuration with (Debian bookworm's),
+  // but Alertmanager: before 0.26 it shows a webhook URL (a credential) in its status API and its
+  // delivery errors (alertmanager PR #3228); 0.27 reads the same configuration.
   prometheus: "prom/prometheus:v2.42.0",
-  alertmanager: "prom/alertmanager:v0.25.0",
+  alertmanager: "prom/alertmanager:v0.27.0",
   "blackbox-exporter": "prom/blackbox-exporter:v0.23.0",
   "node-exporter": "prom/node-exporter:v1.5.0",
   cadvisor: "gcr.io/cadvisor/cadvisor:v0.47.2",

@@ -59,3 +59,11 @@ export function ttlOrNone(hours: number | undefined): number | undefined {
  * bounds nothing the monthly budget does not (1e12 hours would not even be a date).
  */
 export const MAX_TTL_HOURS = 744;
+
+/**
+ * How long past its expiry, by Lambda's clock, an instance is kept before it is reaped: 5 minutes.
+ * It absorbs what one clock still leaves: the `Date` header's one-second resolution, request
+ * latency, and Lambda's front servers' small differences. Five minutes of a GPU node cost cents;
+ * reaping one early ends someone's run.
+ */
+export const REAP_GRACE_MS = 5 * 60_000;

@@ -15,13 +15,9 @@ import { readArgs } from "./cliArgs";
 // One plain-text table renderer for both tools: the reaper's table is drawn like `npm run cost`'s.
 import { renderTable } from "./costFormat";
 
-/**
- * How long past its expiry, by Lambda's clock, an instance is kept before it is reaped: 5 minutes.
- * It absorbs what one clock still leaves: the `Date` header's one-second resolution, request
- * latency, and Lambda's front servers' small differences. Five minutes of a GPU node cost cents;
- * reaping one early ends someone's run.
- */
-export const REAP_GRACE_MS = 5 * 60_000;
+// The grace lives with the other TTL rules (the monitoring alert waits it out too).
+import { REAP_GRACE_MS } from "../infra/launchRules";
+export { REAP_GRACE_MS };
 
 export interface ReapArgs {
   /** The `orchestra-stack` tag value to reap, `<project>/<stack>`. */

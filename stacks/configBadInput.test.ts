@@ -45,7 +45,7 @@ describe("publicPorts: only the frontend and API ports face the allowed CIDRs", 
     ]);
     // Prometheus and the exporters stay private; the message says how they are reached instead.
     expect(problemsOf({ ...valid, publicPorts: [9090] })).toEqual([
-      "orchestra:publicPorts contains 9090, the prometheus port: monitoring listens on the nodes' private side, reached through the SSH tunnel the monitoring output prints; only the frontend (3000) and API (8000) ports may face orchestra:allowedCidrs: remove 9090 from orchestra:publicPorts",
+      "orchestra:publicPorts contains 9090, the prometheus port: monitoring listens on the nodes' private side only (where it runs, the monitoring output prints the SSH tunnel that reaches it); only the frontend (3000) and API (8000) ports may face orchestra:allowedCidrs: remove 9090 from orchestra:publicPorts",
     ]);
     // A list written for the API's old port is refused once the API moves; unset follows the move.
     expect(problemsOf({ ...valid, ports: { api: 9000 }, publicPorts: [3000, 8000] })).toEqual([
@@ -307,6 +307,41 @@ describe("monitoring: the environment policy decides where it may run", () => {
       `orchestra:monitoring.probeIntervalSeconds = 2: must be a whole number of seconds from 5 to 300${fixWith("monitoring.probeIntervalSeconds")}`,
       `orchestra:monitoring.receiver = "pagerduty": Invalid option: expected one of "webhook"|"slack"${fixWith("monitoring.receiver")}`,
       "orchestra:monitoring.retention = 7: not a monitoring setting (a monitoring has enabled, thresholdPercent, apiLatencyMs, probeIntervalSeconds, retentionDays, receiver, groupWaitSeconds, groupIntervalSeconds and repeatIntervalMinutes); remove it with `pulumi config rm --path 'monitoring.retention'`",
+    ]);
+  });
+
+  test("settings for a monitoring that does not run are refused, not ignored; apiLatencyMs stays under the probe timeout", () => {
+    expect(problemsOf({ ...valid, monitoring: { thresholdPercent: 50, retentionDays: 7 } })).toEqual([
+      "orchestra:monitoring sets thresholdPercent, retentionDays but the staging layer runs monitoring only with monitoring.enabled true, so they do nothing: set monitoring.enabled true where the layer allows it, or remove them with `pulumi config rm --path 'monitoring.thresholdPercent'`",
+    ]);
+    expect(problemsOf({ ...valid, monitoring: { enabled: false, apiLatencyMs: 100 } })).toEqual([
+      "orchestra:monitoring sets apiLatencyMs but monitoring is off here, so it does nothing: set monitoring.enabled true where the layer allows it, or remove it with `pulumi config rm --path 'monitoring.apiLatencyMs'`",
+    ]);
+    expect(problemsOf({ ...valid, monitoring: { enabled: true, apiLatencyMs: 5000 } })).toEqual([
+      `orchestra:monitoring.apiLatencyMs = 5000: must be a whole number of milliseconds from 1 to 4999 (a probe gives up at 5 s and counts as down)${fixWith("monitoring.apiLatencyMs")}`,
+    ]);
+  });
+
+  test("a mistake inside monitoring hides neither its port clashes nor the secrets it needs", () => {
+    expect(
+      problemsOf({ ...valid, monitoring: { enabled: true, treshold: 80 }, ports: { prometheus: 8000 } }),
+    ).toEqual([
+      "orchestra:monitoring.treshold = 80: not a monitoring setting (a monitoring has enabled, thresholdPercent, apiLatencyMs, probeIntervalSeconds, retentionDays, receiver, groupWaitSeconds, groupIntervalSeconds and repeatIntervalMinutes); remove it with `pulumi config rm --path 'monitoring.treshold'`",
+      "orchestra:ports: api and prometheus both claim port 8000; every service needs its own port: set another with `pulumi config set --path 'ports.prometheus' <port>`",
+    ]);
+    let thrown: unknown;
+    try {
+      validateStackConfig({ ...valid, monitoring: { enabled: true, treshold: 80 } }, [
+        "sshPrivateKey",
+        "databasePassword",
+        "redisPassword",
+        "weaviateApiKey",
+      ]);
+    } catch (error) {
+      thrown = error;
+    }
+    expect((thrown as StackConfigError).problems.slice(1)).toEqual([
+      "orchestra:alertWebhookUrl is not set; the staging layer needs it: set it with `pulumi config set --secret alertWebhookUrl <value>` (a secret: never commit it in plain text)",
     ]);
   });
 

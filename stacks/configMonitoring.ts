@@ -34,7 +34,21 @@ export function monitoringOn(config: RawConfig): boolean {
 
 /** Problems with `orchestra:monitoring` against the layer and the containers choice. */
 export function monitoringRules(config: RawConfig, intact: Intact = () => true): string[] {
-  if (!intact("layer", "monitoring", "deployContainers") || config.monitoring?.enabled !== true) return [];
+  if (!intact("layer", "monitoring", "deployContainers")) return [];
+  const tuned = Object.keys(config.monitoring ?? {}).filter((key) => key !== "enabled");
+  if (config.monitoring?.enabled !== true) {
+    // Settings for a monitoring that does not run would be silently ignored.
+    if (tuned.length === 0 || monitoringOn(config)) return [];
+    const why =
+      environmentPolicy(config.layer).monitoring === "unavailable"
+        ? `the ${config.layer} layer runs no monitoring`
+        : config.monitoring?.enabled === false || (config.deployContainers ?? true) === false
+          ? "monitoring is off here"
+          : `the ${config.layer} layer runs monitoring only with monitoring.enabled true`;
+    return [
+      `orchestra:monitoring sets ${tuned.join(", ")} but ${why}, so ${tuned.length === 1 ? "it does" : "they do"} nothing: set monitoring.enabled true where the layer allows it, or remove ${tuned.length === 1 ? "it" : "them"} with \`pulumi config rm --path 'monitoring.${tuned[0]}'\``,
+    ];
+  }
   if (environmentPolicy(config.layer).monitoring === "unavailable")
     return [
       `orchestra:monitoring.enabled = true: the ${config.layer} layer runs no monitoring (production runs it by default, staging when enabled); remove it with \`pulumi config rm --path 'monitoring.enabled'\``,

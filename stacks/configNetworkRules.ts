@@ -65,7 +65,7 @@ function publicPortProblem(config: RawConfig, port: number): string | undefined 
   }
   const only = `only the frontend (${frontend}) and API (${api}) ports may face orchestra:allowedCidrs: remove ${port} from orchestra:publicPorts`;
   if (service !== undefined && (MONITORING_SERVICES as readonly ServiceName[]).includes(service)) {
-    return `${head}, the ${service} port: monitoring listens on the nodes' private side, reached through the SSH tunnel the monitoring output prints${openToAll ? `,${toAll}` : ""}; ${only}`;
+    return `${head}, the ${service} port: monitoring listens on the nodes' private side only (where it runs, the monitoring output prints the SSH tunnel that reaches it)${openToAll ? `,${toAll}` : ""}; ${only}`;
   }
   if (service !== undefined) {
     return `${head}, the ${service} port: MCP servers serve the API on the node, not the internet${openToAll ? `,${toAll}` : ""}; ${only}`;

@@ -93,6 +93,12 @@ export function parseKeys(raw: Record<string, unknown>): ParsedKeys {
         problems.push(...issue.keys.map((name) => unknownKeyProblem(raw, [...path, name], issue.message)));
       else problems.push(schemaProblem(raw, path, issue.message));
     }
+    // A mistake elsewhere in `monitoring` must not hide whether it runs: that decides the ports
+    // checked and the secrets required.
+    if (key === "monitoring") {
+      const enabled = (raw.monitoring as Record<string, unknown> | null | undefined)?.enabled;
+      if (typeof enabled === "boolean") config.monitoring = { enabled };
+    }
     if (key in ENTRY_SCHEMAS) {
       const entry = ENTRY_SCHEMAS[key as keyof typeof ENTRY_SCHEMAS] as z.ZodType;
       config[key] = passingEntries(raw[key], entry, key === "allowedCidrs" || key === "publicPorts");

@@ -240,7 +240,8 @@ export function secretRules(
   presentSecrets: readonly SecretKey[],
   intact: Intact = () => true,
 ): string[] {
-  if (!intact("layer", "nodes", "deployContainers", "monitoring")) return [];
+  // A refused `monitoring` still says whether it is on (configParse keeps a boolean `enabled`).
+  if (!intact("layer", "nodes", "deployContainers")) return [];
   return requiredSecrets(config)
     .filter((key) => !presentSecrets.includes(key))
     .map(

@@ -103,9 +103,13 @@ const monitoringSchema = z.strictObject(
   {
     enabled: z.boolean().optional(),
     thresholdPercent: bounded(1, 100, "must be a whole percent from 1 to 100", { int: true }).optional(),
-    apiLatencyMs: bounded(1, 60_000, "must be a whole number of milliseconds from 1 to 60000", {
-      int: true,
-    }).optional(),
+    // Above the probe's 5 s timeout a probe fails instead of being slow: the alert could not fire.
+    apiLatencyMs: bounded(
+      1,
+      4999,
+      "must be a whole number of milliseconds from 1 to 4999 (a probe gives up at 5 s and counts as down)",
+      { int: true },
+    ).optional(),
     probeIntervalSeconds: wholeSeconds(5, 300).optional(),
     retentionDays: bounded(1, 3650, "must be a whole number of days from 1 to 3650", {
       int: true,

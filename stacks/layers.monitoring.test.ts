@@ -131,7 +131,7 @@ describe("production (monitoring on by default)", () => {
       "ssh -N -L 9090:10.0.0.10:9090 -L 9093:10.0.0.10:9093 ubuntu@203.0.113.10",
     );
     expect(await isSecret(monitoring?.tunnelCommand)).toBe(false);
-    expect(monitoring?.alertRules.length).toBe(42);
+    expect(monitoring?.alertRules.length).toBe(40);
     expect(monitoring?.alertRules[0]).toEqual({
       alert: "ServiceDown",
       severity: "critical",
@@ -160,7 +160,7 @@ describe("staging", () => {
     );
     const rules = (inputsOf(CONTAINER, "orchestra-staging-monitoring-prometheus").uploads as Upload[])[1];
     expect(rules.content).toContain(
-      'expr: (vector(time()) > 1796126400) and on() (up{job="node",node="gpu-a"} == 1)\n',
+      'expr: (vector(time()) > 1796126400 + 300) and on() (up{job="node",node="gpu-a"} == 1)\n',
     );
     expect(rules.content).not.toContain("{expiresAtEpoch:");
   });
