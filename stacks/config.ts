@@ -23,7 +23,7 @@ import {
 } from "./configRules";
 import { networkRules } from "./configNetworkRules";
 import { parseKeys, undeclaredKeyProblems } from "./configParse";
-import { monitoringRules, monitoringSettings, type MonitoringSettings } from "./configMonitoring";
+import { monitoringConfigRules, monitoringSettings, type MonitoringSettings } from "./configMonitoring";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
 export { LAYERS, type Layer } from "./configSchema";
@@ -106,7 +106,7 @@ export function validateStackConfig(
     ...nodeRules(config, filesystem, intact),
     ...serviceRules(config, intact),
     ...costRules(config, intact),
-    ...monitoringRules(config, intact),
+    ...monitoringConfigRules(config, intact),
     ...secretRules(config, presentSecrets, intact),
   ];
   if (problems.length > 0) throw new StackConfigError(problems);

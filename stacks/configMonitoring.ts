@@ -33,7 +33,7 @@ export function monitoringOn(config: RawConfig): boolean {
 }
 
 /** Problems with `orchestra:monitoring` against the layer and the containers choice. */
-export function monitoringRules(config: RawConfig, intact: Intact = () => true): string[] {
+export function monitoringConfigRules(config: RawConfig, intact: Intact = () => true): string[] {
   if (!intact("layer", "monitoring", "deployContainers")) return [];
   const tuned = Object.keys(config.monitoring ?? {}).filter((key) => key !== "enabled");
   if (config.monitoring?.enabled !== true) {
