@@ -15,31 +15,12 @@ import { validateStackConfig } from "../stacks/config";
 import { stackValues } from "../stacks/configFiles";
 import { planLayer } from "../stacks/layerPlan";
 import { freePorts, uniqueRunId } from "../infra/testing/dockerCli";
+import { STANDIN_IMAGES } from "../infra/testing/standinImages";
 import { DockerRunner, fillPlaceholders } from "../infra/testing/dockerRunner";
 import { PRIVATE_IP_PLACEHOLDER, renderFileSecrets, type ContainerSpec } from "./containerSpec";
 import type { MonitoringPlan } from "./monitoringPlan";
 import { nodeExpiryPlaceholder, nodePrivateIpPlaceholder } from "./monitoringTargets";
 import { SERVICE_NAMES, type ServiceName } from "./serviceCatalog";
-
-const STANDIN_IMAGES: Readonly<Record<ServiceName, string>> = {
-  postgres: "orchestra-standin/postgres:15",
-  redis: "orchestra-standin/redis:7",
-  weaviate: "orchestra-standin/weaviate:1.22.4",
-  api: "orchestra-standin/api:test",
-  frontend: "orchestra-standin/frontend:test",
-  "mcp-memory": "orchestra-standin/mcp:test",
-  "mcp-tools": "orchestra-standin/mcp:test",
-  "mcp-code": "orchestra-standin/mcp:test",
-  "mcp-git": "orchestra-standin/mcp:test",
-  "mcp-infrastructure": "orchestra-standin/mcp:test",
-  "mcp-unified": "orchestra-standin/mcp:test",
-  prometheus: "orchestra-standin/prometheus:2.42",
-  alertmanager: "orchestra-standin/alertmanager:0.25",
-  "blackbox-exporter": "orchestra-standin/blackbox-exporter:0.23",
-  "node-exporter": "orchestra-standin/node-exporter:1.5",
-  cadvisor: "orchestra-standin/cadvisor:test",
-  "dcgm-exporter": "orchestra-standin/dcgm-exporter:test",
-};
 
 const rand = () => Math.random().toString(36).slice(2, 10);
 const SECRETS = {

@@ -15,21 +15,8 @@ import type { AppServicesPlan } from "./appServicesPlan";
 import { DATA_SERVICES, MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "./serviceCatalog";
 import { PRIVATE_IP_PLACEHOLDER, type ContainerSpec, type SecretName } from "./containerSpec";
 import { freePorts, uniqueRunId } from "../infra/testing/dockerCli";
+import { STANDIN_IMAGES } from "../infra/testing/standinImages";
 import { DockerRunner, type ContainerInspect } from "../infra/testing/dockerRunner";
-
-const STANDIN_IMAGES: Readonly<Partial<Record<ServiceName, string>>> = {
-  postgres: "orchestra-standin/postgres:15",
-  redis: "orchestra-standin/redis:7",
-  weaviate: "orchestra-standin/weaviate:1.22.4",
-  api: "orchestra-standin/api:test",
-  frontend: "orchestra-standin/frontend:test",
-  "mcp-memory": "orchestra-standin/mcp:test",
-  "mcp-tools": "orchestra-standin/mcp:test",
-  "mcp-code": "orchestra-standin/mcp:test",
-  "mcp-git": "orchestra-standin/mcp:test",
-  "mcp-infrastructure": "orchestra-standin/mcp:test",
-  "mcp-unified": "orchestra-standin/mcp:test",
-};
 
 const HEALTH_TIMEOUT_MS = 180_000;
 const PRIVATE = "127.0.0.1";
