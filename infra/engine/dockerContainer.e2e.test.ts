@@ -1,7 +1,8 @@
 /**
  * The offline-built Docker plugin on the real engine (driven through the Automation API) against
  * the local Docker engine: a tiny program (an explicit docker.Provider on
- * unix:///var/run/docker.sock, a Network, a Volume and a Container on both, from the stand-in base
+ * unix:///var/run/docker.sock, a Network, a Volume and a Container on both, and a Container with an
+ * uploaded secret file and a read-only bind as Monitoring declares them, from the stand-in base
  * image so nothing is pulled) is previewed (creates nothing), put up, previewed again (no change:
  * no perpetual diff from bridged defaults) and destroyed.
  */
@@ -17,9 +18,12 @@ jest.setTimeout(30 * 60 * 1000);
 const RUN_ID = `probe${process.pid}`;
 const NAME = `orchestra-plugin-${RUN_ID}`;
 const LABEL = `org.orchestra.test-run=${RUN_ID}`;
+/** Stands for a webhook URL's token: it must reach the file and never the state in plain text. */
+const UPLOAD_SECRET = `upload-secret-${process.pid}-${Date.now()}`;
 // Inside the checkout (.tmp/ is ignored by git) so the program resolves the project's node_modules.
 const PROGRAM_DIR = join(PROJECT_ROOT, ".tmp", `docker-plugin-${RUN_ID}`);
 const PROGRAM = `"use strict";
+const pulumi = require("@pulumi/pulumi");
 const docker = require("@pulumi/docker");
 const provider = new docker.Provider("local", { host: "unix:///var/run/docker.sock" });
 const opts = { provider };
@@ -37,6 +41,17 @@ const container = new docker.Container("probe", {
   envs: ["PROBE=1"],
   labels,
 }, opts);
+// How Monitoring runs its containers: a configuration file uploaded before the start (a secret in
+// it, as Alertmanager's webhook URL is) and host paths bound read-only (node_exporter's /proc).
+const files = new docker.Container("files", {
+  name: "${NAME}-files",
+  image: "orchestra-standin/base:bookworm",
+  command: ["sleep", "infinity"],
+  uploads: [{ file: "/etc/probe.yml", content: pulumi.secret("url: \\"${UPLOAD_SECRET}\\"\\n") }],
+  mounts: [{ type: "bind", source: "/proc", target: "/host/proc", readOnly: true }],
+  networksAdvanced: [{ name: network.name, aliases: ["files"] }],
+  labels,
+}, { ...opts, additionalSecretOutputs: ["uploads"] });
 exports.containerId = container.id;
 `;
 
@@ -48,7 +63,8 @@ function docker(args: string[]): string {
 
 /** What the engine holds for this run: container, network and volume names. */
 function dockerObjects(): { containers: string[]; networks: string[]; volumes: string[] } {
-  const list = (args: string[]): string[] => docker(args).split("\n").filter(Boolean);
+  // Sorted: `docker ps` lists the newest first.
+  const list = (args: string[]): string[] => docker(args).split("\n").filter(Boolean).sort();
   return {
     containers: list(["ps", "-a", "--filter", `label=${LABEL}`, "--format", "{{.Names}}"]),
     networks: list(["network", "ls", "--filter", `label=${LABEL}`, "--format", "{{.Name}}"]),
@@ -106,6 +122,7 @@ test("1. preview shows the container, network and volume to create, and creates 
   // Network and volume are independent, so their order varies: compare sorted.
   const plan = steps((await stack.preview()).steps).sort((a, b) => a.join().localeCompare(b.join()));
   expect(plan).toEqual([
+    ["create", "docker:index/container:Container", "files"],
     ["create", "docker:index/container:Container", "probe"],
     ["create", "docker:index/network:Network", "net"],
     ["create", "docker:index/volume:Volume", "data"],
@@ -116,7 +133,11 @@ test("1. preview shows the container, network and volume to create, and creates 
 
 test("2. up creates them: the container runs on the network with the volume mounted", async () => {
   await stack.up();
-  expect(dockerObjects()).toEqual({ containers: [NAME], networks: [NAME], volumes: [NAME] });
+  expect(dockerObjects()).toEqual({
+    containers: [NAME, `${NAME}-files`].sort(),
+    networks: [NAME],
+    volumes: [NAME],
+  });
   const inspect = JSON.parse(docker(["inspect", NAME]))[0] as {
     State: { Running: boolean };
     Config: { Env: string[]; Cmd: string[] };
@@ -131,6 +152,16 @@ test("2. up creates them: the container runs on the network with the volume moun
   expect(Object.keys(inspect.NetworkSettings.Networks)).toEqual([NAME]);
   expect(inspect.NetworkSettings.Networks[NAME].Aliases).toContain("probe");
   expect(inspect.Mounts.map((m) => [m.Type, m.Name, m.Destination])).toEqual([["volume", NAME, "/data"]]);
+  // The uploaded file is there before the start; the bind is read-only.
+  expect(docker(["exec", `${NAME}-files`, "cat", "/etc/probe.yml"])).toBe(`url: "${UPLOAD_SECRET}"`);
+  const files = JSON.parse(docker(["inspect", `${NAME}-files`]))[0] as {
+    Mounts: { Type: string; Source: string; Destination: string; RW: boolean }[];
+  };
+  expect(files.Mounts.map((m) => [m.Type, m.Source, m.Destination, m.RW])).toEqual([
+    ["bind", "/proc", "/host/proc", false],
+  ]);
+  // The state holds the upload only encrypted.
+  expect(await stack.stateText()).not.toContain(UPLOAD_SECRET);
   const outputs = (await stack.outputs()) as { containerId: string };
   expect(outputs.containerId).toBe(docker(["inspect", "--format", "{{.Id}}", NAME]));
 });
@@ -139,7 +170,7 @@ test("3. a second preview has no changes (no perpetual diff from the bridged def
   const preview = await stack.preview();
   // As --json, the steps are only those that change something.
   expect(steps(preview.steps)).toEqual([]);
-  expect(preview.changeSummary).toEqual({ same: 5 });
+  expect(preview.changeSummary).toEqual({ same: 6 });
 });
 
 test("4. destroy removes the container, the network and the volume", async () => {
