@@ -17,6 +17,10 @@
 #                                      infra/docker-plugin by scripts/toolchain-docker-plugin.sh
 #                                      (also on the cached path; its own cache and knobs)
 #
+# Beside it, scripts/s3-server.sh install puts versitygw v1.8.0 (the engine tier's S3-compatible
+# server) in <cache root>/versitygw-v1.8.0/bin: about 5 minutes cold (298 s measured on an empty
+# Go module and build cache), a no-op when present; on the cached path too.
+#
 # Environment knobs:
 #   ORCHESTRA_TOOLCHAIN_DIR   cache root (default $HOME/.cache/orchestra-toolchain)
 #   ORCHESTRA_TOOLCHAIN_JOBS  go build -p (default 2)
@@ -61,6 +65,7 @@ toolchain_ok() {
 if [[ "${ORCHESTRA_TOOLCHAIN_FORCE:-0}" != "1" ]] && toolchain_ok; then
     log "pulumi $PULUMI_VERSION already built in $BIN (set ORCHESTRA_TOOLCHAIN_FORCE=1 to rebuild)"
     bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
+    bash "$(dirname "$0")/s3-server.sh" install
     printf '%s\n' "$BIN"
     exit 0
 fi
@@ -210,5 +215,6 @@ EOF
 
 toolchain_ok || die "toolchain incomplete after build"
 bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
+bash "$(dirname "$0")/s3-server.sh" install
 log "done; source $PREFIX/env.sh (PULUMI_HOME=$PULUMI_HOME)"
 printf '%s\n' "$BIN"
