@@ -7,7 +7,14 @@ import { ChildProcess, spawn } from "child_process";
 import { mkdtempSync, realpathSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { decodeProcNetAddress, describeProcess, leftoversSince, snapshot, tierProcesses } from "./leftovers";
+import {
+  decodeProcNetAddress,
+  describeProcess,
+  leftoversSince,
+  snapshot,
+  TIER_PROCESS_NAME,
+  tierProcesses,
+} from "./leftovers";
 
 let root: string;
 /** Checks as a checker that is none of these processes' ancestor would (above Linux's pid limit). */
@@ -89,4 +96,14 @@ test("/proc/net addresses decode to what ss would print", () => {
   expect(decodeProcNetAddress("00000000:08AE")).toBe("0.0.0.0:2222");
   expect(decodeProcNetAddress("00000000000000000000000000000000:0016")).toBe("[::]:22");
   expect(decodeProcNetAddress("00000000000000000000000001000000:4983")).toBe("[::1]:18819");
+});
+
+test("the names that count: what the tiers start, the S3 server included, and nothing else", () => {
+  const names = ["node", "tsx", "sshd", "pulumi", "pulumi-resource-docker", "npm", "jest", "versitygw"];
+  expect(names.filter((name) => TIER_PROCESS_NAME.test(name))).toEqual(names);
+  expect(
+    ["dockerd", "containerd", "bash", "versitygw2", "postgres"].filter((name) =>
+      TIER_PROCESS_NAME.test(name),
+    ),
+  ).toEqual([]);
 });

@@ -3,7 +3,7 @@
  * tiers and fails if anything new is still there after them (scripts/leftovers.ts).
  *
  * What counts: a process named like something a tier starts (node, tsx, esbuild, sshd, pulumi and
- * its plugins, npm, jest) whose working directory is inside the checkout or whose command line
+ * its plugins, npm, jest, the versitygw S3 server) whose working directory is inside the checkout or whose command line
  * names a path inside it (the sandbox sshd runs from `/` with `-f <checkout>/.sandbox/...`), other
  * than the checker itself, its ancestors (the `.ci/run` shell) and its descendants; and Docker
  * containers, networks and volumes labelled `org.orchestra.test-run`. Not counted: the Docker
@@ -27,7 +27,7 @@ export interface ProcessInfo {
 }
 
 /** Process names (the kernel's 15-character `comm`) of what the tiers start. */
-export const TIER_PROCESS_NAME = /^(node|tsx|esbuild|sshd|pulumi.*|npm.*|jest)$/;
+export const TIER_PROCESS_NAME = /^(node|tsx|esbuild|sshd|pulumi.*|npm.*|jest|versitygw)$/;
 
 function readOr(path: string, fallback: string): string {
   try {
