@@ -28,6 +28,7 @@ die() {
   if [ -f "$LOG_FILE" ]; then
     # The cause is usually one error line lost among gRPC chatter: errors first, then the tail.
     log "errors in $LOG_FILE (this start):"
+    # shellcheck disable=SC2016 # `$` is sed's last-line address, not a shell expansion
     sed -n '/docker-engine.sh: dockerd/h; /docker-engine.sh: dockerd/!H; ${x;p}' "$LOG_FILE" |
       grep -E 'level=(error|fatal)|^failed to start' | tail -n 8 | sed 's/^/    /' >&2 || true
     log "last lines of $LOG_FILE (without gRPC chatter):"

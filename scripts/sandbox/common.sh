@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the sandbox scripts: paths, the toolchain, the local file backend, the emulator.
 # Sourced, not run.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

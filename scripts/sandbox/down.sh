@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run sandbox:down: destroys the sandbox stack, then stops the emulator and the sandbox sshd.
 set -euo pipefail
+# shellcheck source=scripts/sandbox/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 use_toolchain
@@ -8,6 +9,7 @@ if pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   key_path="$(bash scripts/sandbox/sshd.sh "$STATE")"
   ensure_stack_config "$key_path"
   use_ssh_agent "$key_path"
+  # shellcheck disable=SC2119 # no extra emulator flags here: start_emulator takes them optionally
   start_emulator
   unset LAMBDA_API_KEY
   pulumi destroy --stack "$STACK" --config-file "$WORKING_CONFIG" --yes --skip-preview --non-interactive "$@"

@@ -6,6 +6,7 @@
 # missing, sets the stack's secrets from stdin (never on a command line), loads the SSH key into
 # an ssh-agent, runs `pulumi up --yes`, then prints the health report, the URLs and the containers.
 set -euo pipefail
+# shellcheck source=scripts/sandbox/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
 
@@ -15,6 +16,7 @@ use_toolchain
 bash scripts/standin-images/build.sh
 key_path="$(bash scripts/sandbox/sshd.sh "$STATE")"
 use_ssh_agent "$key_path"
+# shellcheck disable=SC2119 # no extra emulator flags here: start_emulator takes them optionally
 start_emulator
 
 ensure_stack_config "$key_path"
