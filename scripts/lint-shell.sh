@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck on every shell script the repository tracks (.ci/run included), following sourced
+# Runs shellcheck on every shell script the repository tracks (.ci/run included), following sourced
 # files from the repository root. Installs Debian's shellcheck when missing (CI runs as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
