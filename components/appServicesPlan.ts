@@ -12,6 +12,7 @@ import {
 import { storePort, storeUrlTemplate } from "./dataServicesPlan";
 import {
   MCP_DESCRIPTIONS,
+  portOf,
   type AppService,
   type DataService,
   type McpServer,
@@ -62,13 +63,19 @@ export interface AppServicesPlan {
   readonly mcpEndpoints: Readonly<Partial<Record<McpServer, string>>>;
 }
 
-const TIMING = { intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 20 };
+/** Health checks of the services every 30 s (ORCHESTRA.md), 3 misses, 20 s to start. */
+export const SERVICE_HEALTH_TIMING = {
+  intervalSeconds: 30,
+  timeoutSeconds: 5,
+  retries: 3,
+  startPeriodSeconds: 20,
+} as const;
 
 /** Python is in every Orchestra image (FastAPI); curl is not, so the checks use urllib. */
 function httpCheck(url: string): HealthCheckSpec {
   return {
     test: ["CMD", "python3", "-c", `import urllib.request; urllib.request.urlopen('${url}', timeout=4)`],
-    ...TIMING,
+    ...SERVICE_HEALTH_TIMING,
   };
 }
 
@@ -144,7 +151,7 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
       ],
       healthCheck: {
         test: ["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${settings.ports.frontend}/`],
-        ...TIMING,
+        ...SERVICE_HEALTH_TIMING,
       },
       restart: "unless-stopped",
       ...LIMITS.frontend,
@@ -160,8 +167,7 @@ export function planAppServices(prefix: string, settings: AppServicesSettings): 
   const mcpEndpoints: Partial<Record<McpServer, string>> = {};
   for (const server of settings.mcpServers) {
     const service = `mcp-${server}` as const;
-    const port = settings.ports[service];
-    if (port === undefined) throw new Error(`no port for ${service} in the port map`);
+    const port = portOf(settings.ports, service);
     // The memory server keeps its state in the stores; the others only talk to the API.
     const wiring = server === "memory" ? stores : { env: {}, secretEnv: {}, secretEnvTemplates: {} };
     containers.push({

@@ -54,7 +54,8 @@ const LIMITS: Readonly<Record<DataService, { memoryMiB: number; cpus: number }>>
   weaviate: { memoryMiB: 4096, cpus: 2 },
 };
 
-function volume(prefix: string, service: string, filesystemMountPath?: string): VolumePlan {
+/** `<prefix>-<service>-data`, a directory of the Lambda filesystem when one is mounted. */
+export function volumePlan(prefix: string, service: string, filesystemMountPath?: string): VolumePlan {
   return {
     resourceName: `${prefix}-${service}-data`,
     volumeName: `${prefix}-${service}-data`,
@@ -159,7 +160,7 @@ export function planDataServices(prefix: string, settings: DataServicesSettings)
   const volumes: VolumePlan[] = [];
   for (const store of settings.stores) {
     if (store === "sqlite") continue;
-    const data = volume(prefix, store, settings.filesystemMountPath);
+    const data = volumePlan(prefix, store, settings.filesystemMountPath);
     volumes.push(data);
     containers.push(
       storeSpec(prefix, store, settings, { volumeName: data.volumeName, containerPath: DATA_PATHS[store] }),
@@ -171,7 +172,7 @@ export function planDataServices(prefix: string, settings: DataServicesSettings)
     containers,
     volumes,
     ...(settings.stores.includes("sqlite")
-      ? { sqliteVolume: volume(prefix, "sqlite", settings.filesystemMountPath) }
+      ? { sqliteVolume: volumePlan(prefix, "sqlite", settings.filesystemMountPath) }
       : {}),
   };
 }

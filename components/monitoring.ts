@@ -15,7 +15,7 @@ import {
   type DeclaredContainer,
   type Placeholders,
 } from "./containerResources";
-import { PRIVATE_IP_PLACEHOLDER, PUBLIC_IP_PLACEHOLDER, substituteAddresses } from "./containerSpec";
+import { PRIVATE_IP_PLACEHOLDER, substituteAddresses } from "./containerSpec";
 import type { MonitoringPlan } from "./monitoringPlan";
 import { nodeExpiryPlaceholder, nodePrivateIpPlaceholder } from "./monitoringTargets";
 
@@ -24,7 +24,6 @@ export const MONITORING_TYPE = "orchestra:services:Monitoring";
 /** What a node reports, for the placeholders in the monitoring files and URLs. */
 export interface MonitoredNodeAddresses {
   readonly privateIp: pulumi.Input<string>;
-  readonly publicIp: pulumi.Input<string>;
   /** ISO time the instance expires (its TTL); undefined when it has none. */
   readonly expiresAt: pulumi.Input<string | undefined>;
 }
@@ -35,6 +34,11 @@ export interface MonitoringArgs {
   readonly providers: Readonly<Record<string, docker.Provider>>;
   /** Node key -> what the fleet reports for it. */
   readonly nodes: Readonly<Record<string, MonitoredNodeAddresses>>;
+  /**
+   * The app node's `{publicIp}` and `{privateIp}`, as the layer fills its own URLs with them: the
+   * endpoints and the tunnel command take the same values.
+   */
+  readonly appAddresses: pulumi.Output<Record<string, string>>;
   /** The app's Docker network on the app node (Prometheus probes the services by name there). */
   readonly appNetworkName: pulumi.Input<string>;
   /** Needs `alertWebhookUrl` (a Pulumi secret). */
@@ -121,11 +125,7 @@ export class Monitoring extends pulumi.ComponentResource {
     }
     this.containers = containers;
 
-    const appNode = nodeOf(app);
-    const addresses = pulumi.all([appNode.privateIp, appNode.publicIp]).apply(([privateIp, publicIp]) => ({
-      [PRIVATE_IP_PLACEHOLDER]: privateIp,
-      [PUBLIC_IP_PLACEHOLDER]: publicIp,
-    }));
+    const addresses = args.appAddresses;
     this.prometheusUrl = addresses.apply((values) => substituteAddresses(plan.endpoints.prometheus, values));
     this.alertmanagerUrl = addresses.apply((values) =>
       substituteAddresses(plan.endpoints.alertmanager, values),

@@ -6,7 +6,7 @@
  * monitoringRules, monitoringFiles).
  */
 import type { MonitoringSettings } from "../stacks/configMonitoring";
-import type { AppServicesPlan } from "./appServicesPlan";
+import { SERVICE_HEALTH_TIMING, type AppServicesPlan } from "./appServicesPlan";
 import {
   PRIVATE_IP_PLACEHOLDER,
   PUBLIC_IP_PLACEHOLDER,
@@ -16,7 +16,7 @@ import {
   type HealthCheckSpec,
   type HostMount,
 } from "./containerSpec";
-import type { DataServicesPlan, VolumePlan } from "./dataServicesPlan";
+import { volumePlan, type DataServicesPlan, type VolumePlan } from "./dataServicesPlan";
 import {
   alertmanagerConfig,
   blackboxConfig,
@@ -28,7 +28,7 @@ import {
 } from "./monitoringFiles";
 import { planAlertRules, type AlertRule } from "./monitoringRules";
 import { planScrapeTargets, type MonitoredNode, type ScrapeTarget } from "./monitoringTargets";
-import type { MonitoringService, ServiceName } from "./serviceCatalog";
+import { portOf, type MonitoringService, type ServiceName } from "./serviceCatalog";
 
 export interface MonitoringPlanSettings {
   readonly settings: MonitoringSettings;
@@ -79,16 +79,17 @@ const LIMITS: Readonly<Record<MonitoringService, { memoryMiB: number; cpus: numb
   "dcgm-exporter": { memoryMiB: 512, cpus: 0.5 },
 };
 
-const TIMING = { intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds: 20 };
-
 /** The Prometheus images are busybox-based (wget, no curl); the Debian stand-ins have wget too. */
 function httpCheck(port: number, path: string): HealthCheckSpec {
-  return { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`], ...TIMING };
+  return {
+    test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
+    ...SERVICE_HEALTH_TIMING,
+  };
 }
 
 /** The DCGM exporter's Ubuntu image has bash but neither wget nor curl. */
 function tcpCheck(port: number): HealthCheckSpec {
-  return { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], ...TIMING };
+  return { test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], ...SERVICE_HEALTH_TIMING };
 }
 
 const READ_ONLY = (hostPath: string, containerPath: string): HostMount => ({
@@ -101,11 +102,7 @@ export function planMonitoring(prefix: string, input: MonitoringPlanSettings): M
   requireAddress(input.privateBindAddress, `Monitoring ${prefix}: privateBindAddress`);
   if (!input.nodes.some((node) => node.key === input.appNode))
     throw new Error(`Monitoring ${prefix}: the app node ${input.appNode} is not among the nodes`);
-  const port = (service: MonitoringService) => {
-    const value = input.ports[service];
-    if (value === undefined) throw new Error(`no port for ${service} in the port map`);
-    return value;
-  };
+  const port = (service: MonitoringService) => portOf(input.ports, service);
   const spec = (
     node: string | undefined,
     service: MonitoringService,
@@ -127,14 +124,8 @@ export function planMonitoring(prefix: string, input: MonitoringPlanSettings): M
 
   const targets = planScrapeTargets(input);
   const rules = planAlertRules(input.settings, input.nodes, targets, input.stack);
-  const prometheusData: VolumePlan = {
-    resourceName: `${prefix}-prometheus-data`,
-    volumeName: `${prefix}-prometheus-data`,
-  };
-  const alertmanagerData: VolumePlan = {
-    resourceName: `${prefix}-alertmanager-data`,
-    volumeName: `${prefix}-alertmanager-data`,
-  };
+  const prometheusData = volumePlan(prefix, "prometheus");
+  const alertmanagerData = volumePlan(prefix, "alertmanager");
   const files = {
     prometheus: [
       {

@@ -10,7 +10,7 @@
  */
 import type { AppServicesPlan } from "./appServicesPlan";
 import type { DataServicesPlan } from "./dataServicesPlan";
-import type { MonitoringService, ServiceName } from "./serviceCatalog";
+import { portOf, type MonitoringService, type ServiceName } from "./serviceCatalog";
 
 /** A node's private address in a monitoring file, filled by the layer once the node is up. */
 export function nodePrivateIpPlaceholder(node: string): string {
@@ -68,12 +68,6 @@ export interface TargetsInput {
   readonly ports: Readonly<Partial<Record<ServiceName, number>>>;
   readonly app: AppServicesPlan;
   readonly data: DataServicesPlan;
-}
-
-function portOf(ports: TargetsInput["ports"], service: ServiceName): number {
-  const port = ports[service];
-  if (port === undefined) throw new Error(`no port for ${service} in the port map`);
-  return port;
 }
 
 /** How Prometheus (on the app node) reaches `service` on `node`. */

@@ -55,6 +55,16 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freez
 
 export const SERVICE_NAMES = Object.keys(DEFAULT_PORTS) as ServiceName[];
 
+/**
+ * `service`'s port in a planner's port map. Throws for a service the map lacks: the config gives
+ * every running service a port, so a miss is a planning bug, never a user error.
+ */
+export function portOf(ports: Readonly<Partial<Record<ServiceName, number>>>, service: ServiceName): number {
+  const port = ports[service];
+  if (port === undefined) throw new Error(`no port for ${service} in the port map`);
+  return port;
+}
+
 /** What each MCP server is, for descriptions and the `MCP_SERVER_NAME` it reports. */
 export const MCP_DESCRIPTIONS: Readonly<Record<McpServer, string>> = {
   memory: "memory management",

@@ -3,7 +3,7 @@
  * environment policy's default, or the stack's `enabled`), the rules on that choice, and the
  * settings the monitoring planner gets.
  */
-import { CONFIG_DEFAULTS, MONITORING_DEFAULTS, type AlertReceiver, type RawConfig } from "./configSchema";
+import { deploysContainers, MONITORING_DEFAULTS, type AlertReceiver, type RawConfig } from "./configSchema";
 import type { Intact } from "./configRules";
 import { environmentPolicy } from "./policy";
 
@@ -28,7 +28,7 @@ export interface MonitoringSettings {
 export function monitoringOn(config: RawConfig): boolean {
   const policy = environmentPolicy(config.layer).monitoring;
   if (policy === "unavailable") return false;
-  if ((config.deployContainers ?? CONFIG_DEFAULTS.deployContainers) === false) return false;
+  if (!deploysContainers(config)) return false;
   return config.monitoring?.enabled ?? policy === "default";
 }
 
@@ -42,7 +42,7 @@ export function monitoringConfigRules(config: RawConfig, intact: Intact = () => 
     const why =
       environmentPolicy(config.layer).monitoring === "unavailable"
         ? `the ${config.layer} layer runs no monitoring`
-        : config.monitoring?.enabled === false || (config.deployContainers ?? true) === false
+        : config.monitoring?.enabled === false || !deploysContainers(config)
           ? "monitoring is off here"
           : `the ${config.layer} layer runs monitoring only with monitoring.enabled true`;
     return [
@@ -53,7 +53,7 @@ export function monitoringConfigRules(config: RawConfig, intact: Intact = () => 
     return [
       `orchestra:monitoring.enabled = true: the ${config.layer} layer runs no monitoring (production runs it by default, staging when enabled); remove it with \`pulumi config rm --path 'monitoring.enabled'\``,
     ];
-  if ((config.deployContainers ?? CONFIG_DEFAULTS.deployContainers) === false)
+  if (!deploysContainers(config))
     return [
       "orchestra:monitoring.enabled = true but orchestra:deployContainers = false: monitoring runs in containers on the nodes; set deployContainers to true or remove monitoring.enabled with `pulumi config rm --path 'monitoring.enabled'`",
     ];

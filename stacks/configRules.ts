@@ -16,7 +16,7 @@ import {
 } from "../components/serviceCatalog";
 import { environmentPolicy } from "./policy";
 import { monitoringOn } from "./configMonitoring";
-import { CONFIG_DEFAULTS, type RawConfig, type SecretKey } from "./configSchema";
+import { CONFIG_DEFAULTS, deploysContainers, type RawConfig, type SecretKey } from "./configSchema";
 
 const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
 
@@ -125,10 +125,7 @@ export function mcpServersOf(config: RawConfig): readonly McpServer[] {
   return config.mcpServers ?? environmentPolicy(config.layer).defaultMcpServers;
 }
 
-/** Whether the layer declares containers (false: the fleet only, e.g. the offline sandbox). */
-export function deploysContainers(config: RawConfig): boolean {
-  return config.deployContainers ?? CONFIG_DEFAULTS.deployContainers;
-}
+export { deploysContainers } from "./configSchema";
 
 export function serviceRules(config: RawConfig, intact: Intact = () => true): string[] {
   const problems: string[] = [];

@@ -258,6 +258,11 @@ export const CONFIG_DEFAULTS = {
   ttlHours: 0,
 } as const;
 
+/** Whether the layer declares containers (false: the fleet only, e.g. the offline sandbox). */
+export function deploysContainers(config: RawConfig): boolean {
+  return config.deployContainers ?? CONFIG_DEFAULTS.deployContainers;
+}
+
 /**
  * Defaults of the `orchestra:monitoring` keys (whether it runs, and its retention, are the
  * environment policy's). 80 % and 200 ms are ORCHESTRA.md's production targets; 30 s its health

@@ -170,6 +170,7 @@ export class Layer extends pulumi.ComponentResource {
       },
       child,
     );
+    const addresses = addressesOf(slice, hosts);
     if (slice.monitoring !== undefined) {
       const planned = slice.monitoring;
       this.monitoring = new Monitoring(
@@ -182,11 +183,11 @@ export class Layer extends pulumi.ComponentResource {
               node.key,
               {
                 privateIp: hosts.privateIp(node.key),
-                publicIp: hosts.publicIp(node.key),
                 expiresAt: hosts.expiresAt(node.key),
               },
             ]),
           ),
+          appAddresses: addresses,
           appNetworkName: app.networkName,
           secrets: containerSecrets,
           protect: slice.protect,
@@ -199,7 +200,6 @@ export class Layer extends pulumi.ComponentResource {
     this.data = data;
     this.app = app;
     this.containers = slice.containerNames;
-    const addresses = addressesOf(slice, hosts);
     this.apiUrl = addresses.apply((values) => substituteAddresses(slice.app.publicUrls.api, values));
     this.frontendUrl = addresses.apply((values) =>
       substituteAddresses(slice.app.publicUrls.frontend, values),
