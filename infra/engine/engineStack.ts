@@ -86,6 +86,18 @@ export interface EngineStackOptions {
 
 const PASSPHRASE = "orchestra-e2e-passphrase";
 
+/**
+ * The URL of a file backend (Pulumi's DIY backend) in `dir`, with `metadata=skip`. gocloud's
+ * fileblob, which the file backend writes through, rewrites a checkpoint's `.attrs` sidecar in
+ * place (truncate, then write) while the checkpoint itself is replaced atomically; a read in that
+ * moment, such as the cost gate's StackReference to its own stack during an `up`, decodes an empty
+ * sidecar and fails with `failed to load checkpoint: EOF`. Pulumi reads no sidecar attribute, so
+ * skipping them removes the race (gocloud.dev/blob/fileblob: setAttrs, the `metadata` URL option).
+ */
+export function fileBackendUrl(dir: string): string {
+  return `file://${dir}?metadata=skip`;
+}
+
 type Capture = { onOutput: (text: string) => void; onError: (text: string) => void };
 
 export class EngineStack {
@@ -110,7 +122,7 @@ export class EngineStack {
     const envVars = {
       ...options.toolchain.env,
       ...options.env,
-      PULUMI_BACKEND_URL: `file://${backendDir}`,
+      PULUMI_BACKEND_URL: fileBackendUrl(backendDir),
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
       // The key comes from the stack's secret config; empty reads as unset (infra/lambda/settings.ts).
       LAMBDA_API_KEY: "",
@@ -252,7 +264,11 @@ export class EngineStack {
 
   /** The pids of this stack's `pulumi` commands running now (the Automation API keeps its handles). */
   commandPids(): number[] {
-    return childrenRunning(process.pid, this.executable, `PULUMI_BACKEND_URL=file://${this.backendDir}`);
+    return childrenRunning(
+      process.pid,
+      this.executable,
+      `PULUMI_BACKEND_URL=${fileBackendUrl(this.backendDir)}`,
+    );
   }
 
   /**

@@ -4,6 +4,7 @@
  * node readiness running over SSH to this machine's sandbox sshd. The steps build on each other and run in order.
  */
 import { execFile } from "child_process";
+import { readdirSync } from "fs";
 import { promisify } from "util";
 import type { RunningEmulator } from "../emulator/server";
 import type { LambdaClient } from "../lambda/client";
@@ -173,6 +174,11 @@ test("1. pulumi up creates the fleet and the readiness commands run over SSH", a
   ]);
   expect(outputs.fleetHourlyUsd).toBe(3.48);
   expect(emulator.stats().rateLimited).toBe(0);
+  // The file backend writes no gocloud sidecar, whose in-place rewrite raced the cost gate's read
+  // of its own stack (fileBackendUrl): only checkpoints, their backups, history and the meta file.
+  expect(
+    readdirSync(stack.backendDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".attrs")),
+  ).toEqual([]);
 });
 
 test("1b. the costReport output is the emulator's prices times the fleet, and npm run cost prints it", async () => {

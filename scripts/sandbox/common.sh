@@ -25,7 +25,9 @@ use_toolchain() {
   # State lives in the working tree, ignored by git. Chosen by environment, not `pulumi login`:
   # a login is written into the toolchain's PULUMI_HOME, which every checkout on the machine shares.
   mkdir -p "$ROOT/.pulumi-state"
-  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state"
+  # metadata=skip: no gocloud sidecar files, whose in-place rewrite can fail a concurrent read of
+  # the checkpoint with "failed to load checkpoint: EOF" (infra/engine/engineStack.ts fileBackendUrl).
+  export PULUMI_BACKEND_URL="file://$ROOT/.pulumi-state?metadata=skip"
   # For the operator's own commands: `source .sandbox/env.sh`, then `pulumi stack output --stack sandbox`.
   {
     echo "# This checkout's sandbox: the toolchain's pulumi on PATH and the sandbox's backend."
