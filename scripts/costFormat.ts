@@ -148,7 +148,8 @@ export function formatCostTable(stacks: readonly StackCost[]): string {
   return `${blocks.join("\n\n")}\n`;
 }
 
-function markdownTable(
+/** A GitHub-flavoured markdown table: pipes in cells escaped, line breaks as `<br>`; `right` lists the right-aligned columns. */
+export function markdownTable(
   head: readonly string[],
   rows: readonly (readonly string[])[],
   right: readonly number[],
