@@ -43,11 +43,31 @@ function workflow(name: string): Workflow {
   return found;
 }
 
-/** Every job of every workflow, as `file#job`. */
+/** The repository's own composite actions (.github/actions/<name>/action.yml), by name. */
+const ACTIONS_DIR = join(__dirname, "..", ".github", "actions");
+const LOCAL_ACTIONS: ReadonlyMap<string, { runs: { steps: Step[] } }> = new Map(
+  readdirSync(ACTIONS_DIR).map((name) => [
+    `./.github/actions/${name}`,
+    load(readFileSync(join(ACTIONS_DIR, name, "action.yml"), "utf8")) as { runs: { steps: Step[] } },
+  ]),
+);
+
+/**
+ * Every job of every workflow, as `file#job`, and each local composite action as a job of its own
+ * (`./.github/actions/<name>`), so its steps are held to the same rules.
+ */
 function allJobs(): Array<[string, Job]> {
-  return [...WORKFLOWS].flatMap(([file, wf]) =>
-    Object.entries(wf.jobs).map(([id, job]): [string, Job] => [`${file}#${id}`, job]),
-  );
+  return [
+    ...[...WORKFLOWS].flatMap(([file, wf]) =>
+      Object.entries(wf.jobs).map(([id, job]): [string, Job] => [`${file}#${id}`, job]),
+    ),
+    ...[...LOCAL_ACTIONS].map(([name, action]): [string, Job] => [name, { steps: action.runs.steps }]),
+  ];
+}
+
+/** Only workflows' jobs (permissions, concurrency and environments belong to them). */
+function workflowJobs(): Array<[string, Job]> {
+  return allJobs().filter(([where]) => where.includes("#"));
 }
 
 /** A third-party action is pinned when its ref is a full version tag (vX.Y.Z) or a commit. */
@@ -82,8 +102,13 @@ describe("pinned actions", () => {
     const uses = allJobs().flatMap(([where, job]) =>
       job.steps.flatMap((step) => (step.uses === undefined ? [] : [[where, step.uses] as const])),
     );
-    expect(uses.filter(([, ref]) => !isPinned(ref)).map(([where, ref]) => `${where}: ${ref}`)).toEqual([]);
+    // A local action is this repository's own code at the same commit; its steps are checked too.
+    const pinnedOrLocal = (ref: string) => isPinned(ref) || LOCAL_ACTIONS.has(ref);
+    expect(uses.filter(([, ref]) => !pinnedOrLocal(ref)).map(([where, ref]) => `${where}: ${ref}`)).toEqual(
+      [],
+    );
     expect([...new Set(uses.map(([, ref]) => ref))].sort()).toEqual([
+      "./.github/actions/pulumi-job",
       "actions/checkout@v5.0.0",
       "actions/github-script@v8.0.0",
       "actions/setup-node@v5.0.0",
@@ -99,7 +124,7 @@ describe("least privilege", () => {
       ["pull-request.yml", {}],
       ["scheduled.yml", {}],
     ]);
-    expect(allJobs().map(([where, job]) => [where, job.permissions])).toEqual([
+    expect(workflowJobs().map(([where, job]) => [where, job.permissions])).toEqual([
       ["deploy.yml#staging", { contents: "read" }],
       ["deploy.yml#production", { contents: "read" }],
       ["pull-request.yml#checks", { contents: "read" }],
@@ -116,7 +141,7 @@ describe("no secret or untrusted expression inside a script", () => {
     expect(forbiddenIn('echo "${{ secrets.KEY }}"')).toEqual(["${{ secrets."]);
     expect(forbiddenIn('echo "${{github.event.pull_request.title}}"')).toEqual(["${{ github.event."]);
     expect(forbiddenIn("git checkout ${{ github.head_ref }}")).toEqual(["${{ github.head_ref"]);
-    expect(forbiddenIn('bash scripts/pipeline/pr-stack.sh up "$PR_NUMBER"')).toEqual([]);
+    expect(forbiddenIn('npx tsx scripts/pipeline/pr-stack.ts up "$PR_NUMBER"')).toEqual([]);
   });
 
   test("no run: nor github-script script: interpolates one (they come in through env:)", () => {
@@ -126,7 +151,7 @@ describe("no secret or untrusted expression inside a script", () => {
         return script === undefined ? [] : [[where, script] as const];
       }),
     );
-    expect(scripts).toHaveLength(26);
+    expect(scripts).toHaveLength(14);
     expect(
       scripts.flatMap(([where, script]) => forbiddenIn(script).map((pattern) => `${where}: ${pattern}`)),
     ).toEqual([]);
@@ -134,9 +159,9 @@ describe("no secret or untrusted expression inside a script", () => {
 });
 
 describe("concurrency", () => {
-  const LOCKS = /scripts\/pipeline\/(deploy|pr-stack)\.sh|pulumi refresh/;
+  const LOCKS = /scripts\/pipeline\/(deploy|pr-stack)\.ts|pulumi refresh/;
   test("every job that updates, destroys or refreshes a stack is in that stack's group, never cancelled", () => {
-    const locking = allJobs().filter(([, job]) => job.steps.some((step) => LOCKS.test(step.run ?? "")));
+    const locking = workflowJobs().filter(([, job]) => job.steps.some((step) => LOCKS.test(step.run ?? "")));
     expect(locking.map(([where, job]) => [where, job.concurrency])).toEqual([
       ["deploy.yml#staging", { group: "pulumi-staging", "cancel-in-progress": false }],
       ["deploy.yml#production", { group: "pulumi-production", "cancel-in-progress": false }],
@@ -180,14 +205,8 @@ describe("deploy.yml", () => {
     const runs = (job: Job) =>
       job.steps.flatMap((step) => (step.run?.includes("scripts/pipeline/") ? [step.run] : []));
     const { staging, production } = workflow("deploy.yml").jobs;
-    expect(runs(staging)).toEqual([
-      "bash scripts/pipeline/set-secrets.sh staging",
-      "bash scripts/pipeline/deploy.sh staging",
-    ]);
-    expect(runs(production)).toEqual([
-      "bash scripts/pipeline/set-secrets.sh production",
-      "bash scripts/pipeline/deploy.sh production",
-    ]);
+    expect(runs(staging)).toEqual(["npx tsx scripts/pipeline/deploy.ts staging"]);
+    expect(runs(production)).toEqual(["npx tsx scripts/pipeline/deploy.ts production"]);
   });
 });
 
@@ -215,17 +234,17 @@ describe("pull-request.yml", () => {
   });
 
   test("the closed-PR job destroys the PR's stack", () => {
-    const destroy = pr.jobs["pr-stack-destroy"].steps.find((step) => step.run?.includes("pr-stack.sh"));
+    const destroy = pr.jobs["pr-stack-destroy"].steps.find((step) => step.run?.includes("pr-stack.ts"));
     expect([destroy?.run, destroy?.env?.PR_NUMBER]).toEqual([
-      'bash scripts/pipeline/pr-stack.sh down "$PR_NUMBER"',
+      'npx tsx scripts/pipeline/pr-stack.ts down "$PR_NUMBER"',
       "${{ github.event.pull_request.number }}",
     ]);
   });
 
   test("the preview diffs against the base branch, passed through env:", () => {
-    const preview = pr.jobs.preview.steps.find((step) => step.run?.includes("preview.sh"));
+    const preview = pr.jobs.preview.steps.find((step) => step.run?.includes("preview.ts"));
     expect([preview?.run, preview?.env?.BASE_REF]).toEqual([
-      'bash scripts/pipeline/preview.sh --base "origin/$BASE_REF" --comment-file "$COMMENT_FILE"',
+      'npx tsx scripts/pipeline/preview.ts --base "origin/$BASE_REF" --comment-file "$COMMENT_FILE"',
       "${{ github.base_ref }}",
     ]);
     expect(pr.jobs.preview.steps[0]).toEqual({ uses: "actions/checkout@v5.0.0", with: { "fetch-depth": 0 } });

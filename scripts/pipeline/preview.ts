@@ -16,13 +16,7 @@
  */
 import { existsSync, writeFileSync } from "fs";
 import { join } from "path";
-import {
-  CommandError,
-  LocalWorkspace,
-  PulumiCommand,
-  Stack,
-  type Workspace,
-} from "@pulumi/pulumi/automation";
+import { CommandError, Stack, type Workspace } from "@pulumi/pulumi/automation";
 import { withDiff } from "../../infra/pricing/costModel";
 import { commandOutcomeOf, maskedOutputs } from "../../infra/engine/automation";
 import { isCostReport } from "../../stacks/costPlan";
@@ -31,8 +25,10 @@ import { configCosts } from "../cost";
 import type { StackCost } from "../costFormat";
 import { affectedLayers, changedFiles } from "./affected";
 import { checkFailures, errorLines, previewComment, type StackPreview } from "./previewComment";
+import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
+import { setSecretsFromEnv } from "./stackSecrets";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = PROJECT_DIR;
 export const PREVIEW_USAGE =
   "usage: tsx scripts/pipeline/preview.ts (--base <git-ref> | --stacks <a,b>) --comment-file <path>";
 
@@ -76,6 +72,7 @@ async function previewStack(
   if (!deployed.has(name)) return { stack: name, kind: "not deployed" };
   process.stderr.write(`[preview] pulumi preview --stack ${name}\n`);
   try {
+    setSecretsFromEnv(name, ROOT);
     const stack = await Stack.select(name, workspace);
     const result = await stack.preview({ onOutput: (text) => process.stderr.write(text) });
     return { stack: name, kind: "passed", changes: result.changeSummary };
@@ -120,10 +117,8 @@ export async function runPreview(argv: readonly string[]): Promise<number> {
   process.stderr.write(
     `[preview] stacks this change affects: ${stacks.length === 0 ? "none" : stacks.join(", ")}\n`,
   );
-  const workspace = await LocalWorkspace.create({ workDir: ROOT, pulumiCommand: await PulumiCommand.get() });
-  const deployed = new Set(
-    stacks.length === 0 ? [] : (await workspace.listStacks()).map((stack) => stack.name),
-  );
+  const workspace = await projectWorkspace();
+  const deployed = stacks.length === 0 ? new Set<string>() : await stackNames(workspace);
   const previews: StackPreview[] = [];
   // One at a time: each preview runs the whole program, and the runner has few cores.
   for (const stack of stacks) previews.push(await previewStack(workspace, stack, deployed));
