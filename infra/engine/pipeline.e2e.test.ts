@@ -92,6 +92,11 @@ function script(name: string, args: string[]): Promise<CommandOutcome> {
       (error, stdout, stderr) => {
         if (child.pid !== undefined) running.delete(child.pid);
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+        // What a failed script said, for the reader of a red run (the assertions show only its end).
+        if (code !== 0)
+          console.error(
+            `${name} ${args.join(" ")} exited ${code}:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`,
+          );
         resolve({ code, stdout, stderr });
       },
     );
@@ -99,13 +104,18 @@ function script(name: string, args: string[]): Promise<CommandOutcome> {
   });
 }
 
-/** `pulumi <args>` with the flow's environment (for the test's own cleanup and checks). */
-function pulumi(args: string[]): string {
-  return execFileSync("pulumi", [...args, "--non-interactive"], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
+/**
+ * `pulumi <args>` with the flow's environment (the test's own cleanup and checks); resolves with
+ * stdout, rejects with stderr. Never synchronous: the emulator answers from this process.
+ */
+function pulumi(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "pulumi",
+      [...args, "--non-interactive"],
+      { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => (error === null ? resolve(stdout) : reject(new Error(stderr))),
+    );
   });
 }
 
@@ -120,7 +130,8 @@ async function liveInstances(): Promise<Record<string, string>> {
   return Object.fromEntries(
     instances
       .filter((instance) => instance.status !== "terminated")
-      .map((instance) => [instance.name ?? instance.id, instance.status]),
+      // Pulumi's auto-naming adds a random suffix to each instance's name.
+      .map((instance) => [(instance.name ?? instance.id).replace(/-[0-9a-f]{8}$/, ""), instance.status]),
   );
 }
 
@@ -199,7 +210,7 @@ afterAll(async () => {
   // A failed step may leave a stack: destroy what is left, so no container outlives the test.
   for (const stack of [PR_STACK, MAIN])
     try {
-      pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"]);
+      await pulumi(["destroy", "--stack", stack, "--yes", "--skip-preview"]);
     } catch {
       // no such stack (the flow removed it) or nothing to destroy
     }
@@ -227,7 +238,7 @@ test("1. before the pull request: main is deployed by deploy.ts (up, then the he
     `.pulumi/stacks/orchestra/${MAIN}.json`,
     `.pulumi/stacks/orchestra/${MAIN}.json.bak`,
   ]);
-  const state = pulumi(["stack", "export", "--stack", MAIN]);
+  const state = await pulumi(["stack", "export", "--stack", MAIN]);
   for (const secret of [env.DATABASE_PASSWORD, env.REDIS_PASSWORD, env.WEAVIATE_API_KEY, env.LAMBDA_API_KEY])
     expect(state).not.toContain(secret);
 });
@@ -284,7 +295,11 @@ test("3. a change over the budget fails the check, and the comment says why", as
   );
   const comment = readFileSync(COMMENT_FILE, "utf8");
   expect(comment).toContain(`**Status: ❌ failed** (${MAIN}: preview failed; ${MAIN}: over budget)`);
-  expect(comment).toMatch(new RegExp(`\\| ${MAIN} \\| ❌ failed \\| [^\\n]*exceeds the monthly budget`));
+  expect(comment).toMatch(
+    new RegExp(
+      `\\| ${MAIN} \\| ❌ failed \\| Projected cost \\$1,087\\.68/month \\(730 h\\) is 362\\.56% of the monthly budget \\$300\\.00; deployments fail at 100%`,
+    ),
+  );
   writeFileSync(join(PROJECT_ROOT, `Pulumi.${MAIN}.yaml`), stackFile(0, worker("cpu_4x_general")));
 });
 
@@ -304,7 +319,7 @@ test("4. merge: deploy.ts brings main to the PR's stack file and runs the health
 test("5. close: the PR stack is destroyed and removed; closing again is a no-op", async () => {
   const down = await script("pr-stack.ts", ["down", ID]);
   expect([down.code, lastLine(down.stdout)]).toEqual([0, `stack ${PR_STACK} destroyed and removed`]);
-  expect(pulumi(["stack", "ls", "--json"])).not.toContain(PR_STACK);
+  expect(await pulumi(["stack", "ls", "--json"])).not.toContain(PR_STACK);
   expect(Object.keys(await liveInstances()).sort()).toEqual([
     `orchestra-${MAIN}-app`,
     `orchestra-${MAIN}-worker`,
@@ -315,11 +330,13 @@ test("5. close: the PR stack is destroyed and removed; closing again is a no-op"
 });
 
 test("6. with main destroyed too, nothing is left: no stack, lock, instance or container", async () => {
-  pulumi(["destroy", "--stack", MAIN, "--yes", "--skip-preview"]);
-  pulumi(["stack", "rm", MAIN, "--yes"]);
-  expect(JSON.parse(pulumi(["stack", "ls", "--json"]))).toEqual([]);
+  await pulumi(["destroy", "--stack", MAIN, "--yes", "--skip-preview"]);
+  await pulumi(["stack", "rm", MAIN, "--yes"]);
+  expect(JSON.parse(await pulumi(["stack", "ls", "--json"]))).toEqual([]);
   expect(
-    (await bucketKeys()).filter((key) => key.startsWith(".pulumi/locks/") || key.endsWith(".json")),
+    (await bucketKeys()).filter(
+      (key) => key.startsWith(".pulumi/locks/") || /^\.pulumi\/stacks\/.*\.json$/.test(key),
+    ),
   ).toEqual([]);
   expect(await liveInstances()).toEqual({});
   expect(containerNames()).toEqual([]);
