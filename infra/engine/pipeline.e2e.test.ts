@@ -271,7 +271,8 @@ test("2. open: the PR stack comes up, and main is previewed and priced with the 
     "",
     "| stack | preview | changes |",
     "| --- | --- | --- |",
-    expect.stringMatching(new RegExp(`^\\| ${MAIN} \\| passed \\| \\d+ to create, \\d+ unchanged \\|$`)),
+    // The worker node's instance, readiness command and Docker provider; the StackReference read.
+    `| ${MAIN} | passed | 3 to create, 24 unchanged, 1 read |`,
     "| integration | not deployed | priced from its stack file only |",
     "",
   ]);
@@ -288,19 +289,23 @@ test("2. open: the PR stack comes up, and main is previewed and priced with the 
 
 test("3. a change over the budget fails the check, and the comment says why", async () => {
   writeFileSync(join(PROJECT_ROOT, `Pulumi.${MAIN}.yaml`), stackFile(0, worker("gpu_1x_a10")));
-  const preview = await script("preview.ts", ["--stacks", MAIN, "--comment-file", COMMENT_FILE]);
-  expect(preview.code).toBe(1);
-  expect(lastLine(preview.stderr)).toBe(
-    `[preview] comment written to ${COMMENT_FILE}; failed: ${MAIN}: preview failed; ${MAIN}: over budget`,
-  );
-  const comment = readFileSync(COMMENT_FILE, "utf8");
-  expect(comment).toContain(`**Status: ❌ failed** (${MAIN}: preview failed; ${MAIN}: over budget)`);
-  expect(comment).toMatch(
-    new RegExp(
-      `\\| ${MAIN} \\| ❌ failed \\| Projected cost \\$1,087\\.68/month \\(730 h\\) is 362\\.56% of the monthly budget \\$300\\.00; deployments fail at 100%`,
-    ),
-  );
-  writeFileSync(join(PROJECT_ROOT, `Pulumi.${MAIN}.yaml`), stackFile(0, worker("cpu_4x_general")));
+  try {
+    const preview = await script("preview.ts", ["--stacks", MAIN, "--comment-file", COMMENT_FILE]);
+    expect(preview.code).toBe(1);
+    expect(lastLine(preview.stderr)).toBe(
+      `[preview] comment written to ${COMMENT_FILE}; failed: ${MAIN}: preview failed; ${MAIN}: over budget`,
+    );
+    const comment = readFileSync(COMMENT_FILE, "utf8");
+    expect(comment).toContain(`**Status: ❌ failed** (${MAIN}: preview failed; ${MAIN}: over budget)`);
+    expect(comment).toMatch(
+      new RegExp(
+        `\\| ${MAIN} \\| ❌ failed \\| Projected cost \\$1,087\\.70/month \\(730 h\\) is 362\\.56% of the monthly budget \\$300\\.00; deployments fail at 100%`,
+      ),
+    );
+  } finally {
+    // Back to the pull request's change that passed, for the merge.
+    writeFileSync(join(PROJECT_ROOT, `Pulumi.${MAIN}.yaml`), stackFile(0, worker("cpu_4x_general")));
+  }
 });
 
 test("4. merge: deploy.ts brings main to the PR's stack file and runs the health gate again", async () => {
