@@ -49,12 +49,26 @@ function isProgramFile(file: string): boolean {
 
 export const AFFECTED_USAGE = "usage: tsx scripts/pipeline/affected.ts --base <git-ref> [--head <git-ref>]";
 
+/**
+ * A git ref as given to `flag`; throws UsageError for an empty one or one starting with `-`, which
+ * git would read as an option (`--output=FILE` writes a file).
+ */
+export function gitRef(flag: string, ref: string): string {
+  if (ref === "") throw new UsageError(`${flag} needs a value (a git ref, e.g. origin/main)`);
+  if (ref.startsWith("-")) throw new UsageError(`${flag} "${ref}": a git ref cannot start with "-"`);
+  return ref;
+}
+
 /** The files changed on `head` since it left `base` (three-dot diff: the base's own later commits excluded). */
 export function changedFiles(base: string, head: string, cwd: string): string[] {
-  return execFileSync("git", ["diff", "--name-only", "--no-renames", `${base}...${head}`], {
-    cwd,
-    encoding: "utf8",
-  })
+  return execFileSync(
+    "git",
+    ["diff", "--name-only", "--no-renames", `${gitRef("base", base)}...${gitRef("head", head)}`, "--"],
+    {
+      cwd,
+      encoding: "utf8",
+    },
+  )
     .split("\n")
     .filter(Boolean);
 }
@@ -66,7 +80,9 @@ if (require.main === module) {
       head: { type: "string" },
     });
     if (values.base === undefined) throw new UsageError("--base is required");
-    const layers = affectedLayers(changedFiles(values.base, values.head ?? "HEAD", process.cwd()));
+    const layers = affectedLayers(
+      changedFiles(gitRef("--base", values.base), gitRef("--head", values.head ?? "HEAD"), process.cwd()),
+    );
     if (layers.length > 0) process.stdout.write(`${layers.join("\n")}\n`);
   } catch (error) {
     const usage = error instanceof UsageError;

@@ -11,6 +11,8 @@
  *
  * Exit codes: 0 deployed and healthy; 1 the `up` or the health gate failed; 2 bad arguments.
  */
+import { existsSync } from "fs";
+import { join } from "path";
 import { CommandError, Stack, type Workspace } from "@pulumi/pulumi/automation";
 import { commandOutcomeOf } from "../../infra/engine/automation";
 import { readArgs, UsageError } from "../cliArgs";
@@ -18,6 +20,17 @@ import { healthGateCheckUrns, type ExportedResource } from "./healthGateUrns";
 import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
 import { setSecretsFromEnv } from "./stackSecrets";
 import { errorLines } from "./previewComment";
+
+/**
+ * Throws UsageError unless `name` is a stack name with a `Pulumi.<name>.yaml` in the checkout: a
+ * mistyped name would otherwise create a new stack and deploy it with no stack file.
+ */
+export function requireStackFile(name: string, root = PROJECT_DIR): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+    throw new UsageError(`"${name}" is not a stack name (letters, digits, - _ .)`);
+  if (!existsSync(join(root, `Pulumi.${name}.yaml`)))
+    throw new UsageError(`no Pulumi.${name}.yaml in ${root}: deploy a stack of this project (e.g. staging)`);
+}
 
 export const DEPLOY_USAGE = "usage: tsx scripts/pipeline/deploy.ts <stack>";
 const GATE_PASSED = /^health gate passed: \d+ service\(s\) healthy$/m;
@@ -61,6 +74,7 @@ if (require.main === module) {
     try {
       name = readArgs(process.argv.slice(2), {}, { positionals: 1 }).positionals[0] ?? "";
       if (name === "") throw new UsageError("the stack to deploy is required");
+      requireStackFile(name);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       process.stderr.write(`deploy: ${error.message}\n${DEPLOY_USAGE}\n`);

@@ -40,12 +40,30 @@ export function parsePrStackArgs(argv: readonly string[]): { action: "up" | "dow
 }
 
 /** Writes `Pulumi.<stack>.yaml` from the base layer's file and sets the TTL and the secrets. */
-async function writeStackFile(stack: Stack, env: NodeJS.ProcessEnv): Promise<void> {
+/**
+ * The base layer and the TTL from the environment, checked before anything is created: throws
+ * UsageError for a PR_STACK_BASE that names no stack file of the checkout, or a PR_STACK_TTL_HOURS
+ * that is not a whole number of hours from 1.
+ */
+export function prStackSettings(
+  env: NodeJS.ProcessEnv,
+  root = PROJECT_DIR,
+): { base: string; ttlHours?: string } {
   const base = (env.PR_STACK_BASE ?? "") === "" ? "integration" : (env.PR_STACK_BASE as string);
-  const baseFile = join(PROJECT_DIR, `Pulumi.${base}.yaml`);
-  if (!existsSync(baseFile)) throw new Error(`PR_STACK_BASE "${base}": no ${baseFile}`);
-  copyFileSync(baseFile, join(PROJECT_DIR, `Pulumi.${stack.name}.yaml`));
-  if (env.PR_STACK_TTL_HOURS) await stack.setConfig("ttlHours", { value: env.PR_STACK_TTL_HOURS });
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(base))
+    throw new UsageError(`PR_STACK_BASE "${base}" is not a stack name (letters, digits, - _ .)`);
+  if (!existsSync(join(root, `Pulumi.${base}.yaml`)))
+    throw new UsageError(`PR_STACK_BASE "${base}": no Pulumi.${base}.yaml in ${root}`);
+  const ttl = env.PR_STACK_TTL_HOURS ?? "";
+  if (ttl !== "" && !/^[1-9][0-9]*$/.test(ttl))
+    throw new UsageError(`PR_STACK_TTL_HOURS "${ttl}" is not a whole number of hours from 1`);
+  return ttl === "" ? { base } : { base, ttlHours: ttl };
+}
+
+async function writeStackFile(stack: Stack, env: NodeJS.ProcessEnv): Promise<void> {
+  const { base, ttlHours } = prStackSettings(env);
+  copyFileSync(join(PROJECT_DIR, `Pulumi.${base}.yaml`), join(PROJECT_DIR, `Pulumi.${stack.name}.yaml`));
+  if (ttlHours !== undefined) await stack.setConfig("ttlHours", { value: ttlHours });
   setSecretsFromEnv(stack.name, PROJECT_DIR, env);
   log(`Pulumi.${stack.name}.yaml written from Pulumi.${base}.yaml`);
 }
@@ -89,6 +107,7 @@ if (require.main === module) {
     let args: ReturnType<typeof parsePrStackArgs>;
     try {
       args = parsePrStackArgs(process.argv.slice(2));
+      prStackSettings(process.env);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       process.stderr.write(`pr-stack: ${error.message}\n${PR_STACK_USAGE}\n`);

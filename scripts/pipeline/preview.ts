@@ -23,7 +23,7 @@ import { isCostReport } from "../../stacks/costPlan";
 import { readArgs, UsageError } from "../cliArgs";
 import { configCosts } from "../cost";
 import type { StackCost } from "../costFormat";
-import { affectedLayers, changedFiles } from "./affected";
+import { affectedLayers, changedFiles, gitRef } from "./affected";
 import { checkFailures, errorLines, previewComment, type StackPreview } from "./previewComment";
 import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
 import { setSecretsFromEnv } from "./stackSecrets";
@@ -48,8 +48,8 @@ export function parsePreviewArgs(
   if ((values.base === undefined) === (values.stacks === undefined))
     throw new UsageError("give exactly one of --base (the layers a change affects) and --stacks");
   if (values.base !== undefined)
-    return { stacks: { base: values.base }, commentFile: values["comment-file"] };
-  const stacks = values.stacks!.split(",").map((name) => name.trim());
+    return { stacks: { base: gitRef("--base", values.base) }, commentFile: values["comment-file"] };
+  const stacks = [...new Set(values.stacks!.split(",").map((name) => name.trim()))];
   for (const stack of stacks) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack))
       throw new UsageError(
