@@ -76,10 +76,18 @@ function isPinned(uses: string): boolean {
 }
 
 /** What a script must not interpolate: secrets and untrusted event text go through `env:`. */
-const FORBIDDEN_IN_SCRIPTS = ["${{ secrets.", "${{ github.event.", "${{ github.head_ref"];
+const FORBIDDEN_IN_SCRIPTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bsecrets\./, "${{ secrets."],
+  [/\bgithub\.event\b/, "${{ github.event."],
+  [/\bgithub\.head_ref\b/, "${{ github.head_ref"],
+  [/\binputs\./, "${{ inputs."],
+];
+/** The kinds of forbidden text inside any `${{ ... }}` of `script` (e.g. `toJSON(github.event)`). */
 function forbiddenIn(script: string): string[] {
-  const compact = script.replace(/\$\{\{\s*/g, "${{ ");
-  return FORBIDDEN_IN_SCRIPTS.filter((pattern) => compact.includes(pattern));
+  const expressions = script.match(/\$\{\{[\s\S]*?\}\}/g) ?? [];
+  return FORBIDDEN_IN_SCRIPTS.filter(([pattern]) => expressions.some((e) => pattern.test(e))).map(
+    ([, kind]) => kind,
+  );
 }
 
 test("the workflows are the three this project has", () => {
@@ -141,6 +149,9 @@ describe("no secret or untrusted expression inside a script", () => {
     expect(forbiddenIn('echo "${{ secrets.KEY }}"')).toEqual(["${{ secrets."]);
     expect(forbiddenIn('echo "${{github.event.pull_request.title}}"')).toEqual(["${{ github.event."]);
     expect(forbiddenIn("git checkout ${{ github.head_ref }}")).toEqual(["${{ github.head_ref"]);
+    expect(forbiddenIn("echo '${{ toJSON(github.event) }}'")).toEqual(["${{ github.event."]);
+    expect(forbiddenIn('echo "${{inputs.ssh-private-key}}"')).toEqual(["${{ inputs."]);
+    expect(forbiddenIn('echo "${{ github.event_name }} $SECRETS_DIR"')).toEqual([]);
     expect(forbiddenIn('npx tsx scripts/pipeline/pr-stack.ts up "$PR_NUMBER"')).toEqual([]);
   });
 
@@ -151,7 +162,7 @@ describe("no secret or untrusted expression inside a script", () => {
         return script === undefined ? [] : [[where, script] as const];
       }),
     );
-    expect(scripts).toHaveLength(14);
+    expect(scripts).toHaveLength(15);
     expect(
       scripts.flatMap(([where, script]) => forbiddenIn(script).map((pattern) => `${where}: ${pattern}`)),
     ).toEqual([]);
@@ -160,7 +171,7 @@ describe("no secret or untrusted expression inside a script", () => {
 
 describe("concurrency", () => {
   const LOCKS = /scripts\/pipeline\/(deploy|pr-stack)\.ts|pulumi refresh/;
-  test("every job that updates, destroys or refreshes a stack is in that stack's group, never cancelled", () => {
+  test("every job that updates, destroys or refreshes a stack is in a group, never cancelled", () => {
     const locking = workflowJobs().filter(([, job]) => job.steps.some((step) => LOCKS.test(step.run ?? "")));
     expect(locking.map(([where, job]) => [where, job.concurrency])).toEqual([
       ["deploy.yml#staging", { group: "pulumi-staging", "cancel-in-progress": false }],
@@ -173,11 +184,12 @@ describe("concurrency", () => {
         "pull-request.yml#pr-stack-destroy",
         { group: "pulumi-pr-${{ github.event.pull_request.number }}", "cancel-in-progress": false },
       ],
-      ["scheduled.yml#reap", { group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false }],
+      // Its own group: queued in a deploy's group it would cancel that group's pending deploy.
+      ["scheduled.yml#reap", { group: "reap-${{ matrix.stack }}", "cancel-in-progress": false }],
     ]);
   });
 
-  test("the reaper's matrix is integration and staging, so its groups are the deploys' groups", () => {
+  test("the reaper's matrix is integration (with the pr-<n> stacks) and staging", () => {
     const reap = workflow("scheduled.yml").jobs.reap as Job & { strategy: { matrix: Dict } };
     expect(reap.strategy.matrix).toEqual({ stack: ["integration", "staging"] });
   });
@@ -197,11 +209,15 @@ describe("deploy.yml", () => {
 
   test("production waits for staging and runs in the production environment; staging in its own", () => {
     const { staging, production } = workflow("deploy.yml").jobs;
-    expect([staging.environment, staging.needs]).toEqual(["staging", undefined]);
+    expect([staging.environment, staging.needs, staging.if]).toEqual([
+      "staging",
+      undefined,
+      "github.ref == 'refs/heads/main'",
+    ]);
     expect([production.environment, production.needs]).toEqual(["production", "staging"]);
   });
 
-  test("each job sets its stack's secrets, then deploys that stack", () => {
+  test("each job deploys its stack (deploy.ts sets the stack's secrets first)", () => {
     const runs = (job: Job) =>
       job.steps.flatMap((step) => (step.run?.includes("scripts/pipeline/") ? [step.run] : []));
     const { staging, production } = workflow("deploy.yml").jobs;

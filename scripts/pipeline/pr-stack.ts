@@ -84,8 +84,9 @@ export async function prStackDown(workspace: Workspace, name: string, env = proc
     return `no stack ${name}: nothing to destroy`;
   }
   const stack = await Stack.select(name, workspace);
-  await writeStackFile(stack, env);
   try {
+    // Destroy runs no program, but the providers read the stack's config (lambdaApiUrl, the key).
+    await writeStackFile(stack, env);
     log(`pulumi destroy --stack ${name}`);
     await stack.destroy({ onOutput: (text) => process.stdout.write(text) });
     log(`pulumi stack rm ${name}`);

@@ -24,7 +24,14 @@ import { readArgs, UsageError } from "../cliArgs";
 import { configCosts } from "../cost";
 import type { StackCost } from "../costFormat";
 import { affectedLayers, changedFiles, gitRef } from "./affected";
-import { checkFailures, errorLines, previewComment, type StackPreview } from "./previewComment";
+import {
+  checkFailures,
+  checkNotRunReason,
+  errorLines,
+  notRunComment,
+  previewComment,
+  type StackPreview,
+} from "./previewComment";
 import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
 import { setSecretsFromEnv } from "./stackSecrets";
 
@@ -77,7 +84,9 @@ async function previewStack(
     const result = await stack.preview({ onOutput: (text) => process.stderr.write(text) });
     return { stack: name, kind: "passed", changes: result.changeSummary };
   } catch (error) {
-    if (!(error instanceof CommandError)) throw error;
+    // Setting a secret (a wrong passphrase) fails this stack's check as a failed preview would.
+    if (!(error instanceof CommandError))
+      return { stack: name, kind: "failed", errors: errorLines((error as Error).message) };
     const outcome = commandOutcomeOf(error);
     return { stack: name, kind: "failed", errors: errorLines(`${outcome.stdout}\n${outcome.stderr}`) };
   }
@@ -111,9 +120,22 @@ export async function runPreview(argv: readonly string[]): Promise<number> {
     process.stderr.write(`preview: ${error.message}\n${PREVIEW_USAGE}\n`);
     return 2;
   }
-  const stacks = Array.isArray(args.stacks)
-    ? args.stacks
-    : affectedLayers(changedFiles(args.stacks.base, "HEAD", ROOT));
+  try {
+    return await previewAndComment(args.stacks, args.commentFile);
+  } catch (error) {
+    // The check could not run (git, the backend, no pulumi): the comment still says why.
+    const reason = checkNotRunReason(error);
+    writeFileSync(args.commentFile, notRunComment(reason));
+    process.stderr.write(
+      `[preview] the check could not run: ${reason}\n[preview] comment written to ${args.commentFile}\n`,
+    );
+    return 1;
+  }
+}
+
+/** Previews and prices `which`, writes the comment; resolves with the exit code. */
+async function previewAndComment(which: string[] | { base: string }, commentFile: string): Promise<number> {
+  const stacks = Array.isArray(which) ? which : affectedLayers(changedFiles(which.base, "HEAD", ROOT));
   process.stderr.write(
     `[preview] stacks this change affects: ${stacks.length === 0 ? "none" : stacks.join(", ")}\n`,
   );
@@ -123,10 +145,10 @@ export async function runPreview(argv: readonly string[]): Promise<number> {
   // One at a time: each preview runs the whole program, and the runner has few cores.
   for (const stack of stacks) previews.push(await previewStack(workspace, stack, deployed));
   const priced = await costs(workspace, stacks, deployed);
-  writeFileSync(args.commentFile, previewComment(previews, priced));
+  writeFileSync(commentFile, previewComment(previews, priced));
   const failures = checkFailures(previews, priced);
   process.stderr.write(
-    `[preview] comment written to ${args.commentFile}; ${failures.length === 0 ? "passed" : `failed: ${failures.join("; ")}`}\n`,
+    `[preview] comment written to ${commentFile}; ${failures.length === 0 ? "passed" : `failed: ${failures.join("; ")}`}\n`,
   );
   return failures.length === 0 ? 0 : 1;
 }

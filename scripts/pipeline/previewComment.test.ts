@@ -1,6 +1,12 @@
-import { changeText, checkFailures, COMMENT_MARKER, errorLines, previewComment } from "./previewComment";
-import { parsePrStackArgs } from "./pr-stack";
-import { UsageError } from "../cliArgs";
+import {
+  changeText,
+  checkFailures,
+  checkNotRunReason,
+  COMMENT_MARKER,
+  errorLines,
+  notRunComment,
+  previewComment,
+} from "./previewComment";
 
 test("changes read in a reader's order, zero counts left out, unknown operations by name", () => {
   expect(changeText({ same: 12, create: 3, update: 0, "create-replacement": 1 })).toBe(
@@ -57,18 +63,16 @@ test("the comment starts with the marker; a change that affects nothing says so"
   ]);
 });
 
-test("pr-stack takes up or down and a pull request number", () => {
-  expect(parsePrStackArgs(["up", "42"])).toEqual({ action: "up", stack: "pr-42" });
-  expect(parsePrStackArgs(["down", "7"])).toEqual({ action: "down", stack: "pr-7" });
-  expect(() => parsePrStackArgs(["open", "42"])).toThrow(
-    new UsageError('"open" is not an action: allowed are up, down'),
+test("a check that could not run still writes a comment saying why", () => {
+  expect(notRunComment("no backend")).toBe(
+    `${COMMENT_MARKER}\n## Pulumi preview\n\n**Status: ❌ failed** (the check could not run)\n\n\`\`\`text\nno backend\n\`\`\`\n`,
   );
-  expect(() => parsePrStackArgs(["up", "042"])).toThrow(
-    new UsageError('"042" is not a pull request number (a whole number from 1)'),
+  expect(checkNotRunReason(new Error("code: -2\n err?: Error: spawn pulumi ENOENT"))).toBe(
+    "pulumi not found on PATH: install the Pulumi CLI 3.248.0 (in CI: pulumi/actions; here: scripts/toolchain.sh)",
   );
-  expect(() => parsePrStackArgs(["up", "4;rm"])).toThrow('"4;rm" is not a pull request number');
-  expect(() => parsePrStackArgs(["up"])).toThrow('"" is not a pull request number');
-  expect(() => parsePrStackArgs(["up", "1", "2"])).toThrow(
-    'unknown argument "2": it takes no flags, only 2 arguments',
-  );
+  expect(
+    checkNotRunReason(
+      new Error("stdout: \nstderr: error: read meta.yaml: refused\nerror: read meta.yaml: refused\n"),
+    ),
+  ).toBe("read meta.yaml: refused");
 });

@@ -91,3 +91,32 @@ export function previewComment(previews: readonly StackPreview[], costs: readonl
     formatCostMarkdown(costs),
   ].join("\n");
 }
+
+/**
+ * The comment when the check could not run at all (git, the backend, no `pulumi`): the marker, a
+ * failed status and the reason, so the pull request says why rather than keeping a stale comment.
+ */
+export function notRunComment(reason: string): string {
+  return [
+    COMMENT_MARKER,
+    "## Pulumi preview",
+    "",
+    "**Status: ❌ failed** (the check could not run)",
+    "",
+    "```text",
+    reason,
+    "```",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Why the check could not run, in a line or a few: no `pulumi` on PATH is said so with the fix;
+ * a CLI failure is its `error:` lines (the Automation API's message repeats the whole output).
+ */
+export function checkNotRunReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/spawn pulumi ENOENT|ENOENT[^\n]*pulumi/.test(message))
+    return "pulumi not found on PATH: install the Pulumi CLI 3.248.0 (in CI: pulumi/actions; here: scripts/toolchain.sh)";
+  return errorLines(message, 5).join("\n");
+}
