@@ -135,10 +135,11 @@ export async function runPreview(argv: readonly string[]): Promise<number> {
 
 /** Previews and prices `which`, writes the comment; resolves with the exit code. */
 async function previewAndComment(which: string[] | { base: string }, commentFile: string): Promise<number> {
-  const stacks = Array.isArray(which) ? which : affectedLayers(changedFiles(which.base, "HEAD", ROOT));
-  process.stderr.write(
-    `[preview] stacks this change affects: ${stacks.length === 0 ? "none" : stacks.join(", ")}\n`,
-  );
+  // `local` is never deployed by a pipeline and has no budget: a pull request's check leaves it out.
+  const stacks = Array.isArray(which)
+    ? which
+    : affectedLayers(changedFiles(which.base, "HEAD", ROOT)).filter((layer) => layer !== "local");
+  process.stderr.write(`[preview] stacks to check: ${stacks.length === 0 ? "none" : stacks.join(", ")}\n`);
   const workspace = await projectWorkspace();
   const deployed = stacks.length === 0 ? new Set<string>() : await stackNames(workspace);
   const previews: StackPreview[] = [];

@@ -76,3 +76,9 @@ test("a check that could not run still writes a comment saying why", () => {
     ),
   ).toBe("read meta.yaml: refused");
 });
+
+test("a check that previewed nothing says it only priced", () => {
+  expect(previewComment([{ stack: "integration", kind: "not deployed" }], []).split("\n")[3]).toBe(
+    "**Status: ✅ passed** (priced only: none of these stacks is deployed, so none was previewed)",
+  );
+});

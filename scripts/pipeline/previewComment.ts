@@ -73,8 +73,13 @@ export function previewComment(previews: readonly StackPreview[], costs: readonl
   if (previews.length === 0)
     return `${COMMENT_MARKER}\n## Pulumi preview\n\nThis change affects no stack: nothing to preview or price.\n`;
   const failures = checkFailures(previews, costs);
+  const previewed = previews.some((p) => p.kind !== "not deployed");
   const status =
-    failures.length === 0 ? "**Status: ✅ passed**" : `**Status: ❌ failed** (${failures.join("; ")})`;
+    failures.length > 0
+      ? `**Status: ❌ failed** (${failures.join("; ")})`
+      : previewed
+        ? "**Status: ✅ passed**"
+        : "**Status: ✅ passed** (priced only: none of these stacks is deployed, so none was previewed)";
   const rows = previews.map((p) => {
     if (p.kind === "passed") return [p.stack, "passed", changeText(p.changes)];
     if (p.kind === "failed") return [p.stack, "❌ failed", p.errors.join("\n")];
