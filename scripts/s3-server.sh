@@ -44,35 +44,11 @@ usage() {
 }
 
 # --- install ---------------------------------------------------------------
-installed() { [[ -x "$BINARY" && -f "$PREFIX/BUILDINFO" ]]; }
+# shellcheck source=scripts/go-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-tool.sh"
 
 install_server() {
-    if installed; then
-        log "versitygw $VERSITYGW_VERSION already installed in $PREFIX/bin"
-        return 0
-    fi
-    if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-        export PATH="/usr/local/go/bin:$PATH"
-    fi
-    command -v go >/dev/null 2>&1 || die "go not found (needed once to build versitygw $VERSITYGW_VERSION)"
-    # Module proxy only, as scripts/toolchain.sh: no VCS fetches, and no host written down here.
-    local proxy
-    proxy="$(go env GOPROXY | sed -E 's/[,|]direct$//')"
-    [[ -n "$proxy" && "$proxy" != "direct" && "$proxy" != "off" ]] ||
-        die "go env GOPROXY is '$(go env GOPROXY)': the install needs a Go module proxy"
-    log "installing versitygw $VERSITYGW_VERSION from the module proxy (about 5 minutes on a cold Go cache)"
-    local start=$SECONDS staging
-    mkdir -p "$PREFIX"
-    # Into a staging dir first, so an interrupted build never leaves a half-written binary behind.
-    staging="$(mktemp -d "$PREFIX/.install.XXXXXX")"
-    # shellcheck disable=SC2064 # expand now: the trap runs after the local is gone
-    trap "rm -rf '$staging'" EXIT
-    GOPROXY="$proxy" GOBIN="$staging" go install -p "$JOBS" -trimpath -ldflags "-s -w" \
-        "$VERSITYGW_PKG@$VERSITYGW_VERSION" || die "go install $VERSITYGW_PKG@$VERSITYGW_VERSION failed"
-    mkdir -p "$PREFIX/bin"
-    mv -f "$staging/versitygw" "$BINARY"
-    printf 'versitygw=%s@%s\nbuilt=%s\n' "$VERSITYGW_PKG" "$VERSITYGW_VERSION" "$(go version)" >"$PREFIX/BUILDINFO"
-    log "installed $BINARY in $((SECONDS - start)) s"
+    go_tool_install versitygw "$VERSITYGW_PKG" "$VERSITYGW_VERSION" "$PREFIX" "$JOBS" "about 5 minutes"
 }
 
 # --- start -----------------------------------------------------------------

@@ -19,10 +19,10 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { RunningEmulator } from "../emulator/server";
-import { startEmulator } from "../emulator/server";
 import { LambdaClient } from "../lambda/client";
 import type { CommandOutcome } from "./automation";
 import { killTree } from "./processTree";
+import { startSandboxEmulator } from "./sandboxFixture";
 import { SSH_PORT, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
 import { startTestAgent, type TestAgent } from "./sshAgent";
 import { buildToolchain, PROJECT_ROOT, type Toolchain } from "./toolchain";
@@ -151,16 +151,7 @@ beforeAll(async () => {
   });
   sshd = startSandboxSshd();
   const apiKey = `lambda-pipeline-${randomBytes(12).toString("hex")}`;
-  emulator = await startEmulator({
-    port: 0,
-    apiKey,
-    ipMode: "loopback",
-    bootDelayMs: 1500,
-    terminateDelayMs: 300,
-    requestIntervalMs: 100,
-    launchIntervalMs: 1200,
-    quiet: true,
-  });
+  emulator = await startSandboxEmulator(apiKey);
   client = new LambdaClient({ apiUrl: emulator.url, apiKey });
   agent = await startTestAgent();
   agent.add(sshd.keyPath);

@@ -37,6 +37,24 @@ export interface SandboxFixture {
 
 const random = (prefix: string) => `${prefix}-${randomBytes(16).toString("hex")}`;
 
+/**
+ * The engine tier's emulator: every instance is this machine's sshd (loopback addresses), short
+ * boots, and Lambda's limits kept on but scaled down ten-fold so the pacer is exercised through the
+ * engine (the program's pacer gets LAMBDA_REQUEST_INTERVAL_MS 150 and LAMBDA_LAUNCH_INTERVAL_MS 1300).
+ */
+export function startSandboxEmulator(apiKey: string): Promise<RunningEmulator> {
+  return startEmulator({
+    port: 0,
+    apiKey,
+    ipMode: "loopback",
+    bootDelayMs: 1500,
+    terminateDelayMs: 300,
+    requestIntervalMs: 100,
+    launchIntervalMs: 1200,
+    quiet: true,
+  });
+}
+
 export async function startSandboxFixture(
   stackName: string,
   options: { deployContainers: boolean },
@@ -55,17 +73,7 @@ export async function startSandboxFixture(
     redisPassword: random("redis"),
     weaviateApiKey: random("weaviate"),
   };
-  const emulator = await startEmulator({
-    port: 0,
-    apiKey: secrets.lambdaApiKey,
-    ipMode: "loopback",
-    bootDelayMs: 1500,
-    terminateDelayMs: 300,
-    // Limits stay on (scaled down ten-fold) so the pacer is exercised through the engine.
-    requestIntervalMs: 100,
-    launchIntervalMs: 1200,
-    quiet: true,
-  });
+  const emulator = await startSandboxEmulator(secrets.lambdaApiKey);
   const agent = await startTestAgent();
   agent.add(sshd.keyPath);
   let stack: EngineStack | undefined;
