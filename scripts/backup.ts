@@ -1,0 +1,160 @@
+/**
+ * `npm run backup -- list|verify --stack <name> [--store postgres|redis|weaviate]`
+ *
+ * Reads a stack's backups in its bucket (`orchestra:backup` in Pulumi.<stack>.yaml: region, bucket,
+ * optional endpoint and prefix) with the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+ * (or any source of the AWS SDK's default chain), which are never printed. Every store, or the one
+ * named by --store:
+ * - list: a table per store of its backups, oldest first: backupId, finishedAt, objects, bytes and
+ *   state (complete, or incomplete with the reason: such a backup is never restored);
+ * - verify: re-reads every object of each store's newest complete backup (what a restore would
+ *   pick) through SHA-256 and prints `verified <store> <backupId>: N objects, B bytes`, or names the
+ *   object that does not match: `<store> <backupId>: object <key>: sha256 <got> does not match the
+ *   manifest's <want>`. A store with no backup at all is reported and skipped, unless named.
+ * restore and drill are not built yet (they come with the restore drills, issue 11): refused, exit 2.
+ *
+ * Exit codes: 0 listed, or every backup verified; 1 a verify failed, a store had backups but none
+ * complete (or was named and had none), nothing was backed up at all, the settings were invalid or
+ * S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
+ */
+import { existsSync, readFileSync } from "fs";
+import { join } from "path";
+import {
+  newestComplete,
+  S3BackupStore,
+  type BackupListing,
+  type VerifyOutcome,
+} from "../infra/backup/backupStore";
+import type { BackupSettings, Store } from "../infra/backup/layout";
+import {
+  backupSettingsFromStackFile,
+  BackupUsageError,
+  parseBackupArgs,
+  type BackupArgs,
+} from "./backupArgs";
+import { renderTable } from "./costFormat";
+
+/** What the tool needs of a backup store; S3BackupStore in use, a fake in tests. */
+export interface BackupReader {
+  list(stack: string, store: Store): Promise<BackupListing>;
+  verify(stack: string, store: Store, backupId: string): Promise<VerifyOutcome>;
+  destroy(): void;
+}
+
+export interface BackupDeps {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** The project directory, where Pulumi.<stack>.yaml is. */
+  readonly root: string;
+  readonly openStore: (settings: BackupSettings) => BackupReader;
+}
+
+/**
+ * One store's listing as text: `<store>  <location>`, the table (right-aligned numbers; an
+ * incomplete backup's state says why), then a line per key that is no backup.
+ */
+export function formatListing(listing: BackupListing): string {
+  const rows = listing.backups.map((backup) => {
+    const { judgement } = backup;
+    return [
+      backup.backupId,
+      judgement.state === "complete" ? judgement.manifest.finishedAt : "",
+      String(backup.objects),
+      String(backup.bytes),
+      judgement.state === "complete" ? "complete" : `incomplete: ${judgement.reason}`,
+    ];
+  });
+  const table = renderTable(["backupId", "finishedAt", "objects", "bytes", "state"], rows, [2, 3]);
+  const ignored = listing.ignored.map((key) => `ignored (not a backup): ${key}`);
+  return [`${listing.store}  ${listing.location}`, table, ...ignored].join("\n");
+}
+
+async function list(args: BackupArgs, store: BackupReader, deps: BackupDeps): Promise<number> {
+  const blocks: string[] = [];
+  for (const name of args.stores) blocks.push(formatListing(await store.list(args.stack, name)));
+  deps.out(`${blocks.join("\n\n")}\n`);
+  return 0;
+}
+
+async function verify(args: BackupArgs, store: BackupReader, deps: BackupDeps): Promise<number> {
+  let failed = false;
+  let found = false;
+  const named = args.stores.length === 1;
+  for (const name of args.stores) {
+    const listing = await store.list(args.stack, name);
+    const newest = newestComplete(listing);
+    if (newest === undefined) {
+      if (listing.backups.length === 0 && !named) {
+        deps.out(`${name}: no backups in ${listing.location}\n`);
+        continue;
+      }
+      found = true;
+      failed = true;
+      deps.err(
+        `${name}: no complete backup to verify in ${listing.location} (${listing.backups.length} incomplete)\n`,
+      );
+      continue;
+    }
+    found = true;
+    const outcome = await store.verify(args.stack, name, newest.backupId);
+    if (outcome.ok) deps.out(`${outcome.line}\n`);
+    else {
+      deps.err(`${outcome.line}\n`);
+      failed = true;
+    }
+  }
+  if (!found) {
+    deps.err(`no backups of stack ${args.stack} to verify\n`);
+    return 1;
+  }
+  return failed ? 1 : 0;
+}
+
+/** Runs the tool; resolves to its exit code. Rejects only for a programming error. */
+export async function runBackup(argv: readonly string[], deps: BackupDeps): Promise<number> {
+  let args: BackupArgs;
+  try {
+    args = parseBackupArgs(argv);
+  } catch (error) {
+    if (!(error instanceof BackupUsageError)) throw error;
+    deps.err(`${error.message}\n`);
+    return 2;
+  }
+  const file = join(deps.root, `Pulumi.${args.stack}.yaml`);
+  if (!existsSync(file)) {
+    deps.err(`no Pulumi.${args.stack}.yaml in ${deps.root}: --stack names a stack of this project\n`);
+    return 2;
+  }
+  let settings: BackupSettings;
+  try {
+    settings = backupSettingsFromStackFile(readFileSync(file, "utf8"), args.stack);
+  } catch (error) {
+    deps.err(`${(error as Error).message}\n`);
+    return 1;
+  }
+  const store = deps.openStore(settings);
+  try {
+    return args.command === "list" ? await list(args, store, deps) : await verify(args, store, deps);
+  } catch (error) {
+    // BackupStoreError: the action, the s3:// key and the server's words, never a credential.
+    deps.err(`backup ${args.command} failed: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    store.destroy();
+  }
+}
+
+if (require.main === module) {
+  runBackup(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    root: join(__dirname, ".."),
+    openStore: (settings) => new S3BackupStore(settings),
+  }).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(`backup failed: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
