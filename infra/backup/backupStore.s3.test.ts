@@ -5,7 +5,6 @@
  * chain). versitygw's posix backend keeps each object as the file DIR/data/<bucket>/<key>, so the
  * test damages a stored object, or ages it, by touching that file. The steps run in order.
  */
-import { execFileSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -14,12 +13,11 @@ import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import { BackupStoreError, newestComplete, S3BackupStore, type BackupListing } from "./backupStore";
 import { backupIdFor, type BackupSettings, type Store } from "./layout";
 import { retentionPlan } from "./retention";
+import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
 
 // A cold versitygw build takes about 5 minutes on 2 busy cores; the steps take seconds.
 jest.setTimeout(20 * 60 * 1000);
 
-const PROJECT_ROOT = join(__dirname, "..", "..");
-const SERVER_SCRIPT = join(PROJECT_ROOT, "scripts", "s3-server.sh");
 const BUCKET = `orchestra-backups-${process.pid}`;
 const STACK = "svc";
 const HOUR_MS = 60 * 60 * 1000;
@@ -33,14 +31,6 @@ let admin: S3Client;
 let store: S3BackupStore;
 let settings: BackupSettings;
 const savedEnv: Record<string, string | undefined> = {};
-
-function readEnvFile(path: string): Record<string, string> {
-  const entries = readFileSync(path, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]);
-  return Object.fromEntries(entries) as Record<string, string>;
-}
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
@@ -92,11 +82,10 @@ const states = (listing: BackupListing) =>
   ]);
 
 beforeAll(() => {
-  execFileSync("bash", [SERVER_SCRIPT, "install"], { stdio: ["ignore", "ignore", "inherit"] });
+  installS3Server();
   serverDir = mkdtempSync(join(tmpdir(), "orchestra-backup-s3-"));
   workDir = mkdtempSync(join(tmpdir(), "orchestra-backup-files-"));
-  execFileSync("bash", [SERVER_SCRIPT, "start", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
-  server = readEnvFile(join(serverDir, "s3.env"));
+  server = startS3Server(serverDir);
   for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) {
     savedEnv[name] = process.env[name];
     process.env[name] = server[name];
@@ -114,8 +103,7 @@ afterAll(() => {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   try {
-    if (serverDir !== undefined)
-      execFileSync("bash", [SERVER_SCRIPT, "stop", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
+    if (serverDir !== undefined) stopS3Server(serverDir);
   } finally {
     for (const dir of [serverDir, workDir])
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/cl
 import type { RunningEmulator } from "../emulator/server";
 import { LambdaClient } from "../lambda/client";
 import type { CommandOutcome } from "./automation";
+import { startS3Server, stopS3Server } from "../testing/s3Server";
 import { killTree } from "./processTree";
 import { startSandboxEmulator } from "./sandboxFixture";
 import { SSH_PORT, startSandboxSshd, stopSandboxSshd } from "./sandboxSshd";
@@ -35,7 +36,6 @@ const MAIN = `e2e-main-${ID}`;
 const PR_BASE = `e2e-prbase-${ID}`;
 const PR_STACK = `pr-${ID}`;
 const BUCKET = `orchestra-pipeline-${ID}`;
-const SERVER_SCRIPT = join(PROJECT_ROOT, "scripts", "s3-server.sh");
 const COMMENT_FILE = join(PROJECT_ROOT, ".tmp", `pipeline-comment-${ID}.md`);
 const STACK_FILES = [MAIN, PR_BASE, PR_STACK].map((stack) => join(PROJECT_ROOT, `Pulumi.${stack}.yaml`));
 const MARKER = "<!-- orchestra-cost-comment -->";
@@ -156,13 +156,7 @@ beforeAll(async () => {
   agent = await startTestAgent();
   agent.add(sshd.keyPath);
   serverDir = mkdtempSync(join(tmpdir(), "orchestra-pipeline-s3-"));
-  execFileSync("bash", [SERVER_SCRIPT, "start", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
-  const server = Object.fromEntries(
-    readFileSync(join(serverDir, "s3.env"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  ) as Record<string, string>;
+  const server = startS3Server(serverDir);
   s3 = new S3Client({
     endpoint: server.S3_ENDPOINT,
     region: server.AWS_REGION,
@@ -207,7 +201,7 @@ afterAll(async () => {
     }
   s3?.destroy();
   if (serverDir !== undefined) {
-    execFileSync("bash", [SERVER_SCRIPT, "stop", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
+    stopS3Server(serverDir);
     rmSync(serverDir, { recursive: true, force: true });
   }
   await emulator?.close();

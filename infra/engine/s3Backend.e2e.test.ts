@@ -5,13 +5,14 @@
  * program whose one resource (a dynamic provider) takes 8 s to create, so a second `up` started
  * meanwhile meets the first one's lock. Secrets provider: the passphrase. The steps run in order.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFile } from "child_process";
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "fs";
 import { hostname, tmpdir, userInfo } from "os";
 import { join } from "path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { LocalWorkspace, Stack, type UpResult } from "@pulumi/pulumi/automation";
 import type { CommandOutcome } from "./automation";
+import { startS3Server, stopS3Server } from "../testing/s3Server";
 import { childrenRunning, killTree } from "./processTree";
 import { buildToolchain, PROJECT_ROOT, toolchainCommand, type Toolchain } from "./toolchain";
 
@@ -22,7 +23,6 @@ const RUN_ID = `s3probe${process.pid}`;
 const PROJECT = "s3-backend-probe";
 const STACK = "dev";
 const BUCKET = `orchestra-state-${process.pid}`;
-const SERVER_SCRIPT = join(PROJECT_ROOT, "scripts", "s3-server.sh");
 // Inside the checkout (.tmp/ is ignored by git) so the program resolves the project's node_modules.
 const PROGRAM_DIR = join(PROJECT_ROOT, ".tmp", `s3-backend-${RUN_ID}`);
 /** One line per create the provider ran: the refused `up` must add none. */
@@ -51,15 +51,6 @@ let stack: Stack;
 let env: Record<string, string>;
 /** Everything the CLI printed, to search for the server's secret. */
 const transcript: string[] = [];
-
-/** DIR/s3.env as the script writes it: KEY=value lines. */
-function readEnvFile(path: string): Record<string, string> {
-  const entries = readFileSync(path, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]);
-  return Object.fromEntries(entries) as Record<string, string>;
-}
 
 /** `pulumi <args>` in the program's directory with the test's environment; never rejects. */
 function pulumi(args: string[]): Promise<CommandOutcome> {
@@ -118,8 +109,7 @@ beforeAll(async () => {
   // A PULUMI_HOME of its own: `pulumi login` writes the backend there, never into the toolchain's
   // (the program needs no plugin from it: the language host and the dynamic provider are on PATH).
   pulumiHome = mkdtempSync(join(tmpdir(), "orchestra-s3-home-"));
-  execFileSync("bash", [SERVER_SCRIPT, "start", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
-  server = readEnvFile(join(serverDir, "s3.env"));
+  server = startS3Server(serverDir);
   const port = new URL(server.S3_ENDPOINT).port;
   loginUrl = `s3://${BUCKET}?endpoint=http://127.0.0.1:${port}&use_path_style=true&region=us-east-1`;
   const credentials = {
@@ -153,8 +143,7 @@ afterAll(async () => {
   if (toolchain !== undefined && pulumiHome !== undefined) for (const pid of pulumiPids()) killTree(pid);
   s3?.destroy();
   try {
-    if (serverDir !== undefined)
-      execFileSync("bash", [SERVER_SCRIPT, "stop", serverDir], { stdio: ["ignore", "ignore", "inherit"] });
+    if (serverDir !== undefined) stopS3Server(serverDir);
   } finally {
     for (const dir of [serverDir, pulumiHome, PROGRAM_DIR])
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
