@@ -14,12 +14,11 @@
 import { existsSync } from "fs";
 import { join } from "path";
 import { CommandError, Stack, type Workspace } from "@pulumi/pulumi/automation";
-import { commandOutcomeOf } from "../../infra/engine/automation";
 import { readArgs, UsageError } from "../cliArgs";
 import { healthGateCheckUrns, type ExportedResource } from "./healthGateUrns";
 import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
 import { setSecretsFromEnv } from "./stackSecrets";
-import { errorLines } from "./previewComment";
+import { failedCommandLines } from "./previewComment";
 
 /**
  * Throws UsageError unless `name` is a stack name with a `Pulumi.<name>.yaml` in the checkout: a
@@ -56,10 +55,7 @@ export async function deployStack(workspace: Workspace, name: string): Promise<s
     await stack.up({ replace, onOutput: (text) => process.stdout.write(text) });
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
-    const outcome = commandOutcomeOf(error);
-    throw new Error(
-      `pulumi up --stack ${name} failed:\n${errorLines(`${outcome.stdout}\n${outcome.stderr}`, 5).join("\n")}`,
-    );
+    throw new Error(`pulumi up --stack ${name} failed:\n${failedCommandLines(error, 5).join("\n")}`);
   }
   const report = (await stack.outputs()).healthGate?.value as unknown;
   if (report === undefined) return `stack ${name} deploys no containers: no health gate to check`;

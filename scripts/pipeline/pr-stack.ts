@@ -18,10 +18,9 @@
 import { copyFileSync, existsSync, rmSync } from "fs";
 import { join } from "path";
 import { CommandError, Stack, type Workspace } from "@pulumi/pulumi/automation";
-import { commandOutcomeOf } from "../../infra/engine/automation";
 import { readArgs, UsageError } from "../cliArgs";
 import { deployStack } from "./deploy";
-import { errorLines } from "./previewComment";
+import { failedCommandLines } from "./previewComment";
 import { PROJECT_DIR, projectWorkspace, stackNames } from "./projectWorkspace";
 import { setSecretsFromEnv } from "./stackSecrets";
 
@@ -93,9 +92,8 @@ export async function prStackDown(workspace: Workspace, name: string, env = proc
     await workspace.removeStack(name);
   } catch (error) {
     if (!(error instanceof CommandError)) throw error;
-    const outcome = commandOutcomeOf(error);
     throw new Error(
-      `destroying ${name} failed (the stack is kept):\n${errorLines(`${outcome.stdout}\n${outcome.stderr}`, 5).join("\n")}`,
+      `destroying ${name} failed (the stack is kept):\n${failedCommandLines(error, 5).join("\n")}`,
     );
   } finally {
     rmSync(file, { force: true });

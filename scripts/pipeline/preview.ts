@@ -18,7 +18,7 @@ import { existsSync, writeFileSync } from "fs";
 import { join } from "path";
 import { CommandError, Stack, type Workspace } from "@pulumi/pulumi/automation";
 import { withDiff } from "../../infra/pricing/costModel";
-import { commandOutcomeOf, maskedOutputs } from "../../infra/engine/automation";
+import { maskedOutputs } from "../../infra/engine/automation";
 import { isCostReport } from "../../stacks/costPlan";
 import { readArgs, UsageError } from "../cliArgs";
 import { configCosts } from "../cost";
@@ -28,6 +28,7 @@ import {
   checkFailures,
   checkNotRunReason,
   errorLines,
+  failedCommandLines,
   notRunComment,
   previewComment,
   type StackPreview,
@@ -87,8 +88,7 @@ async function previewStack(
     // Setting a secret (a wrong passphrase) fails this stack's check as a failed preview would.
     if (!(error instanceof CommandError))
       return { stack: name, kind: "failed", errors: errorLines((error as Error).message) };
-    const outcome = commandOutcomeOf(error);
-    return { stack: name, kind: "failed", errors: errorLines(`${outcome.stdout}\n${outcome.stderr}`) };
+    return { stack: name, kind: "failed", errors: failedCommandLines(error) };
   }
 }
 

@@ -4,6 +4,8 @@
  * affected stack, and the cost of each (the GPU fleet's, priced from the pull request's stack
  * files, with the diff against what is deployed). Pure.
  */
+import type { CommandError } from "@pulumi/pulumi/automation";
+import { commandOutcomeOf } from "../../infra/engine/automation";
 import type { CostReport } from "../../infra/pricing/costModel";
 import { formatCostMarkdown, markdownTable, type StackCost } from "../costFormat";
 
@@ -54,6 +56,12 @@ export function errorLines(output: string, limit = 3): string[] {
   if (unique.length > 0) return unique.slice(0, limit);
   const last = lines.filter(Boolean).pop();
   return last === undefined ? [] : [last];
+}
+
+/** The `error:` lines (errorLines) of what a failed Automation API command printed, stdout then stderr. */
+export function failedCommandLines(error: CommandError, limit = 3): string[] {
+  const outcome = commandOutcomeOf(error);
+  return errorLines(`${outcome.stdout}\n${outcome.stderr}`, limit);
 }
 
 const failedBudget = (report: CostReport) => report.status === "OVER_BUDGET";
