@@ -30,6 +30,8 @@ export interface VolumeMount {
   /** Docker volume name (named volumes survive container replacement). */
   readonly volumeName: string;
   readonly containerPath: string;
+  /** Mount it read-only (a backup job reads a store's data, never writes it). @default false */
+  readonly readOnly?: boolean;
 }
 
 /** A host path bound into the container (node_exporter reads the host's /proc, /sys and /). */
@@ -53,6 +55,11 @@ export interface ContainerFile {
    * double-quoted JSON string, which YAML reads as the same string (renderFileSecrets).
    */
   readonly content: string;
+  /**
+   * Permission bits as octal text, Docker's upload `permissions` (e.g. "0600": a file holding a
+   * secret, readable by its owner only). @default Docker's, 0644
+   */
+  readonly mode?: string;
 }
 
 export interface ContainerSpec {
@@ -137,6 +144,10 @@ export const SECRET_NAMES = [
   "redisPassword",
   "weaviateApiKey",
   "alertWebhookUrl",
+  // The backup bucket's credentials and the key backups are encrypted with before they leave the node.
+  "backupAccessKeyId",
+  "backupSecretAccessKey",
+  "backupEncryptionKey",
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 

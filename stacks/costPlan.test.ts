@@ -24,6 +24,8 @@ const staging = {
     "gpu-a": { role: "gpu", instanceType: "gpu_1x_a100_sxm4", regions: ["us-south-1", "us-west-1"] },
   },
   filesystem: { name: "orchestra-staging-data", region: "us-west-1" },
+  // Off, so the topology can be priced as any layer (a bucket is refused where backups do not run).
+  backup: { enabled: false },
   monthlyBudgetUsd: 3000,
 };
 

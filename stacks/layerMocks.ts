@@ -103,7 +103,27 @@ export const TEST_SECRETS = {
   redisPassword: "test-redisPassword",
   weaviateApiKey: "test-weaviateApiKey",
   alertWebhookUrl: "https://alerts.example.test/hooks/test-alertWebhookUrl",
+  backupAccessKeyId: "test-backupAccessKeyId",
+  backupSecretAccessKey: "test-backupSecretAccessKey",
+  backupEncryptionKey: "test-backupEncryptionKey",
 } as const;
+
+/**
+ * Secrets the layer requires that no declared resource uses yet: the Backups component, which
+ * will hand them to the backup container, is a later step (issue 11). Empty it when it lands.
+ */
+const NOT_YET_USED: readonly (keyof typeof TEST_SECRETS)[] = [
+  "backupAccessKeyId",
+  "backupSecretAccessKey",
+  "backupEncryptionKey",
+];
+
+/** The test secrets the declared resources use: all but `except` and those no resource uses yet. */
+export function usedSecrets(except: readonly (keyof typeof TEST_SECRETS)[] = []): string[] {
+  return Object.entries(TEST_SECRETS)
+    .filter(([key]) => ![...NOT_YET_USED, ...except].includes(key as keyof typeof TEST_SECRETS))
+    .map(([, secret]) => secret);
+}
 
 export async function build(
   layer: string,

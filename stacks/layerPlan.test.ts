@@ -106,7 +106,8 @@ test("production: the policy protects and retains, no TTL", () => {
 });
 
 test("fleet only: no containers, the database URL the data node will serve is still planned", () => {
-  const fleetOnly = plan("staging", (values) => ({ ...values, deployContainers: false }));
+  // No store runs, so the bucket settings go too (they would do nothing).
+  const fleetOnly = plan("staging", (values) => ({ ...values, deployContainers: false, backup: {} }));
   expect(fleetOnly.containers).toBeUndefined();
   expect(dockerOverSsh(fleetOnly)).toBe(false);
   expect(fleetOnly.plannedDatabaseUrl).toEqual({

@@ -18,6 +18,7 @@ import {
   servicesGraph,
   setLayerMocks,
   TEST_SECRETS,
+  usedSecrets,
   value,
 } from "./layerMocks";
 
@@ -118,7 +119,7 @@ describe("production (monitoring on by default)", () => {
     expect(
       (inputsOf(CONTAINER, `${PREFIX}-prometheus`).uploads as Upload[]).map((u) => typeof u.content),
     ).toEqual(["string", "string"]);
-    expectSecretsEnveloped(Object.values(TEST_SECRETS));
+    expectSecretsEnveloped(usedSecrets());
   });
 
   test("the outputs: private URLs, the SSH tunnel and the rule list", async () => {

@@ -17,7 +17,7 @@ import {
   servicesGraph,
   setLayerMocks,
   STAGING_STORES,
-  TEST_SECRETS,
+  usedSecrets,
 } from "./layerMocks";
 
 beforeAll(setLayerMocks);
@@ -50,7 +50,7 @@ describe("production", () => {
       ["orchestra-production-gpu-a", true, undefined],
       ["orchestra-production-gpu-b", true, undefined],
     ]);
-    expectSecretsEnveloped(Object.values(TEST_SECRETS));
+    expectSecretsEnveloped(usedSecrets());
   });
 
   test("production nodes never expire", async () => {
