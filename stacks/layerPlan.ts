@@ -21,6 +21,7 @@ import { shellQuote } from "../components/healthGatePlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DATA_SERVICES, type DataService } from "../components/serviceCatalog";
 import { planMonitoring, type MonitoringPlan } from "../components/monitoringPlan";
+import { planBackups, type BackupsPlan } from "../components/backupsPlan";
 import { mountedFilesystem } from "../infra/launchRules";
 import type { LaunchScope } from "../infra/providers/lambdaInstance";
 import type { StackConfig } from "./config";
@@ -48,6 +49,8 @@ export interface LayerNames {
   dockerProvider(nodeKey: string): string;
   /** The Monitoring component (Prometheus, Alertmanager, the exporters). */
   readonly monitoring: string;
+  /** The Backups component (the backup container beside the stores). */
+  readonly backups: string;
 }
 
 /** The key of the operator's own machine in per-host maps (the local layer has no nodes). */
@@ -104,6 +107,11 @@ export interface ContainersSlice {
   readonly app: AppServicesPlan;
   /** Prometheus, Alertmanager and the exporters, when the layer runs monitoring (on nodes only). */
   readonly monitoring?: MonitoringPlan;
+  /**
+   * The backup container on the stores' node, when the layer keeps backups (on nodes only). Its
+   * containers are not in `containerNames` yet: the Backups component that declares them comes next.
+   */
+  readonly backups?: BackupsPlan;
   /** The step that makes the volume directories on the filesystem (Lambda layers with one). */
   readonly dataDirectories?: { readonly name: string; readonly script: string };
   /** Where host commands run for the stores (data directories) and the app (the gate). */
@@ -149,6 +157,7 @@ export function layerNames(name: string): LayerNames {
     localDocker: `${name}-docker`,
     dockerProvider: (nodeKey) => `${name}-${nodeKey}-docker`,
     monitoring: `${name}-monitoring`,
+    backups: `${name}-backups`,
   };
 }
 
@@ -312,6 +321,16 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
           data,
         })
       : undefined;
+  const backups =
+    config.backups !== undefined && dataNode !== undefined
+      ? planBackups(names.backups, {
+          settings: config.backups,
+          stack: identity.stack,
+          node: dataNode,
+          image: config.services.images["orchestra-backup"],
+          data,
+        })
+      : undefined;
   const containerNames: Record<string, string[]> = {};
   const hostSpecs: (readonly [string, readonly { containerName: string }[]])[] = [
     [dataHost, data.containers],
@@ -328,6 +347,7 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
     data,
     app,
     ...(monitoring !== undefined ? { monitoring } : {}),
+    ...(backups !== undefined ? { backups } : {}),
     ...(dataNode !== undefined && directories.length > 0
       ? {
           dataDirectories: {
