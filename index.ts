@@ -72,6 +72,8 @@ export = async () => {
             receiver: built.monitoring.plan.settings.settings.receiver,
             alertRules: built.monitoring.alertRules,
           },
+    /** Per store: where its backups go, the schedule (cron, UTC), retention, RPO and the restore command. */
+    backups: built.backups?.outputs,
     costReport,
   });
 };

@@ -451,9 +451,8 @@ describe("secrets reach the container only as {secret:...} files of mode 0600", 
       }
       // A secret file holds one secret and nothing else, readable by its owner only.
       expect(file).toEqual(secretFile(names[0]));
-      expect(renderFileSecrets(file.content, { [names[0]]: SECRET_VALUE })).toBe(
-        JSON.stringify(SECRET_VALUE),
-      );
+      // The file is the bare value: the job reads it as is.
+      expect(renderFileSecrets(file.content, { [names[0]]: SECRET_VALUE })).toBe(SECRET_VALUE);
     }
   });
 });

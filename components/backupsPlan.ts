@@ -89,7 +89,10 @@ export interface BackupsPlan {
   readonly containers: Readonly<Record<string, readonly ContainerSpec[]>>;
   /** The Docker network the backup container joins: the stores', to reach them by container name. */
   readonly networkName: string;
-  /** Volumes the backups add (the WAL spool and Postgres's socket directory, with WAL archiving). */
+  /**
+   * Volumes the backups add (the WAL spool and Postgres's socket directory, with WAL archiving).
+   * DataServices declares them (withWalArchiving): the Postgres container mounts them first.
+   */
   readonly volumes: readonly VolumePlan[];
   readonly postgresArchiving?: PostgresArchiving;
 }
@@ -353,4 +356,23 @@ export function backupOutputs(plan: BackupsPlan): Partial<Record<BackupStore, Ba
       ];
     }),
   );
+}
+
+/**
+ * The stores' plan with Postgres's side of WAL archiving applied: its command gains the archive
+ * settings and it mounts the spool and socket volumes it shares with the backup container, which
+ * DataServices declares with the stores' own. Without WAL archiving: the plan unchanged.
+ */
+export function withWalArchiving(data: DataServicesPlan, backups: BackupsPlan): DataServicesPlan {
+  const archiving = backups.postgresArchiving;
+  if (archiving === undefined) return data;
+  return {
+    ...data,
+    containers: data.containers.map((spec) =>
+      spec.service === "postgres"
+        ? { ...spec, command: [...archiving.command], volumes: [...spec.volumes, ...archiving.volumes] }
+        : spec,
+    ),
+    volumes: [...data.volumes, ...backups.volumes],
+  };
 }

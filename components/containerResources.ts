@@ -169,6 +169,7 @@ export function containerArgs(
     volumes: spec.volumes.map((volume) => ({
       volumeName: volume.volumeName,
       containerPath: volume.containerPath,
+      ...(volume.readOnly === true ? { readOnly: true } : {}),
     })),
     networksAdvanced: [{ name: context.networkName, aliases: [spec.service] }],
     // Bounded logs: a chatty server must not fill the node's disk.

@@ -63,6 +63,13 @@ test("CPUs are spelled as the Docker provider reads them back, so cpus (force-ne
 describe("renderFileSecrets: a secret in a configuration file", () => {
   const content = "url: {secret:alertWebhookUrl}\n";
 
+  test("a file that is only the placeholder is the bare value (trimmed); inside other text, a JSON string", () => {
+    expect(
+      renderFileSecrets("{secret:backupEncryptionKey}", { backupEncryptionKey: 'AGE-SECRET-KEY-1"x\n' }),
+    ).toBe('AGE-SECRET-KEY-1"x');
+    expect(renderFileSecrets(" {secret:redisPassword}", { redisPassword: "p" })).toBe(' "p"');
+  });
+
   test("is written as a JSON string, whatever it holds", () => {
     expect(renderFileSecrets(content, { alertWebhookUrl: 'https://h.example.test/a?b="c"&d=\\e' })).toBe(
       'url: "https://h.example.test/a?b=\\"c\\"&d=\\\\e"\n',

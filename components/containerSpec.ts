@@ -210,20 +210,23 @@ export function fileSecrets(content: string): SecretName[] {
 /**
  * Replaces each `{secret:<name>}` in a file's content with the secret's value as a double-quoted
  * JSON string (valid YAML: Prometheus and Alertmanager read it back unchanged, whatever characters
- * the value holds). Throws, naming the placeholder only, for an unknown name or a missing value.
+ * the value holds). A file that is nothing but one placeholder is the secret itself (the backup
+ * job's /run/secrets/<name>): its content is the bare value, which its reader takes as is.
+ * Throws, naming the placeholder only, for an unknown name or a missing value.
  */
 export function renderFileSecrets(
   content: string,
   secrets: Readonly<Partial<Record<SecretName, string>>>,
 ): string {
   fileSecrets(content);
+  const wholeFile = /^\{secret:\w+\}$/.test(content);
   return content.replace(FILE_SECRET, (placeholder, name: string) => {
     // A value read from a file (`config set --secret ... < file`) ends in a newline: never meant.
     const value = secrets[name as SecretName]?.trim();
     if (value === undefined) throw new Error(`no value for ${placeholder} in a container file`);
     const problem = SECRET_FORMATS[name as SecretName]?.(value);
     if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);
-    return JSON.stringify(value);
+    return wholeFile ? value : JSON.stringify(value);
   });
 }
 

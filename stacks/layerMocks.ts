@@ -108,20 +108,10 @@ export const TEST_SECRETS = {
   backupEncryptionKey: "test-backupEncryptionKey",
 } as const;
 
-/**
- * Secrets the layer requires that no declared resource uses yet: the Backups component, which
- * will hand them to the backup container, is a later step (issue 11). Empty it when it lands.
- */
-const NOT_YET_USED: readonly (keyof typeof TEST_SECRETS)[] = [
-  "backupAccessKeyId",
-  "backupSecretAccessKey",
-  "backupEncryptionKey",
-];
-
-/** The test secrets the declared resources use: all but `except` and those no resource uses yet. */
+/** The test secrets the declared resources use: all but `except`. */
 export function usedSecrets(except: readonly (keyof typeof TEST_SECRETS)[] = []): string[] {
   return Object.entries(TEST_SECRETS)
-    .filter(([key]) => ![...NOT_YET_USED, ...except].includes(key as keyof typeof TEST_SECRETS))
+    .filter(([key]) => !except.includes(key as keyof typeof TEST_SECRETS))
     .map(([, secret]) => secret);
 }
 
@@ -271,6 +261,24 @@ export function monitoringGraph(prefix: string, nodeKeys: string[], appNode = "a
       ...(key === appNode ? [] : [`docker:index/network:Network ${component}-${key}-net <- ${component}`]),
       ...containerGraph(component, [`${key}-node-exporter`, `${key}-cadvisor`, `${key}-dcgm-exporter`]),
     ]),
+  ];
+}
+
+/**
+ * The Backups component's resources: its container on the data node and, with WAL archiving, the
+ * spool and socket volumes Postgres shares with it (declared with the stores').
+ */
+export function backupsGraph(prefix: string, walArchiving: boolean): string[] {
+  const component = `${prefix}-backups`;
+  return [
+    `orchestra:services:Backups ${component} <- ${prefix}`,
+    ...containerGraph(component, ["data"]),
+    ...(walArchiving
+      ? [
+          `docker:index/volume:Volume ${component}-postgres-socket <- ${prefix}-stores`,
+          `docker:index/volume:Volume ${component}-wal-spool-data <- ${prefix}-stores`,
+        ]
+      : []),
   ];
 }
 

@@ -6,6 +6,7 @@
 import * as yaml from "js-yaml";
 import {
   ALL_MCP,
+  backupsGraph,
   build,
   declared,
   expectSecretsEnveloped,
@@ -156,6 +157,7 @@ describe("staging", () => {
       [
         ...fleetGraph("orchestra-staging", ["app", "data", "gpu-a"], regions),
         ...servicesGraph("orchestra-staging", ALL_MCP),
+        ...backupsGraph("orchestra-staging", false),
         ...monitoring,
       ].sort(),
     );

@@ -6,6 +6,7 @@
  */
 import {
   ALL_MCP,
+  backupsGraph,
   build,
   declared,
   expectSecretsEnveloped,
@@ -34,6 +35,8 @@ describe("staging", () => {
           ["us-east-1", "us-south-1", "us-west-1"],
         ),
         ...servicesGraph("orchestra-staging", ALL_MCP),
+        // Staging keeps daily backups by default, without WAL archiving.
+        ...backupsGraph("orchestra-staging", false),
       ].sort(),
     );
     expect(fleetProtection()).toEqual([
