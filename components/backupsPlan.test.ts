@@ -430,6 +430,7 @@ describe("settings", () => {
 
 describe("secrets reach the container only as {secret:...} files of mode 0600", () => {
   const SECRET_VALUE = "s3cr3t-value";
+  const AGE_IDENTITY = `AGE-SECRET-KEY-1${"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2).slice(0, 58)}`;
   test.each(["production", "staging"])("%s", (layer) => {
     const spec = containerOf(planned(layer), "data");
     expect([spec.secretEnv, spec.secretEnvTemplates]).toEqual([{}, {}]);
@@ -452,7 +453,9 @@ describe("secrets reach the container only as {secret:...} files of mode 0600", 
       // A secret file holds one secret and nothing else, readable by its owner only.
       expect(file).toEqual(secretFile(names[0]));
       // The file is the bare value: the job reads it as is.
-      expect(renderFileSecrets(file.content, { [names[0]]: SECRET_VALUE })).toBe(SECRET_VALUE);
+      // The encryption key must be an age identity (checked when rendered); the others are free text.
+      const value = names[0] === "backupEncryptionKey" ? AGE_IDENTITY : SECRET_VALUE;
+      expect(renderFileSecrets(file.content, { [names[0]]: value })).toBe(value);
     }
   });
 });

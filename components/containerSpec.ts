@@ -195,6 +195,13 @@ const SECRET_FORMATS: Partial<Record<SecretName, (value: string) => string | und
     }
     return undefined;
   },
+  // The backup job encrypts with `age -r` (the recipient from `age-keygen -y`) and decrypts with
+  // `age -d -i`: the key is an age X25519 identity, "AGE-SECRET-KEY-1" and 58 bech32 characters
+  // (age's own format, github.com/FiloSottile/age). Checked here, or every backup would fail.
+  backupEncryptionKey: (value) =>
+    /^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$/.test(value)
+      ? undefined
+      : "is not an age identity (AGE-SECRET-KEY-1 and 58 characters; its value is not shown); make one with `age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY-1' | pulumi config set --secret backupEncryptionKey` and keep a copy outside the stack: without it no backup can be read",
 };
 
 /** The secrets a file's content refers to (`{secret:<name>}`), in order of first use. */

@@ -105,7 +105,8 @@ export const TEST_SECRETS = {
   alertWebhookUrl: "https://alerts.example.test/hooks/test-alertWebhookUrl",
   backupAccessKeyId: "test-backupAccessKeyId",
   backupSecretAccessKey: "test-backupSecretAccessKey",
-  backupEncryptionKey: "test-backupEncryptionKey",
+  // An age identity in form (age-keygen's), as the backup job needs; not a real key.
+  backupEncryptionKey: "AGE-SECRET-KEY-1Q8W4UR23CLXD5MZFSH79VN6PG0KAYTJEQ8W4UR23CLXD5MZFSH79VN6PG0",
 } as const;
 
 /** The test secrets the declared resources use: all but `except`. */
