@@ -75,6 +75,7 @@ describe("the committed stacks", () => {
       bucket: "orchestra-backups-production",
       prefix: "orchestra",
       hourUtc: 3,
+      storage: { estimateGiB: 100, usdPerGiBMonth: 0.023 },
       retentionDays: 30,
       walArchiving: { archiveTimeoutSeconds: 60, rpoMinutes: 5 },
       schedule: {
@@ -92,6 +93,7 @@ describe("the committed stacks", () => {
       bucket: "orchestra-backups-staging",
       prefix: "orchestra",
       hourUtc: 3,
+      storage: { estimateGiB: 100, usdPerGiBMonth: 0.023 },
       retentionDays: 7,
       schedule: {
         postgres: [{ type: "full", cadence: "daily" }],
@@ -133,6 +135,7 @@ describe("where backups run", () => {
       bucket: "ci.backups-1",
       prefix: "team/orchestra",
       hourUtc: 23,
+      storage: { estimateGiB: 100, usdPerGiBMonth: 0.023 },
       retentionDays: 3,
       schedule: {
         postgres: [{ type: "full", cadence: "daily" }],
@@ -265,7 +268,7 @@ describe("refused, with the fix", () => {
   test("an unknown key (credentials written in plain config) is refused without repeating its value", () => {
     const problems = problemsOf({ ...valid, backup: { ...valid.backup, secretAccessKey: "wJalrXUtnFEMI" } });
     expect(problems).toEqual([
-      "orchestra:backup.secretAccessKey = (not shown: it may be a credential): not a backup setting (a backup has enabled, endpoint, region, bucket, prefix and hourUtc; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey); remove it with `pulumi config rm --path 'backup.secretAccessKey'`",
+      "orchestra:backup.secretAccessKey = (not shown: it may be a credential): not a backup setting (a backup has enabled, endpoint, region, bucket, prefix, hourUtc, estimateGiB and usdPerGiBMonth; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey); remove it with `pulumi config rm --path 'backup.secretAccessKey'`",
     ]);
     expect(problems.join("\n")).not.toContain("wJalrXUtnFEMI");
   });

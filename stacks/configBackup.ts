@@ -20,6 +20,8 @@ export interface BackupSettings {
   readonly prefix: string;
   /** The UTC hour daily and weekly backups start. */
   readonly hourUtc: number;
+  /** The cost report's storage row: estimated GiB stored and the price per GiB-month in USD. */
+  readonly storage: { readonly estimateGiB: number; readonly usdPerGiBMonth: number };
   /** Days a backup is kept (the environment policy's). */
   readonly retentionDays: number;
   /** Continuous WAL archiving for Postgres (production); undefined: scheduled dumps only. */
@@ -103,6 +105,10 @@ export function backupSettings(config: RawConfig): BackupSettings | undefined {
     bucket: own.bucket,
     prefix: own.prefix ?? BACKUP_DEFAULTS.prefix,
     hourUtc: own.hourUtc ?? BACKUP_DEFAULTS.hourUtc,
+    storage: {
+      estimateGiB: own.estimateGiB ?? BACKUP_DEFAULTS.estimateGiB,
+      usdPerGiBMonth: own.usdPerGiBMonth ?? BACKUP_DEFAULTS.usdPerGiBMonth,
+    },
     retentionDays: policy.retentionDays,
     ...(policy.walArchiving !== undefined ? { walArchiving: policy.walArchiving } : {}),
     schedule: policy.schedule,

@@ -132,7 +132,7 @@ const monitoringSchema = z.strictObject(
 );
 
 const BACKUP_KEYS =
-  "enabled, endpoint, region, bucket, prefix and hourUtc; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey";
+  "enabled, endpoint, region, bucket, prefix, hourUtc, estimateGiB and usdPerGiBMonth; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey";
 
 // The names S3 allows for a bucket (AWS's bucket naming rules; S3-compatible servers follow them).
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -208,6 +208,13 @@ export const backupSchema = z.strictObject(
       )
       .optional(),
     hourUtc: bounded(0, 23, "must be a whole hour from 0 to 23 (UTC)", { int: true }).optional(),
+    // The cost report's backup storage row: the operator's estimate and the provider's rate.
+    estimateGiB: bounded(0, 1_048_576, "must be from 0 to 1048576 GiB (1 PiB)").optional(),
+    usdPerGiBMonth: bounded(
+      0,
+      10,
+      "must be from 0 to 10 US dollars per GiB-month (AWS S3 Standard lists 0.023 per GB-month)",
+    ).optional(),
   },
   { error: unknownKey("backup", BACKUP_KEYS) },
 );
@@ -376,4 +383,11 @@ export const MONITORING_DEFAULTS = {
 export const BACKUP_DEFAULTS = {
   prefix: "orchestra",
   hourUtc: 3,
+  /** What 30 days of a small platform's backups come to; set your own from `npm run backup -- list`. */
+  estimateGiB: 100,
+  /**
+   * AWS S3 Standard in us-east-1, first 50 TB: $0.023 per GB-month (AWS's S3 pricing page, read
+   * 2026-11; per GB, which the report applies per GiB: under 8% high). Other providers differ.
+   */
+  usdPerGiBMonth: 0.023,
 } as const;

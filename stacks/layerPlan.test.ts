@@ -50,6 +50,8 @@ test("staging: stores on the data node, apps and the gate on the app node, over 
     "orchestra-staging-stores-postgres",
     "orchestra-staging-stores-redis",
     "orchestra-staging-stores-weaviate",
+    // The backup job runs beside the stores.
+    "orchestra-staging-backups-data",
   ]);
   expect(slice.containerNames.app.slice(0, 2)).toEqual([
     "orchestra-staging-apps-api",
