@@ -139,6 +139,7 @@ function psql(sql: string): string {
   return docker(
     [
       "exec",
+      "-i",
       pgSpec.containerName,
       "psql",
       "-X",
