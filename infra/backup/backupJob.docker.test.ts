@@ -698,7 +698,31 @@ test("4. one flipped byte: verify names the object, restore refuses with the sam
   expect((await store.verify(STACK, "redis", redisBackup.backupId)).ok).toBe(true);
 });
 
-test("5. a backup killed mid-upload leaves nothing a restore would pick; no secret on any command line meanwhile", async () => {
+test("5. a good backup restored over live stores replaces what was written since", async () => {
+  expect(psql(PG_CHECKSUM)).not.toBe(pgBefore);
+  const pgRun = job(["restore", "postgres", pgBackup.backupId]);
+  expect(pgRun.status).toBe(0);
+  expect(psql(PG_CHECKSUM)).toBe(pgBefore);
+
+  redis("SET", "written-after-the-backup", "1");
+  docker(["stop", redisSpec.containerName]);
+  const redisRun = job(["restore", "redis", redisBackup.backupId], ["-v", `${redisData()}:/data`]);
+  expect(redisRun.status).toBe(0);
+  const moved = ownLines(redisRun.stderr).find((line) => line.includes("moved the previous"));
+  expect(moved).toMatch(
+    new RegExp(
+      `^\\[orchestra-backup\\] redis ${redisBackup.backupId}: moved the previous dump\\.rdb and appendonlydir to /data/before-restore-\\d{8}T\\d{6}Z$`,
+    ),
+  );
+  const aside = (moved as string).slice((moved as string).lastIndexOf("/") + 1);
+  expect(redisVolumeFiles()).toContain(`./${aside}/appendonlydir/appendonly.aof.manifest`);
+  docker(["start", redisSpec.containerName]);
+  await waitRedis();
+  expect(redis("EXISTS", "written-after-the-backup")).toBe("0");
+  expect(redisState()).toEqual(redisBefore);
+});
+
+test("6. a backup killed mid-upload leaves nothing a restore would pick; no secret on any command line meanwhile", async () => {
   // rclone takes any option from RCLONE_<OPTION>: 1 MiB/s makes the dump's upload last seconds,
   // so the kill lands while its multipart upload is open, whatever the machine's speed.
   const name = `${RUN}-job-killed`;
@@ -756,7 +780,7 @@ test("5. a backup killed mid-upload leaves nothing a restore would pick; no secr
   expectNoSecret(stderr);
 });
 
-test("6. across every job of the run, no command line held a secret", () => {
+test("7. across every job of the run, no command line held a secret", () => {
   expect(cmdlines.size).toBeGreaterThan(20);
   expectNoSecret([...cmdlines].join("\n"));
 });

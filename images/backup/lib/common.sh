@@ -96,6 +96,9 @@ rclone_setup() {
   fi
   # The bucket must exist: backups never create it (and need no permission to).
   export RCLONE_CONFIG_BACKUP_NO_CHECK_BUCKET=true
+  # A streamed upload has at most 10,000 parts: rclone's default 5 MiB parts cap an object at
+  # 48.8 GiB; 16 MiB parts allow 156 GiB, buffering 4 x 16 MiB (upload concurrency 4) in memory.
+  export RCLONE_CONFIG_BACKUP_CHUNK_SIZE=16M
   if [ -n "${BACKUP_CA_FILE:-}" ]; then
     [ -r "$BACKUP_CA_FILE" ] || die "BACKUP_CA_FILE $BACKUP_CA_FILE cannot be read"
     export RCLONE_CA_CERT="$BACKUP_CA_FILE"

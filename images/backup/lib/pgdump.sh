@@ -40,6 +40,7 @@ run_postgres_dump() {
 # replaced: --clean --if-exists; all or nothing: --single-transaction, which also stops at the first
 # error). The dump is the manifest's one `<database>.dump.age` object, whatever database it came from.
 restore_postgres_dump() {
+  [ $# -eq 1 ] || die "usage: orchestra-backup restore postgres <backupId>"
   local id="$1" key
   pg_auth
   fetch_backup postgres "$id"

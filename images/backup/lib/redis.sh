@@ -60,9 +60,11 @@ redis_running() {
 # at start: given a dump.rdb but no appendonlydir it starts EMPTY and writes a new empty AOF base
 # (checked on Debian's 7.0.15). So the snapshot is installed both as dump.rdb (for appendonly no)
 # and as the AOF base: appendonlydir/appendonly.aof.1.base.rdb with a manifest naming only it
-# (7.0's multi-part AOF accepts an RDB-format base). The files it replaces are moved to
-# REDIS_DATA_DIR/before-restore-<backupId>/, not deleted.
+# (7.0's multi-part AOF accepts an RDB-format base; the names are Redis's defaults, which the
+# stores keep). The files it replaces are moved to REDIS_DATA_DIR/before-restore-<UTC time>/, not
+# deleted: an operator removes them once the restored data is confirmed.
 restore_redis_rdb() {
+  [ $# -eq 1 ] || die "usage: orchestra-backup restore redis <backupId>"
   local id="$1" dir="${REDIS_DATA_DIR:-/data}" aside owner
   [ -d "$dir" ] || die "redis $id: REDIS_DATA_DIR $dir is not a directory (mount the store's data volume there)"
   if redis_running; then
@@ -75,7 +77,7 @@ restore_redis_rdb() {
   redis-check-rdb "$WORK/dump.rdb" >"$WORK/check.out" 2>&1 ||
     die "redis $id: the snapshot does not check (redis-check-rdb): $(tail -n 1 "$WORK/check.out")"
   # Everything checked: from here on the data directory changes.
-  aside="$dir/before-restore-$id"
+  aside="$dir/before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
   if [ -e "$dir/dump.rdb" ] || [ -e "$dir/appendonlydir" ]; then
     mkdir -p "$aside"
     [ ! -e "$dir/dump.rdb" ] || mv "$dir/dump.rdb" "$aside/"
