@@ -1,0 +1,60 @@
+/**
+ * Test support for the backup job (images/backup): its image built on the stand-in base, and its
+ * secrets as the planner gives them (one 0600 file per name in a 0700 directory, mounted read-only
+ * at /run/secrets). Needs the stand-in base (scripts/standin-images/build.sh), which carries every
+ * tool the image installs, so the build runs with no network.
+ */
+import { execFileSync } from "child_process";
+import { chmodSync, mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+
+/** The tag the tests run. */
+export const BACKUP_TEST_IMAGE = "orchestra-backup:test";
+
+/** Where the planner mounts the secret files in the backup container (BACKUP_FILE_PATHS.secretsDir). */
+export const BACKUP_SECRETS_MOUNT = "/run/secrets";
+
+const CONTEXT = join(__dirname, "..", "..", "images", "backup");
+const STANDIN_BASE = "orchestra-standin/base:bookworm";
+
+/** Builds BACKUP_TEST_IMAGE from images/backup on the stand-in base, offline. Throws if docker fails. */
+export function buildBackupImage(): void {
+  execFileSync(
+    "docker",
+    [
+      "build",
+      "-q",
+      "--network",
+      "none",
+      "--build-arg",
+      `BASE=${STANDIN_BASE}`,
+      "-t",
+      BACKUP_TEST_IMAGE,
+      CONTEXT,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+}
+
+/** A fresh age identity (`AGE-SECRET-KEY-1...`, the backupEncryptionKey format) from the image's age-keygen. */
+export function ageIdentity(): string {
+  const out = execFileSync("docker", ["run", "--rm", "--entrypoint", "age-keygen", BACKUP_TEST_IMAGE], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const identity = out.split("\n").find((line) => line.startsWith("AGE-SECRET-KEY-1"));
+  if (identity === undefined) throw new Error("age-keygen printed no AGE-SECRET-KEY-1 line");
+  return identity;
+}
+
+/**
+ * Writes each secret to `<new 0700 temp dir>/<name>` (mode 0600, the value exactly, no newline)
+ * and returns the directory, to mount read-only at BACKUP_SECRETS_MOUNT. The caller removes it.
+ */
+export function writeSecretsDir(secrets: Readonly<Record<string, string>>): string {
+  const dir = mkdtempSync(join(tmpdir(), "orchestra-backup-secrets-"));
+  chmodSync(dir, 0o700);
+  for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), value, { mode: 0o600 });
+  return dir;
+}
