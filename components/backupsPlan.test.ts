@@ -275,7 +275,7 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
         store.encryption,
       ]),
     ).toEqual([
-      ["postgres", "pg_dump", [{ type: "full", cron: "0 3 * * *" }], 7, 1440, "age"],
+      ["postgres", "pg_dump", [{ type: "dump", cron: "0 3 * * *" }], 7, 1440, "age"],
       ["redis", "redis-rdb", [{ type: "rdb", cron: "15 3 * * *" }], 7, 1440, "age"],
       ["weaviate", "weaviate-snapshot", [{ type: "snapshot", cron: "30 3 * * *" }], 7, 1440, "age"],
     ]);
@@ -317,7 +317,7 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
     expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toBe(
       [
         "# Backups of stack staging (planned by components/backupsPlan.ts); times in UTC.",
-        "0 3 * * * orchestra-backup run postgres full",
+        "0 3 * * * orchestra-backup run postgres dump",
         "15 3 * * * orchestra-backup run redis rdb",
         "30 3 * * * orchestra-backup run weaviate snapshot",
         "45 3 * * * orchestra-backup prune",
@@ -329,7 +329,7 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
   test("outputs: daily, RPO a day", () => {
     expect(backupOutputs(plan).postgres).toEqual({
       destination: "s3://orchestra-backups-staging/orchestra/staging/postgres/",
-      schedule: "full at 0 3 * * * (cron, UTC)",
+      schedule: "logical dump (pg_dump) at 0 3 * * * (cron, UTC)",
       retentionDays: 7,
       rpo: "at most 24 hours plus one backup's run time",
       restoreCommand: "npm run backup -- restore --stack staging --store postgres [--at <time>]",
@@ -349,7 +349,7 @@ describe("integration and local", () => {
         store: "postgres",
         node: "app",
         method: "pg_dump",
-        schedule: [{ type: "full", cron: "0 3 * * *" }],
+        schedule: [{ type: "dump", cron: "0 3 * * *" }],
         retentionDays: 3,
         rpoMinutes: 1440,
         keyPrefix: "orchestra/integration/postgres/",

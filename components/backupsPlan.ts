@@ -320,7 +320,13 @@ export interface BackupOutput {
   readonly restoreCommand: string;
 }
 
-const TYPE_WORDS = { full: "full", diff: "differential", rdb: "RDB snapshot", snapshot: "snapshot" } as const;
+const TYPE_WORDS = {
+  full: "full",
+  diff: "differential",
+  dump: "logical dump (pg_dump)",
+  rdb: "RDB snapshot",
+  snapshot: "snapshot",
+} as const;
 
 function duration(minutes: number): string {
   if (minutes % (24 * 60) === 0) return minutes === 24 * 60 ? "24 hours" : `${minutes / (24 * 60)} days`;

@@ -50,7 +50,7 @@ test("the policy: production archives WAL (RPO 5 min) with weekly full and daily
     },
   });
   const daily = {
-    postgres: [{ type: "full", cadence: "daily" }],
+    postgres: [{ type: "dump", cadence: "daily" }],
     redis: [{ type: "rdb", cadence: "daily" }],
     weaviate: [{ type: "snapshot", cadence: "daily" }],
   };
@@ -96,7 +96,7 @@ describe("the committed stacks", () => {
       storage: { estimateGiB: 100, usdPerGiBMonth: 0.023 },
       retentionDays: 7,
       schedule: {
-        postgres: [{ type: "full", cadence: "daily" }],
+        postgres: [{ type: "dump", cadence: "daily" }],
         redis: [{ type: "rdb", cadence: "daily" }],
         weaviate: [{ type: "snapshot", cadence: "daily" }],
       },
@@ -138,7 +138,7 @@ describe("where backups run", () => {
       storage: { estimateGiB: 100, usdPerGiBMonth: 0.023 },
       retentionDays: 3,
       schedule: {
-        postgres: [{ type: "full", cadence: "daily" }],
+        postgres: [{ type: "dump", cadence: "daily" }],
         redis: [{ type: "rdb", cadence: "daily" }],
         weaviate: [{ type: "snapshot", cadence: "daily" }],
       },

@@ -14,12 +14,12 @@ export type BackupStore = Exclude<DataStore, "sqlite">;
 export type Cadence = "hourly" | "daily" | "weekly";
 
 /**
- * One scheduled backup of a store: its type (pgBackRest's `full` and `diff`, or a `full` logical
- * dump where Postgres has no WAL archiving; Redis's `rdb` snapshot; Weaviate's `snapshot`) and how
+ * One scheduled backup of a store: its type (pgBackRest's `full` and `diff`, or a `dump` (pg_dump)
+ * where Postgres has no WAL archiving; Redis's `rdb` snapshot; Weaviate's `snapshot`) and how
  * often it runs. A daily `diff` runs on the days without a weekly `full`.
  */
 export interface ScheduledBackup {
-  readonly type: "full" | "diff" | "rdb" | "snapshot";
+  readonly type: "full" | "diff" | "dump" | "rdb" | "snapshot";
   readonly cadence: Cadence;
 }
 
@@ -77,7 +77,7 @@ const STAGING_BACKUPS: BackupPolicy = {
   availability: "default",
   retentionDays: 7,
   schedule: {
-    postgres: [{ type: "full", cadence: "daily" }],
+    postgres: [{ type: "dump", cadence: "daily" }],
     redis: [{ type: "rdb", cadence: "daily" }],
     weaviate: [{ type: "snapshot", cadence: "daily" }],
   },

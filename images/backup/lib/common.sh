@@ -257,14 +257,9 @@ decrypt_object() {
 
 # --- the commands ---------------------------------------------------------------------------------
 
-# The planner's crontab says `run postgres full` for Postgres without WAL archiving as well; with
-# BACKUP_STORES listing postgres:pg_dump that is a dump (pgBackRest's full needs WAL archiving).
 cmd_run() {
   [ $# -eq 2 ] || die "usage: orchestra-backup run <store> <kind>"
   local store="$1" kind="$2"
-  if [ "$store" = postgres ] && [ "$kind" = full ] && [[ " ${BACKUP_STORES:-} " == *" postgres:pg_dump "* ]]; then
-    kind=dump
-  fi
   declare -F "run_${store}_${kind}" >/dev/null || die "no '$kind' backup of store '$store' in this image"
   "run_${store}_${kind}"
 }
