@@ -91,7 +91,7 @@ function forbiddenIn(script: string): string[] {
 }
 
 test("the workflows are the three this project has", () => {
-  expect(FILES).toEqual(["deploy.yml", "pull-request.yml", "scheduled.yml"]);
+  expect(FILES).toEqual(["backups.yml", "deploy.yml", "pull-request.yml", "scheduled.yml"]);
 });
 
 describe("pinned actions", () => {
@@ -128,11 +128,13 @@ describe("pinned actions", () => {
 describe("least privilege", () => {
   test("every workflow grants nothing at the top; each job asks for what it needs", () => {
     expect(FILES.map((file) => [file, workflow(file).permissions])).toEqual([
+      ["backups.yml", {}],
       ["deploy.yml", {}],
       ["pull-request.yml", {}],
       ["scheduled.yml", {}],
     ]);
     expect(workflowJobs().map(([where, job]) => [where, job.permissions])).toEqual([
+      ["backups.yml#verify-and-prune", { contents: "read" }],
       ["deploy.yml#staging", { contents: "read" }],
       ["deploy.yml#production", { contents: "read" }],
       ["pull-request.yml#checks", { contents: "read" }],
@@ -162,7 +164,7 @@ describe("no secret or untrusted expression inside a script", () => {
         return script === undefined ? [] : [[where, script] as const];
       }),
     );
-    expect(scripts).toHaveLength(15);
+    expect(scripts).toHaveLength(18);
     expect(
       scripts.flatMap(([where, script]) => forbiddenIn(script).map((pattern) => `${where}: ${pattern}`)),
     ).toEqual([]);
@@ -199,6 +201,28 @@ describe("concurrency", () => {
       group: "preview-pr-${{ github.event.pull_request.number }}",
       "cancel-in-progress": true,
     });
+  });
+});
+
+describe("backups.yml", () => {
+  test("daily, per stack in its own never-cancelled group; verify, then retention even after a failed verify", () => {
+    const backups = workflow("backups.yml");
+    expect(backups.on).toEqual({ schedule: [{ cron: "41 5 * * *" }], workflow_dispatch: null });
+    const job = backups.jobs["verify-and-prune"] as Job & { strategy: { matrix: Dict } };
+    expect(job.strategy.matrix).toEqual({ stack: ["staging", "production"] });
+    expect(job.concurrency).toEqual({ group: "backups-${{ matrix.stack }}", "cancel-in-progress": false });
+    const steps = job.steps.filter((step) => step.run?.startsWith("npm run backup"));
+    expect(steps.map((step) => [step.run, step.if, step.env])).toEqual(
+      ["verify", "prune"].map((command) => [
+        `npm run backup -- ${command} --stack "$STACK"`,
+        command === "prune" ? "${{ !cancelled() }}" : undefined,
+        // The backup bucket's keys, never the state bucket's.
+        {
+          AWS_ACCESS_KEY_ID: "${{ secrets.BACKUP_ACCESS_KEY_ID }}",
+          AWS_SECRET_ACCESS_KEY: "${{ secrets.BACKUP_SECRET_ACCESS_KEY }}",
+        },
+      ]),
+    );
   });
 });
 
