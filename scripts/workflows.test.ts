@@ -13,6 +13,7 @@ type Dict = Record<string, unknown>;
 interface Step {
   readonly uses?: string;
   readonly run?: string;
+  readonly if?: string;
   readonly env?: Dict;
   readonly with?: Dict;
 }
