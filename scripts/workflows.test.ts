@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from "fs";
 import { load } from "js-yaml";
 import { join } from "path";
+import { DEFAULT_IMAGES } from "../components/serviceCatalog";
 
 type Dict = Record<string, unknown>;
 interface Step {
@@ -92,7 +93,13 @@ function forbiddenIn(script: string): string[] {
 }
 
 test("the workflows are the three this project has", () => {
-  expect(FILES).toEqual(["backups.yml", "deploy.yml", "pull-request.yml", "scheduled.yml"]);
+  expect(FILES).toEqual([
+    "backup-image.yml",
+    "backups.yml",
+    "deploy.yml",
+    "pull-request.yml",
+    "scheduled.yml",
+  ]);
 });
 
 describe("pinned actions", () => {
@@ -129,12 +136,15 @@ describe("pinned actions", () => {
 describe("least privilege", () => {
   test("every workflow grants nothing at the top; each job asks for what it needs", () => {
     expect(FILES.map((file) => [file, workflow(file).permissions])).toEqual([
+      ["backup-image.yml", {}],
       ["backups.yml", {}],
       ["deploy.yml", {}],
       ["pull-request.yml", {}],
       ["scheduled.yml", {}],
     ]);
     expect(workflowJobs().map(([where, job]) => [where, job.permissions])).toEqual([
+      // The only job that writes anything to GitHub besides the preview's comment: the image.
+      ["backup-image.yml#publish", { contents: "read", packages: "write" }],
       ["backups.yml#verify-and-prune", { contents: "read" }],
       ["deploy.yml#staging", { contents: "read" }],
       ["deploy.yml#production", { contents: "read" }],
@@ -165,7 +175,7 @@ describe("no secret or untrusted expression inside a script", () => {
         return script === undefined ? [] : [[where, script] as const];
       }),
     );
-    expect(scripts).toHaveLength(18);
+    expect(scripts).toHaveLength(19);
     expect(
       scripts.flatMap(([where, script]) => forbiddenIn(script).map((pattern) => `${where}: ${pattern}`)),
     ).toEqual([]);
@@ -202,6 +212,17 @@ describe("concurrency", () => {
       group: "preview-pr-${{ github.event.pull_request.number }}",
       "cancel-in-progress": true,
     });
+  });
+});
+
+describe("backup-image.yml", () => {
+  test("publishes on main when images/backup changes, as the tag the stack pins by default", () => {
+    expect(workflow("backup-image.yml").on).toEqual({
+      push: { branches: ["main"], paths: ["images/backup/**"] },
+      workflow_dispatch: null,
+    });
+    const version = readFileSync(join(__dirname, "..", "images", "backup", "VERSION"), "utf8").trim();
+    expect(DEFAULT_IMAGES["orchestra-backup"]).toBe(`ghcr.io/ai-cherry/orchestra-backup:${version}`);
   });
 });
 
