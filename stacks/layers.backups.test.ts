@@ -4,6 +4,7 @@
  * secret only as a 0600 file inside a secret envelope and none on any command line, and the
  * outputs per store.
  */
+import { NOT_IN_IMAGE, RESTORE_HOW } from "../components/backupsPlan";
 import { build, inputsOf, registered, secretValue, setLayerMocks, TEST_SECRETS } from "./layerMocks";
 
 beforeAll(setLayerMocks);
@@ -45,7 +46,6 @@ describe("production (backups on by default)", () => {
         containerPath: "/var/lib/orchestra-backup/wal-spool",
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
-      { volumeName: "orchestra-production-stores-weaviate-data", containerPath: "/var/lib/weaviate" },
     ]);
     const uploads = uploadsOf(backup);
     expect(uploads[0]).toEqual({
@@ -55,7 +55,6 @@ describe("production (backups on by default)", () => {
         "0 3 * * 0 orchestra-backup run postgres full",
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
-        "30 * * * * orchestra-backup run weaviate snapshot",
         "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
@@ -68,13 +67,7 @@ describe("production (backups on by default)", () => {
     const uploads = uploadsOf(backup);
     const secretFiles = uploads.filter((upload) => upload.file.startsWith("/run/secrets/"));
     expect(secretFiles).toEqual(
-      [
-        "backupAccessKeyId",
-        "backupSecretAccessKey",
-        "backupEncryptionKey",
-        "redisPassword",
-        "weaviateApiKey",
-      ].map((name) => ({
+      ["backupAccessKeyId", "backupSecretAccessKey", "backupEncryptionKey", "redisPassword"].map((name) => ({
         file: `/run/secrets/${name}`,
         content: TEST_SECRETS[name as keyof typeof TEST_SECRETS],
       })),
@@ -123,14 +116,15 @@ describe("production (backups on by default)", () => {
         "WAL archived continuously (a segment at least every 60 s); full at 0 3 * * 0, differential at 0 3 * * 1-6 (cron, UTC)",
       retentionDays: 30,
       rpo: "at most 5 minutes (point-in-time recovery from the WAL archive)",
-      restoreCommand: "npm run backup -- restore --stack production --store postgres [--at <time>]",
+      restore: RESTORE_HOW,
     });
     expect(built.backups?.outputs.redis).toEqual({
       destination: "s3://orchestra-backups-production/orchestra/production/redis/",
       schedule: "RDB snapshot at 15 * * * * (cron, UTC)",
       retentionDays: 30,
       rpo: "at most 1 hour plus one backup's run time",
-      restoreCommand: "npm run backup -- restore --stack production --store redis [--at <time>]",
+      restore: RESTORE_HOW,
     });
+    expect(built.backups?.outputs.weaviate).toEqual({ notBackedUp: NOT_IN_IMAGE });
   });
 });
