@@ -383,9 +383,9 @@ describe("settings", () => {
     expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toContain(
       "\n45 22 * * * orchestra-backup prune\n",
     );
-    expect(backupOutputs(plan).redis?.destination).toBe(
-      "s3://orchestra-backups-production/team/orchestra/production/redis/",
-    );
+    expect(backupOutputs(plan).redis).toMatchObject({
+      destination: "s3://orchestra-backups-production/team/orchestra/production/redis/",
+    });
   });
 
   test("an endpoint without a port leaves pgBackRest's (443)", () => {
