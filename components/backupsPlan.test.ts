@@ -112,6 +112,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       WAL_PUSH_INTERVAL_SECONDS: "10",
       REDIS_HOST: "orchestra-production-stores-redis",
       REDIS_PORT: "6379",
+      REDIS_DATA_DIR: "/data",
     });
   });
 
@@ -127,6 +128,8 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         containerPath: "/var/lib/orchestra-backup/wal-spool",
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
+      // Redis's data, for a restore into the stopped store.
+      { volumeName: "orchestra-production-stores-redis-data", containerPath: "/data" },
     ]);
     // The spool beside the stores' data on the filesystem; the socket on the node (not over NFS).
     expect(plan.volumes).toEqual([
@@ -278,8 +281,11 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
       PGDATABASE: "orchestra",
       REDIS_HOST: "orchestra-staging-stores-redis",
       REDIS_PORT: "6379",
+      REDIS_DATA_DIR: "/data",
     });
-    expect(spec.volumes).toEqual([]);
+    expect(spec.volumes).toEqual([
+      { volumeName: "orchestra-staging-stores-redis-data", containerPath: "/data" },
+    ]);
     expect(spec.files?.map((file) => [file.path, file.mode])).toEqual([
       ["/etc/orchestra-backup/crontab", "0644"],
       ...[...BUCKET_SECRETS, secretFile("databasePassword"), secretFile("redisPassword")].map((file) => [

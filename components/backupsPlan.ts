@@ -245,7 +245,14 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
         });
         break;
       case "redis-rdb":
-        Object.assign(env, { REDIS_HOST: containerOf("redis"), REDIS_PORT: port("redis") });
+        Object.assign(env, {
+          REDIS_HOST: containerOf("redis"),
+          REDIS_PORT: port("redis"),
+          REDIS_DATA_DIR: DATA_PATHS.redis,
+        });
+        // Read-write, for a restore only: `orchestra-backup restore redis` writes the snapshot into
+        // the stopped Redis's data directory (a backup reads over the network, never this).
+        volumes.push(dataMount("redis", false));
         break;
       case "weaviate-snapshot": {
         const snapshots = storeSpec("weaviate").env.BACKUP_FILESYSTEM_PATH;

@@ -46,6 +46,7 @@ describe("production (backups on by default)", () => {
         containerPath: "/var/lib/orchestra-backup/wal-spool",
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
+      { volumeName: "orchestra-production-stores-redis-data", containerPath: "/data" },
     ]);
     const uploads = uploadsOf(backup);
     expect(uploads[0]).toEqual({
