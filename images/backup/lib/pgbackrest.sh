@@ -7,6 +7,7 @@
 #   orchestra-backup restore postgres [--at TIME] restore into the empty data directory: to TIME
 #                                                 (ISO 8601 with a zone), else to the archive's end
 #   orchestra-backup pgbackrest-verify            `pgbackrest verify`: every file's checksum in the repo
+#   orchestra-backup pgbackrest-info              `pgbackrest info --output=json` on stdout
 #
 # pgBackRest reads /etc/pgbackrest/pgbackrest.conf (components/backupsFiles.ts renders it: no
 # secret in it) and, for the secrets, PGBACKREST_REPO1_S3_KEY, PGBACKREST_REPO1_S3_KEY_SECRET and
@@ -231,4 +232,10 @@ cmd_pgbackrest_verify() {
     die "pgbackrest verify found damage: $(grep -o "invalid [a-z ]*'[^']*'" <<<"$output" | paste -sd ',' - | sed 's/,/, /g')"
   fi
   log "postgres: pgbackrest verify: every backup file and WAL segment matches its checksum"
+}
+
+# orchestra-backup pgbackrest-info: the stanza's backups and WAL archive as pgBackRest's JSON.
+cmd_pgbackrest_info() {
+  pgbr_env
+  pgbr info --output=json
 }
