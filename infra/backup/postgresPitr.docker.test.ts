@@ -14,6 +14,7 @@
  * never asserted. ORCHESTRA_MEASURE_RPO=1 adds step 7, the RPO on production's settings (3+ minutes).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { tmpdir } from "node:os";
@@ -22,6 +23,9 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { freePorts, uniqueRunId } from "../testing/dockerCli";
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server } from "../testing/s3Server";
+import { S3BackupStore } from "./backupStore";
+import { backupIdFor } from "./layout";
+import { compareKeys } from "./manifest";
 
 // The job image builds in seconds on the stand-in base; each backup and restore takes 10-30 s, and
 // a restore of a damaged backup waits out pgBackRest's retry (15 s).
@@ -120,6 +124,16 @@ function jobArgs(dataVolume: string, dataReadOnly: boolean): string[] {
     `WAL_PUSH_INTERVAL_SECONDS=${PUSH_INTERVAL_SECONDS}`,
     "-e",
     "BACKUP_SECRETS_DIR=/run/secrets",
+    "-e",
+    `BACKUP_STACK=${STACK}`,
+    "-e",
+    `BACKUP_BUCKET=${BUCKET}`,
+    "-e",
+    `BACKUP_REGION=${server.AWS_REGION}`,
+    "-e",
+    `BACKUP_ENDPOINT=${server.S3_ENDPOINT}`,
+    "-e",
+    `BACKUP_PREFIX=${PREFIX}`,
     "-e",
     "BACKUP_CA_FILE=/etc/orchestra-backup/ca.crt",
     "-v",
@@ -266,11 +280,24 @@ function bytesUnder(dir: string): number {
   return filesUnder(dir).reduce((total, file) => total + statSync(join(dir, file)).size, 0);
 }
 
-/** pgBackRest's backups, oldest first: label and type. */
-async function backupLabels(): Promise<{ label: string; type: string }[]> {
+/** pgBackRest's backups, oldest first: label, type, start (epoch seconds). */
+async function backupLabels(): Promise<{ label: string; type: string; start: number }[]> {
   const info = expectOk(await job("pgbackrest-info"));
-  const parsed = JSON.parse(info.stdout) as { backup: { label: string; type: string }[] }[];
-  return parsed[0].backup.map(({ label, type }) => ({ label, type }));
+  const parsed = JSON.parse(info.stdout) as {
+    backup: { label: string; type: string; timestamp: { start: number } }[];
+  }[];
+  return parsed[0].backup.map(({ label, type, timestamp }) => ({ label, type, start: timestamp.start }));
+}
+
+/** An S3 client trusting the test server's certificate. */
+function s3Client(): S3Client {
+  return new S3Client({
+    endpoint: server.S3_ENDPOINT,
+    region: server.AWS_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.AWS_ACCESS_KEY_ID, secretAccessKey: server.AWS_SECRET_ACCESS_KEY },
+    requestHandler: { httpsAgent: new Agent({ ca: readFileSync(server.S3_CA_FILE) }) },
+  });
 }
 
 /** pgBackRest's config as components/backupsFiles.ts pgbackrestConfig renders it for this server. */
@@ -337,13 +364,7 @@ beforeAll(async () => {
   const s3Port = new URL(server.S3_ENDPOINT).port;
   [pgPort] = await freePorts(1);
 
-  const admin = new S3Client({
-    endpoint: server.S3_ENDPOINT,
-    region: server.AWS_REGION,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.AWS_ACCESS_KEY_ID, secretAccessKey: server.AWS_SECRET_ACCESS_KEY },
-    requestHandler: { httpsAgent: new Agent({ ca: readFileSync(server.S3_CA_FILE) }) },
-  });
+  const admin = s3Client();
   await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
   admin.destroy();
 
@@ -433,6 +454,68 @@ test("1. stanza-create (twice: idempotent), a full backup of 300000 rows, more w
   measure(`differential backup after 50000 more rows: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   expect(diff.stderr).toContain("[orchestra-backup] postgres: diff backup done");
   expect((await backupLabels()).map((backup) => backup.type)).toEqual(["full", "diff"]);
+});
+
+test("1b. each backup wrote its manifest: `list` sees both as complete, `verify` passes, the record lists the set's stored files", async () => {
+  const sets = await backupLabels();
+  const ids = sets.map((set) => backupIdFor("postgres", new Date(set.start * 1000), set.type));
+  const client = s3Client();
+  const store = new S3BackupStore(
+    { endpoint: server.S3_ENDPOINT, region: server.AWS_REGION, bucket: BUCKET, prefix: PREFIX },
+    { client },
+  );
+  try {
+    const listing = await store.list(STACK, "postgres");
+    expect(listing.backups.map((backup) => [backup.backupId, backup.judgement.state])).toEqual(
+      ids.map((id) => [id, "complete"]),
+    );
+    expect(listing.ignored).toEqual([]);
+    for (const [index, id] of ids.entries()) {
+      const manifest = await store.readManifest(STACK, "postgres", id);
+      expect(manifest.encryption).toBe("pgbackrest-aes-256-cbc");
+      expect(manifest.engine.version).toMatch(/^15\.\d+$/);
+      expect(manifest.objects.map((object) => object.key)).toEqual(["pgbackrest-set.json"]);
+      expect((await store.verify(STACK, "postgres", id)).line).toBe(
+        `verified postgres ${id}: 1 objects, ${manifest.objects[0].size} bytes`,
+      );
+      const record = JSON.parse(
+        readFileSync(
+          join(serverDir, "data", BUCKET, PREFIX, STACK, "postgres", id, "pgbackrest-set.json"),
+          "utf8",
+        ),
+      ) as { label: string; type: string; objects: { key: string; size: number; sha256: string }[] };
+      expect([record.label, record.type]).toEqual([sets[index].label, sets[index].type]);
+      // Every file of the set as versitygw stores it, with its size and SHA-256, then its WAL.
+      const setDir = join(repoDir(), "backup", "orchestra", record.label);
+      const own = filesUnder(setDir)
+        .map((file) => {
+          const bytes = readFileSync(join(setDir, file));
+          return {
+            key: `backup/orchestra/${record.label}/${file}`,
+            size: bytes.length,
+            sha256: createHash("sha256").update(bytes).digest("hex"),
+          };
+        })
+        .sort((a, b) => compareKeys(a.key, b.key));
+      const wal = record.objects.filter((object) => object.key.startsWith("archive/"));
+      expect(record.objects.filter((object) => object.key.startsWith("backup/"))).toEqual(own);
+      expect(wal.length).toBeGreaterThanOrEqual(1);
+      for (const object of wal) {
+        expect(object.key).toMatch(
+          /^archive\/orchestra\/15-1\/[0-9A-F]{16}\/[0-9A-F]{24}-[0-9a-f]{40}\.zst$/,
+        );
+        const bytes = readFileSync(join(repoDir(), object.key));
+        expect(object).toEqual({
+          key: object.key,
+          size: bytes.length,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        });
+      }
+    }
+  } finally {
+    store.destroy();
+    client.destroy();
+  }
 });
 
 test("2. batch A, the target time T, batch B; WAL switched and pushed", async () => {
@@ -555,6 +638,8 @@ test("5. no secret in any process's argv (job and Postgres), in the job's output
     [...argvSeen.job].some((line) => line.startsWith("pgbackrest --stanza=orchestra backup --type=diff")),
   ).toBe(true);
   expect([...argvSeen.postgres].some((line) => line.startsWith("postgres: archiver"))).toBe(true);
+  for (const line of [...argvSeen.job].filter((seen) => seen.startsWith("pgbackrest")))
+    process.stderr.write(`[pitr] argv seen in the job: ${line.slice(0, 300)}\n`);
   for (const line of [...argvSeen.job, ...argvSeen.postgres])
     for (const value of values) expect(line).not.toContain(value);
   const output = jobOutputs.join("\n");
@@ -585,18 +670,35 @@ test("5. no secret in any process's argv (job and Postgres), in the job's output
       "create table ticks (n int primary key, at timestamptz not null default clock_timestamp())",
     );
     let last = 0;
-    const stopAt = Date.now() + 180_000;
+    const stopAt = Date.now() + Number(process.env.ORCHESTRA_RPO_SECONDS ?? "180") * 1000;
     while (Date.now() < stopAt) {
       psql(names.postgres, `insert into ticks (n) values (${++last})`);
       await sleep(1000);
     }
     const lastAt = psql(names.postgres, "select extract(epoch from at) from ticks order by n desc limit 1");
+    process.stderr.write(
+      `[pitr] before the loss: ${psql(names.postgres, "select row(a.*)::text || ' ' || pg_walfile_name(pg_current_wal_lsn()) || ' ' || now() from pg_stat_archiver a")}\n`,
+    );
+    process.stderr.write(`[pitr] the job's log: ${docker(["logs", names.job]).stderr}\n`);
+    process.stderr.write(
+      `[pitr] Postgres's log: ${docker(["logs", "--tail", "40", names.postgres]).stderr}\n`,
+    );
     must(["kill", names.postgres, names.job]);
     must(["rm", "-f", names.postgres, names.job]);
     must(["volume", "create", restored]);
-    expectOk(jobOnce(restored, "restore", "postgres"));
+    const restore = expectOk(jobOnce(restored, "restore", "postgres"));
+    process.stderr.write(
+      `[pitr] the restore said: ${restore.stderr
+        .split("\n")
+        .filter((line) => line.startsWith("[orchestra-backup]"))
+        .join(" | ")}\n`,
+    );
     startPostgres(names.check, restored, false);
     await waitPrimary(names.check);
+    if (psql(names.check, "select count(*) from pg_tables where tablename = 'ticks'") !== "1")
+      process.stderr.write(
+        `[pitr] no ticks after the restore; Postgres said:\n${docker(["logs", names.check]).stderr}\n`,
+      );
     const [count, newest, newestAt] = psql(
       names.check,
       "select count(*), coalesce(max(n), 0), coalesce(extract(epoch from max(at)), 0) from ticks",

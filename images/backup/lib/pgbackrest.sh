@@ -154,6 +154,92 @@ cmd_run() {
   log "postgres: pgBackRest $type backup"
   pgbr backup --type="$type"
   log "postgres: $type backup done"
+  pgbr_write_manifest
+}
+
+# rclone's remote `pgbr:` for the bucket, configured only through RCLONE_CONFIG_PGBR_* variables of
+# this process (the keys from pgbr_env's variables: never argv, never a config file).
+pgbr_rclone_env() {
+  # No config file (its absence is a NOTICE on every command otherwise).
+  export RCLONE_CONFIG_PGBR_TYPE=s3 RCLONE_CONFIG_PGBR_NO_CHECK_BUCKET=true RCLONE_LOG_LEVEL=ERROR
+  export RCLONE_CONFIG_PGBR_ACCESS_KEY_ID="$PGBACKREST_REPO1_S3_KEY"
+  export RCLONE_CONFIG_PGBR_SECRET_ACCESS_KEY="$PGBACKREST_REPO1_S3_KEY_SECRET"
+  export RCLONE_CONFIG_PGBR_REGION="${BACKUP_REGION:?BACKUP_REGION is not set}"
+  if [ -n "${BACKUP_ENDPOINT:-}" ]; then
+    export RCLONE_CONFIG_PGBR_PROVIDER=Other RCLONE_CONFIG_PGBR_ENDPOINT="$BACKUP_ENDPOINT"
+    export RCLONE_CONFIG_PGBR_FORCE_PATH_STYLE=true
+  else
+    export RCLONE_CONFIG_PGBR_PROVIDER=AWS
+  fi
+  if [ -n "${BACKUP_CA_FILE:-}" ]; then export RCLONE_CA_CERT="$BACKUP_CA_FILE"; fi
+}
+
+# `key<TAB>size<TAB>sha256` of every object under the repository folder `rel` (relative to
+# repo1-path), sorted by key; the SHA-256 of the stored bytes, re-read from the bucket.
+pgbr_stored_objects() {
+  local rel="$1" base sizes hashes
+  base="pgbr:${BACKUP_BUCKET:?BACKUP_BUCKET is not set}$(pgbr_option repo1-path)/$rel"
+  sizes="$(rclone lsjson -R --files-only "$base" | jq -r '.[] | "\(.Path)\t\(.Size)"' | LC_ALL=C sort)"
+  hashes="$(rclone hashsum sha256 --download "$base" | awk '{ print $2 "\t" $1 }' | LC_ALL=C sort)"
+  LC_ALL=C join -t "$(printf '\t')" <(printf '%s\n' "$sizes") <(printf '%s\n' "$hashes") |
+    awk -v rel="$rel" -F '\t' 'NF == 3 { print rel "/" $1 "\t" $2 "\t" $3 }'
+}
+
+# After a backup: `<prefix>/<stack>/postgres/<backupId>/` gets `pgbackrest-set.json` (pgBackRest's
+# label, type, the sets it depends on, its WAL range, and the repository objects it added: its own
+# files and the WAL from its start to its stop, each with size and SHA-256 of the stored bytes,
+# keyed relative to the repository) and then, LAST, manifest.json (infra/backup/manifest.ts) listing that record.
+# The manifest cannot list pgBackRest's objects themselves: its keys are relative to the backup's
+# folder and layout.ts refuses "..".
+pgbr_write_manifest() {
+  local info set label type start stop backupId folder tmp engine archive size sha
+  pgbr_rclone_env
+  info="$(pgbr info --output=json)"
+  set="$(jq -c '.[0].backup[-1]' <<<"$info")"
+  label="$(jq -r '.label' <<<"$set")"
+  type="$(jq -r '.type' <<<"$set")"
+  start="$(jq -r '.timestamp.start' <<<"$set")"
+  stop="$(jq -r '.timestamp.stop' <<<"$set")"
+  archive="$(jq -r '.[0].archive[-1].id' <<<"$info")"
+  backupId="$(date -u -d "@$start" +%Y%m%dT%H%M%SZ)-$type"
+  folder="${BACKUP_PREFIX:?BACKUP_PREFIX is not set}/${BACKUP_STACK:?BACKUP_STACK is not set}/postgres/$backupId"
+  engine="$(psql -h "$(pgbr_option pg1-socket-path)" -p "$(pgbr_option pg1-port)" -U "$(pgbr_option pg1-user)" \
+    -d postgres -Atc 'show server_version')" || die "postgres: could not read the server's version"
+  tmp="$(mktemp -d)"
+  {
+    # Its own files only: a differential's unchanged files are the full's, which its own record
+    # lists (`reference` names it); re-reading the full every day would double the reads.
+    pgbr_stored_objects "backup/$PGBR_STANZA/$label"
+    # The WAL from the backup's start to its stop: what makes the copy consistent.
+    pgbr_stored_objects "archive/$PGBR_STANZA/$archive/$(jq -r '.archive.start[0:16]' <<<"$set")" |
+      awk -F '\t' -v from="$(jq -r '.archive.start' <<<"$set")" -v to="$(jq -r '.archive.stop' <<<"$set")" '
+        { n = split($1, p, "/"); seg = substr(p[n], 1, 24) }
+        substr(p[n], 25, 1) == "-" && seg >= from && seg <= to'
+  } | LC_ALL=C sort >"$tmp/objects.tsv"
+  # A full lists a file per relation: too long for an argument, so through files.
+  jq -R -s -c 'split("\n") | map(select(. != "") | split("\t") | {key: .[0], size: (.[1] | tonumber), sha256: .[2]})' \
+    <"$tmp/objects.tsv" >"$tmp/objects.json"
+  jq -n --arg stanza "$PGBR_STANZA" --argjson set "$set" --arg archive "$archive" \
+    --arg repository "${BACKUP_PREFIX}/${BACKUP_STACK}/postgres/pgbackrest/" --slurpfile objects "$tmp/objects.json" \
+    '{stanza: $stanza, label: $set.label, type: $set.type, reference: ($set.reference // []),
+      archiveId: $archive, archiveStart: $set.archive.start, archiveStop: $set.archive.stop,
+      repository: $repository, objects: $objects[0]}' >"$tmp/pgbackrest-set.json"
+  rclone copyto "$tmp/pgbackrest-set.json" "pgbr:$BACKUP_BUCKET/$folder/pgbackrest-set.json" ||
+    die "postgres: uploading $folder/pgbackrest-set.json failed"
+  size="$(stat -c %s "$tmp/pgbackrest-set.json")"
+  sha="$(sha256sum "$tmp/pgbackrest-set.json" | cut -d ' ' -f 1)"
+  jq -n --arg stack "$BACKUP_STACK" --arg backupId "$backupId" --arg version "${engine%% *}" \
+    --arg startedAt "$(date -u -d "@$start" +%Y-%m-%dT%H:%M:%S.000Z)" \
+    --arg finishedAt "$(date -u -d "@$stop" +%Y-%m-%dT%H:%M:%S.000Z)" \
+    --argjson size "$size" --arg sha "$sha" \
+    '{version: 1, store: "postgres", stack: $stack, backupId: $backupId,
+      engine: {name: "postgres", version: $version}, startedAt: $startedAt, finishedAt: $finishedAt,
+      encryption: "pgbackrest-aes-256-cbc",
+      objects: [{key: "pgbackrest-set.json", size: $size, sha256: $sha}]}' >"$tmp/manifest.json"
+  rclone copyto "$tmp/manifest.json" "pgbr:$BACKUP_BUCKET/$folder/manifest.json" ||
+    die "postgres: uploading $folder/manifest.json failed"
+  log "postgres: manifest written: $folder/manifest.json ($label, $(jq length "$tmp/objects.json") repository objects)"
+  rm -rf "$tmp"
 }
 
 # Fetches every WAL file a recovery from the restored backup may ask for (timeline histories, and
