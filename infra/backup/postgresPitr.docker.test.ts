@@ -658,7 +658,7 @@ test("5. no secret in any process's argv (job and Postgres), in the job's output
 (process.env.ORCHESTRA_MEASURE_RPO === "1" ? test : test.skip)(
   "7. RPO measured: rows committed every second, node lost, restore latest",
   async () => {
-    must(["rm", "-f", names.job]);
+    must(["rm", "-f", names.job, names.postgres, names.check]);
     const { rpo: volume, rpoRestored: restored } = volumes;
     must(["volume", "create", volume]);
     expectOk(jobOnce(volume, "restore", "postgres"));
