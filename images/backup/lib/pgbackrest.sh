@@ -3,7 +3,8 @@
 # dispatcher. Commands:
 #   orchestra-backup wal-push [--once]            push the WAL spool every WAL_PUSH_INTERVAL_SECONDS
 #   orchestra-backup stanza-create                create the stanza (idempotent)
-#   orchestra-backup run postgres full|diff       a backup (`pgbackrest backup --type=...`)
+#   orchestra-backup run postgres full|diff       a backup (`pgbackrest backup --type=...`), then its
+#                                                 <prefix>/<stack>/postgres/<backupId>/manifest.json
 #   orchestra-backup restore postgres [--at TIME] restore into the empty data directory: to TIME
 #                                                 (ISO 8601 with a zone), else to the archive's end
 #   orchestra-backup pgbackrest-verify            `pgbackrest verify`: every file's checksum in the repo
@@ -19,7 +20,9 @@
 # shared with this container). A restore cannot give Postgres pgBackRest's archive-get (the server's
 # container has neither pgBackRest nor the bucket's keys), so it fetches the WAL the recovery needs
 # into WAL_SPOOL/restore/ beforehand and points restore_command there; wal-push removes that folder
-# once the cluster has left recovery.
+# once the cluster has left recovery. The spool's path must contain "pgbackrest": pgBackRest's
+# backup refuses any archive_command without that word (`ERROR: [068]: archive_command '...' must
+# contain pgbackrest`), a check that comes with archive-check (the backup waits for its WAL).
 
 PGBR_STANZA="${PGBR_STANZA:-orchestra}"
 PGBR_CONFIG="${PGBR_CONFIG:-/etc/pgbackrest/pgbackrest.conf}"
