@@ -11,7 +11,9 @@
  * runs on --network host (versitygw listens on the host's loopback). The steps run in order.
  *
  * Measured figures (backup, restore times, bytes stored) are printed as `[pitr measure]` lines,
- * never asserted. ORCHESTRA_MEASURE_RPO=1 adds step 7, the RPO on production's settings (3+ minutes).
+ * never asserted. ORCHESTRA_MEASURE_RPO=1 adds step 7, the RPO on production's settings (3+ minutes
+ * of writes; ORCHESTRA_RPO_SECONDS changes the 180). ORCHESTRA_PITR_KEEP=1 leaves the containers,
+ * volumes and server for a look (then remove them by hand).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
