@@ -14,8 +14,13 @@ export const BACKUP_FILE_PATHS = {
   pgbackrestConfig: "/etc/pgbackrest/pgbackrest.conf",
   /** One file per secret, `<dir>/<secret name>`, mode 0600. */
   secretsDir: "/run/secrets",
-  /** Where Postgres's archive_command leaves WAL segments for the job to push (both containers). */
-  walSpool: "/var/lib/orchestra-backup/wal-spool",
+  /**
+   * Where Postgres's archive_command leaves WAL segments for the job to push (both containers).
+   * "pgbackrest" in the path is needed: pgBackRest 2.45's backup refuses an archive_command without
+   * it (`ERROR: [068]: archive_command '...' must contain pgbackrest`), a check that comes with
+   * archive-check, which makes a backup wait until its WAL is in the repository.
+   */
+  walSpool: "/var/lib/orchestra-backup/pgbackrest-spool",
   /** Postgres's Unix socket directory (the official image's), shared with the job for pgBackRest. */
   postgresSocket: "/var/run/postgresql",
 } as const;

@@ -108,7 +108,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       BACKUP_RETENTION_DAYS: "30",
       BACKUP_STORES: "postgres:pgbackrest redis:redis-rdb",
       BACKUP_SECRETS_DIR: "/run/secrets",
-      WAL_SPOOL: "/var/lib/orchestra-backup/wal-spool",
+      WAL_SPOOL: "/var/lib/orchestra-backup/pgbackrest-spool",
       WAL_PUSH_INTERVAL_SECONDS: "10",
       REDIS_HOST: "orchestra-production-stores-redis",
       REDIS_PORT: "6379",
@@ -125,7 +125,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       },
       {
         volumeName: "orchestra-production-backups-wal-spool-data",
-        containerPath: "/var/lib/orchestra-backup/wal-spool",
+        containerPath: "/var/lib/orchestra-backup/pgbackrest-spool",
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
       // Redis's data, for a restore into the stopped store.
@@ -143,7 +143,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         volumeName: "orchestra-production-backups-postgres-socket",
       },
     ]);
-    const spool = "/var/lib/orchestra-backup/wal-spool";
+    const spool = "/var/lib/orchestra-backup/pgbackrest-spool";
     expect(plan.postgresArchiving).toEqual({
       command: [
         "postgres",

@@ -43,7 +43,7 @@ describe("production (backups on by default)", () => {
       },
       {
         volumeName: "orchestra-production-backups-wal-spool-data",
-        containerPath: "/var/lib/orchestra-backup/wal-spool",
+        containerPath: "/var/lib/orchestra-backup/pgbackrest-spool",
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
       { volumeName: "orchestra-production-stores-redis-data", containerPath: "/data" },
@@ -100,11 +100,11 @@ describe("production (backups on by default)", () => {
       "-c",
       "archive_timeout=60",
       "-c",
-      "archive_command=cp %p /var/lib/orchestra-backup/wal-spool/%f.part && sync /var/lib/orchestra-backup/wal-spool/%f.part && mv /var/lib/orchestra-backup/wal-spool/%f.part /var/lib/orchestra-backup/wal-spool/%f",
+      "archive_command=cp %p /var/lib/orchestra-backup/pgbackrest-spool/%f.part && sync /var/lib/orchestra-backup/pgbackrest-spool/%f.part && mv /var/lib/orchestra-backup/pgbackrest-spool/%f.part /var/lib/orchestra-backup/pgbackrest-spool/%f",
     ]);
     expect((postgres.volumes as { containerPath: string }[]).map((volume) => volume.containerPath)).toEqual([
       "/var/lib/postgresql/data",
-      "/var/lib/orchestra-backup/wal-spool",
+      "/var/lib/orchestra-backup/pgbackrest-spool",
       "/var/run/postgresql",
     ]);
   });

@@ -28,6 +28,8 @@ import { installS3Server } from "../testing/s3Server";
 import { S3BackupStore } from "./backupStore";
 import { backupIdFor } from "./layout";
 import { compareKeys } from "./manifest";
+import { BACKUP_FILE_PATHS, pgbackrestConfig, postgresArchiveCommand } from "../../components/backupsFiles";
+import { WAL_PUSH_INTERVAL_SECONDS } from "../../components/backupsPlan";
 
 // The job image builds in seconds on the stand-in base; each backup and restore takes 10-30 s, and
 // a restore of a damaged backup waits out pgBackRest's retry (15 s).
@@ -43,15 +45,10 @@ const PREFIX = "orchestra";
 const USER = "orchestra";
 const DATA = "/var/lib/postgresql/data";
 const SOCKET = "/var/run/postgresql";
-/**
- * The spool's path in both containers. Not the planner's /var/lib/orchestra-backup/wal-spool:
- * pgBackRest 2.45's backup refuses an archive_command that does not contain "pgbackrest"
- * (`ERROR: [068]: archive_command '...' must contain pgbackrest`), and that check comes with
- * archive-check, which makes a backup wait until its WAL is in the repository.
- */
-const SPOOL = "/var/lib/orchestra-backup/pgbackrest-spool";
-const ARCHIVE_TIMEOUT_SECONDS = 60;
-const PUSH_INTERVAL_SECONDS = 10;
+/** The spool's path in both containers, as the planner mounts it (see BACKUP_FILE_PATHS.walSpool). */
+const SPOOL = BACKUP_FILE_PATHS.walSpool;
+/** Production's WAL archiving (stacks/policy.ts). */
+const WAL = { archiveTimeoutSeconds: 60, rpoMinutes: 5 } as const;
 /** The repository's key prefix (components/backupsFiles.ts pgbackrestKeyPrefix). */
 const REPO_PATH = `/${PREFIX}/${STACK}/postgres/pgbackrest`;
 
@@ -123,7 +120,7 @@ function jobArgs(dataVolume: string, dataReadOnly: boolean): string[] {
     "-e",
     `WAL_SPOOL=${SPOOL}`,
     "-e",
-    `WAL_PUSH_INTERVAL_SECONDS=${PUSH_INTERVAL_SECONDS}`,
+    `WAL_WAL_PUSH_INTERVAL_SECONDS=${WAL_PUSH_INTERVAL_SECONDS}`,
     "-e",
     "BACKUP_SECRETS_DIR=/run/secrets",
     "-e",
@@ -174,16 +171,8 @@ function expectOk(result: Result): Result {
 
 /** A Postgres container on `dataVolume`, archiving into the spool as production's does, or not. */
 function startPostgres(name: string, dataVolume: string, archiving: boolean): void {
-  const archive = archiving
-    ? [
-        "-c",
-        "archive_mode=on",
-        "-c",
-        `archive_timeout=${ARCHIVE_TIMEOUT_SECONDS}`,
-        "-c",
-        `archive_command=cp %p ${SPOOL}/%f.part && sync ${SPOOL}/%f.part && mv ${SPOOL}/%f.part ${SPOOL}/%f`,
-      ]
-    : [];
+  // The planner's own arguments, after its leading "postgres" (the image's entrypoint takes them).
+  const archive = archiving ? postgresArchiveCommand(WAL).slice(1) : [];
   must([
     "run",
     "-d",
@@ -302,36 +291,22 @@ function s3Client(): S3Client {
   });
 }
 
-/** pgBackRest's config as components/backupsFiles.ts pgbackrestConfig renders it for this server. */
+/** pgBackRest's config exactly as the planner renders it (components/backupsFiles.ts) for this server. */
 function pgbackrestConf(s3Port: string): string {
-  return [
-    "# pgBackRest for stack pitr (as components/backupsPlan.ts plans it); no secret here.",
-    "[global]",
-    "repo1-type=s3",
-    `repo1-s3-bucket=${BUCKET}`,
-    "repo1-s3-endpoint=localhost",
-    `repo1-s3-region=${server.AWS_REGION}`,
-    "repo1-s3-uri-style=path",
-    `repo1-storage-port=${s3Port}`,
-    `repo1-path=${REPO_PATH}`,
-    "repo1-cipher-type=aes-256-cbc",
-    "repo1-retention-full-type=time",
-    "repo1-retention-full=14",
-    "archive-async=n",
-    `archive-timeout=${ARCHIVE_TIMEOUT_SECONDS}`,
-    "compress-type=zst",
-    "process-max=2",
-    "start-fast=y",
-    "log-level-console=info",
-    "log-level-file=off",
-    "",
-    "[orchestra]",
-    `pg1-path=${DATA}`,
-    `pg1-port=${pgPort}`,
-    `pg1-socket-path=${SOCKET}`,
-    `pg1-user=${USER}`,
-    "",
-  ].join("\n");
+  return pgbackrestConfig(
+    {
+      endpoint: `https://localhost:${s3Port}`,
+      region: server.AWS_REGION,
+      bucket: BUCKET,
+      prefix: PREFIX,
+      hourUtc: 3,
+      storage: { estimateGiB: 1, usdPerGiBMonth: 0.023 },
+      retentionDays: 14,
+      walArchiving: WAL,
+      schedule: { postgres: [], redis: [], weaviate: [] },
+    },
+    { stack: STACK, port: pgPort, user: USER, dataPath: DATA, wal: WAL },
+  );
 }
 
 beforeAll(async () => {
@@ -572,7 +547,7 @@ test("3. Postgres and its volume destroyed; restore to T has exactly the rows be
 
   must(["volume", "create", volumes.latest]);
   started = Date.now();
-  const latest = expectOk(jobOnce(volumes.latest, "restore", "postgres"));
+  const latest = expectOk(jobOnce(volumes.latest, "restore", "postgres", "--latest"));
   measure(
     `restore to latest (pgBackRest restore + WAL fetch): ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
@@ -621,7 +596,7 @@ test("4. pgbackrest verify passes; one flipped byte makes verify fail naming the
   );
 
   must(["volume", "create", volumes.damaged]);
-  const refused = jobOnce(volumes.damaged, "restore", "postgres");
+  const refused = jobOnce(volumes.damaged, "restore", "postgres", "--latest");
   expect(refused.status).not.toBe(0);
   const restoredPath = `${DATA}/${file.replace(/^pg_data\//, "").replace(/\.zst$/, "")}`;
   const error = refused.stderr.split("\n").find((line) => line.startsWith("ERROR: "));
@@ -663,7 +638,7 @@ test("5. no secret in any process's argv (job and Postgres), in the job's output
     must(["rm", "-f", names.job, names.postgres, names.check]);
     const { rpo: volume, rpoRestored: restored } = volumes;
     must(["volume", "create", volume]);
-    expectOk(jobOnce(volume, "restore", "postgres"));
+    expectOk(jobOnce(volume, "restore", "postgres", "--latest"));
     startPostgres(names.postgres, volume, true);
     await waitPrimary(names.postgres);
     must(["run", "-d", "--name", names.job, ...jobArgs(volume, true), JOB_IMAGE, "wal-push"]);
@@ -693,7 +668,7 @@ test("5. no secret in any process's argv (job and Postgres), in the job's output
     must(["kill", names.postgres, names.job]);
     must(["rm", "-f", names.postgres, names.job]);
     must(["volume", "create", restored]);
-    const restore = expectOk(jobOnce(restored, "restore", "postgres"));
+    const restore = expectOk(jobOnce(restored, "restore", "postgres", "--latest"));
     process.stderr.write(
       `[pitr] the restore said: ${restore.stderr
         .split("\n")

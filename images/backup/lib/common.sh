@@ -4,6 +4,7 @@
 # Commands (each store's file defines the functions they dispatch to):
 #   orchestra-backup run <store> <kind>          -> run_<store>_<kind>      (e.g. run_redis_rdb)
 #   orchestra-backup restore <store> <backupId>  -> restore_<store>_<kind>  (the backupId's kind)
+#   orchestra-backup restore postgres --at <ISO time> | --latest  -> restore_postgres_pitr
 #
 # Settings come from the environment (names as components/backupsPlan.ts sets them): BACKUP_STACK,
 # BACKUP_BUCKET, BACKUP_REGION, BACKUP_ENDPOINT (optional URL; absent = AWS S3), BACKUP_PREFIX,
@@ -265,7 +266,13 @@ cmd_run() {
 }
 
 cmd_restore() {
-  [ $# -ge 2 ] || die "usage: orchestra-backup restore <store> <backupId>"
+  [ $# -ge 2 ] || die "usage: orchestra-backup restore <store> <backupId> | restore postgres --at <ISO time> | --latest"
+  # Postgres with WAL archiving restores to a point in time, not to one backup (pgbackrest.sh).
+  if [ "$1" = postgres ] && { [ "$2" = --at ] || [ "$2" = --latest ]; }; then
+    shift
+    restore_postgres_pitr "$@"
+    return
+  fi
   local store="$1" backup_id="$2"
   shift 2
   [[ "$backup_id" =~ -([a-z]+)$ ]] || die "backupId \"$backup_id\" is not YYYYMMDDTHHMMSSZ-<kind>"

@@ -145,20 +145,17 @@ cmd_stanza_create() {
   pgbr stanza-create
 }
 
-# orchestra-backup run postgres full|diff (the other stores' `run` belongs to their own files).
-cmd_run() {
-  local store="${1:-}" type="${2:-}"
-  [ "$store" = postgres ] || die "run: this job backs up postgres with pgBackRest, not '$store'"
-  case "$type" in
-  full | diff) ;;
-  *) die "usage: orchestra-backup run postgres full|diff" ;;
-  esac
+# `orchestra-backup run postgres full|diff` (common.sh's cmd_run dispatches here by kind).
+pgbr_backup() {
+  local type="$1"
   pgbr_env
   log "postgres: pgBackRest $type backup"
   pgbr backup --type="$type"
   log "postgres: $type backup done"
   pgbr_write_manifest
 }
+run_postgres_full() { pgbr_backup full; }
+run_postgres_diff() { pgbr_backup diff; }
 
 # rclone's remote `pgbr:` for the bucket, configured only through RCLONE_CONFIG_PGBR_* variables of
 # this process (the keys from pgbr_env's variables: never argv, never a config file).
@@ -265,23 +262,20 @@ pgbr_fetch_wal() {
   log "restore: fetched $count WAL file(s) from $archive into $dir"
 }
 
-# orchestra-backup restore postgres [--at TIME]: pgBackRest's restore into the empty data directory
-# (the data volume, mounted read-write for this), recovering to TIME (`--type=time`, then promote)
-# or to the end of the archive. Postgres is started on it afterwards by its own container.
-cmd_restore() {
-  local store="${1:-}" at="" data spool owner
-  [ "$store" = postgres ] || die "restore: this job restores postgres with pgBackRest, not '$store'"
-  shift
-  while [ $# -gt 0 ]; do
-    case "$1" in
-    --at)
-      [ $# -ge 2 ] || die "restore: --at needs a time"
-      at="$2"
-      shift 2
-      ;;
-    *) die "usage: orchestra-backup restore postgres [--at <ISO time>]" ;;
-    esac
-  done
+# `orchestra-backup restore postgres --at TIME | --latest` (common.sh's cmd_restore hands these
+# here): pgBackRest's restore into the empty data directory (the data volume, mounted read-write for
+# this), recovering to TIME (`--type=time`, then promote) or to the end of the archive. Postgres is
+# started on it afterwards by its own container.
+restore_postgres_pitr() {
+  local at="" data spool owner
+  case "${1:-}" in
+  --at)
+    [ $# -eq 2 ] || die "usage: orchestra-backup restore postgres --at <ISO time> | --latest"
+    at="$2"
+    ;;
+  --latest) [ $# -eq 1 ] || die "usage: orchestra-backup restore postgres --at <ISO time> | --latest" ;;
+  *) die "usage: orchestra-backup restore postgres --at <ISO time> | --latest" ;;
+  esac
   pgbr_env
   data="$(pgbr_option pg1-path)"
   spool="$(pgbr_spool)"
@@ -328,3 +322,7 @@ cmd_pgbackrest_info() {
   pgbr_env
   pgbr info --output=json
 }
+
+# A pgBackRest backupId names a backup set, but its restore is to a point in time: say how.
+restore_postgres_full() { die "a pgBackRest backup is restored to a time: orchestra-backup restore postgres --at <ISO time> | --latest"; }
+restore_postgres_diff() { restore_postgres_full; }
