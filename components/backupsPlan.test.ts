@@ -171,7 +171,7 @@ describe("production: Postgres with WAL archiving, Redis and Weaviate hourly, ke
     });
   });
 
-  test("the crontab: full on Sunday, differential the other days, Redis and Weaviate hourly, pruning daily", () => {
+  test("the crontab: full on Sunday, differential the other days, Redis and Weaviate hourly, no other line", () => {
     expect(fileAt(containerOf(plan, "data"), "/etc/orchestra-backup/crontab")).toEqual({
       path: "/etc/orchestra-backup/crontab",
       content: [
@@ -180,7 +180,6 @@ describe("production: Postgres with WAL archiving, Redis and Weaviate hourly, ke
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
         "30 * * * * orchestra-backup run weaviate snapshot",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
       mode: "0644",
@@ -320,7 +319,6 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
         "0 3 * * * orchestra-backup run postgres dump",
         "15 3 * * * orchestra-backup run redis rdb",
         "30 3 * * * orchestra-backup run weaviate snapshot",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
     );
@@ -409,8 +407,15 @@ describe("settings", () => {
       ["team/orchestra/production/redis/", ["15 * * * *"]],
       ["team/orchestra/production/weaviate/", ["30 * * * *"]],
     ]);
-    expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toContain(
-      "\n45 22 * * * orchestra-backup prune\n",
+    expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toBe(
+      [
+        "# Backups of stack production (planned by components/backupsPlan.ts); times in UTC.",
+        "0 22 * * 0 orchestra-backup run postgres full",
+        "0 22 * * 1-6 orchestra-backup run postgres diff",
+        "15 * * * * orchestra-backup run redis rdb",
+        "30 * * * * orchestra-backup run weaviate snapshot",
+        "",
+      ].join("\n"),
     );
     expect(backupOutputs(plan).redis?.destination).toBe(
       "s3://orchestra-backups-production/team/orchestra/production/redis/",

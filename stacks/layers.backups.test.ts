@@ -56,7 +56,6 @@ describe("production (backups on by default)", () => {
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
         "30 * * * * orchestra-backup run weaviate snapshot",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
     });
