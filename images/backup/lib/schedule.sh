@@ -25,8 +25,10 @@ SCHEDULE_DIR=/run/orchestra-backup
 # Which environment variables reach the jobs: the job's settings (components/backupsPlan.ts) and the
 # tools' own (RCLONE_*, PGBACKREST_*)...
 SCHEDULE_ENV='^(PATH|TZ|LANG|BACKUP_[A-Z0-9_]+|PG[A-Z0-9_]+|REDIS_[A-Z0-9_]+|WAL_[A-Z0-9_]+|WEAVIATE_[A-Z0-9_]+|RCLONE_[A-Z0-9_]+|PGBACKREST_[A-Z0-9_]+)$'
-# ...except a name that would hold a secret (secrets reach a job only through their files).
+# ...except a name that would hold a secret (secrets reach a job only through their files); a
+# name ending in _DIR, _FILE or _PATH holds a path (BACKUP_SECRETS_DIR).
 SCHEDULE_ENV_SECRET='(PASSWORD|SECRET|TOKEN|AUTH|PASS$|(^|_)KEY($|_))'
+SCHEDULE_ENV_PATH='(_DIR|_FILE|_PATH)$'
 
 # The dispatcher's own path: cron's PATH (/usr/bin:/bin) does not hold /usr/local/bin.
 schedule_self() { readlink -f "$0"; }
@@ -78,7 +80,7 @@ schedule_env() {
     umask 077
     for name in $(compgen -e | LC_ALL=C sort); do
       [[ "$name" =~ $SCHEDULE_ENV ]] || continue
-      if [[ "$name" =~ $SCHEDULE_ENV_SECRET ]]; then
+      if [[ "$name" =~ $SCHEDULE_ENV_SECRET && ! "$name" =~ $SCHEDULE_ENV_PATH ]]; then
         log "schedule: environment variable $name is not passed to the jobs (a secret belongs in a file under $(secrets_dir))"
         continue
       fi
