@@ -469,22 +469,30 @@ test("1. the planned container: schedule runs the crontab's job on time; a compl
 });
 
 test("2. docker restart: the schedule resumes and a second backup appears", async () => {
-  const cronBefore = docker(["exec", name(), "cat", "/run/orchestra-backup/cron.pid"]).trim();
   collectCmdlines();
   docker(["restart", name()]);
+  const restartedAt = Date.now();
   watch(name());
-  await until("a second complete backup", 150, async () => (await completeBackups()).length === 2);
-  const [, second] = await completeBackups();
+  // A backup started after the restart (one started before it may have completed meanwhile).
+  const afterRestart = async () =>
+    (await completeBackups()).filter((backup) => Date.parse(backup.manifest.startedAt) > restartedAt);
+  await until(
+    "a complete backup started after the restart",
+    150,
+    async () => (await afterRestart()).length > 0,
+  );
+  const [second] = await afterRestart();
   expect(second.backupId > first.backupId).toBe(true);
   expect((await store.verify(STACK, "redis", second.backupId)).ok).toBe(true);
   const log = logsOf(name());
-  // Two starts of the schedule in the one container's log, then the second run's lines.
-  expect(log.split("\n").filter((line) => line.includes("handed to cron")).length).toBe(2);
+  // Two starts of the schedule in the one container's log, the second before this run's lines.
+  const starts = log.split("\n").filter((line) => line.includes("handed to cron"));
+  expect(starts.length).toBe(2);
+  expect(log.lastIndexOf(starts[1]) < log.indexOf(` redis ${second.backupId}: started;`)).toBe(true);
   const lines = runLines(log, second.backupId);
   expect(lines[lines.length - 1].text).toMatch(
     /^\[orchestra-backup\] scheduled run redis rdb: exit 0 after \d+\.\d s$/,
   );
-  expect(docker(["exec", name(), "cat", "/run/orchestra-backup/cron.pid"]).trim()).not.toBe(cronBefore);
   await until("the status file names the second backup", 30, () =>
     docker(["exec", name(), "cat", "/var/lib/orchestra-backup/status/redis"]).includes(second.backupId),
   );
@@ -535,7 +543,53 @@ test("3. a wrong bucket key: the next run fails, health turns unhealthy with the
   expect(status()).toMatch(/^ok \d{8}T\d{6}Z-rdb \S+Z$/);
 });
 
-test("4. a bad crontab line: schedule exits 1 at start naming each bad line; nothing runs", async () => {
+test("4. two runs of one store never overlap: a run that finds the store's lock held says so, exits 75 and records it", async () => {
+  const lock = "/var/lib/orchestra-backup/locks/redis";
+  const statusFile = "/var/lib/orchestra-backup/status/redis";
+  // Holds Redis's lock as a run does (flock on the same file); -n: not behind a scheduled run.
+  await until("the test holds the lock", 90, async () => {
+    docker([
+      "exec",
+      "-d",
+      name(),
+      "flock",
+      "-n",
+      lock,
+      "sh",
+      "-c",
+      "touch /tmp/held; sleep 20; rm /tmp/held",
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    docker(["exec", name(), "test", "-e", "/tmp/held"]);
+    return true;
+  });
+  const refused = spawnSync("docker", ["exec", name(), "orchestra-backup", "run", "redis", "rdb"], {
+    encoding: "utf8",
+  });
+  expect({ status: refused.status, stdout: refused.stdout, stderr: refused.stderr }).toEqual({
+    status: 75,
+    stdout: "",
+    stderr: `[orchestra-backup] ERROR: redis rdb: another run of redis holds its lock (${lock}); this run is skipped\n`,
+  });
+  // While the test holds the lock no run can write another status.
+  const line = docker(["exec", name(), "cat", statusFile]);
+  expect(line).toMatch(/^failed \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 75\n$/);
+  const health = spawnSync("docker", ["exec", name(), "orchestra-backup", "health"], { encoding: "utf8" });
+  expect({ status: health.status, stdout: health.stdout }).toEqual({
+    status: 1,
+    stdout: `health: redis: last run failed at ${line.split(" ")[1]} (exit 75)\n`,
+  });
+  // Once the lock is free the next scheduled run takes it and records its backup.
+  await until("the lock is free again", 30, () => {
+    docker(["exec", name(), "flock", "-n", lock, "true"]);
+    return true;
+  });
+  await until("the next scheduled run records ok", 120, () =>
+    docker(["exec", name(), "cat", statusFile]).startsWith("ok "),
+  );
+});
+
+test("5. a bad crontab line: schedule exits 1 at start naming each bad line; nothing runs", async () => {
   const bad = `${RUN}-badcron`;
   await createBackupContainer(bad, false);
   copyFiles(bad, [
@@ -562,7 +616,7 @@ test("4. a bad crontab line: schedule exits 1 at start naming each bad line; not
   docker(["rm", bad]);
 });
 
-test("5. no secret on any command line in the container, in its log, its environment or its command", () => {
+test("6. no secret on any command line in the container, in its log, its environment or its command", () => {
   collectCmdlines();
   const seen = [...cmdlines];
   expect(seen).toContain("bash /usr/local/bin/orchestra-backup schedule /etc/orchestra-backup/crontab");
