@@ -34,9 +34,6 @@ export const PGBACKREST_STANZA = "orchestra";
  */
 const START_MINUTE: Readonly<Record<BackupStore, number>> = { postgres: 0, redis: 15, weaviate: 30 };
 
-/** Daily pruning (retention) runs after the day's backups, at this minute of the start hour. */
-const PRUNE_MINUTE = 45;
-
 /** Weekly backups run on Sunday (cron's 0); a daily one beside a weekly runs the other days. */
 const WEEKLY_DAY = "0";
 const OTHER_DAYS = "1-6";
@@ -82,13 +79,13 @@ export function storeSchedule(
 /**
  * The crontab the job's scheduler runs (in the container, so schedules survive a node reboot with
  * the container's restart policy): one `orchestra-backup run <store> <type>` line per scheduled
- * backup, then the daily `orchestra-backup prune` (retention). No secret: the job reads them from
- * files.
+ * backup, nothing else (`orchestra-backup schedule` refuses any other line). Retention is not
+ * here: `npm run backup -- prune` applies it from the scheduled workflow, and pgBackRest expires
+ * its own repository after each backup. No secret: the job reads them from files.
  */
 export function crontab(
   stackName: string,
   schedules: readonly { store: BackupStore; schedule: readonly CronBackup[] }[],
-  hourUtc: number,
 ): string {
   const lines = schedules.flatMap(({ store, schedule }) =>
     schedule.map((backup) => `${backup.cron} orchestra-backup run ${store} ${backup.type}`),
@@ -96,7 +93,6 @@ export function crontab(
   return [
     `# Backups of stack ${stackName} (planned by components/backupsPlan.ts); times in UTC.`,
     ...lines,
-    `${PRUNE_MINUTE} ${hourUtc} * * * orchestra-backup prune`,
     "",
   ].join("\n");
 }

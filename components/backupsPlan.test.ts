@@ -161,7 +161,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
     });
   });
 
-  test("the crontab: full on Sunday, differential the other days, Redis hourly, pruning daily", () => {
+  test("the crontab: full on Sunday, differential the other days, Redis hourly, no other line", () => {
     expect(fileAt(containerOf(plan, "data"), "/etc/orchestra-backup/crontab")).toEqual({
       path: "/etc/orchestra-backup/crontab",
       content: [
@@ -169,7 +169,6 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         "0 3 * * 0 orchestra-backup run postgres full",
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
       mode: "0644",
@@ -298,7 +297,6 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
         "# Backups of stack staging (planned by components/backupsPlan.ts); times in UTC.",
         "0 3 * * * orchestra-backup run postgres dump",
         "15 3 * * * orchestra-backup run redis rdb",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
     );
@@ -386,8 +384,14 @@ describe("settings", () => {
       ["team/orchestra/production/postgres/", ["0 22 * * 0", "0 22 * * 1-6"]],
       ["team/orchestra/production/redis/", ["15 * * * *"]],
     ]);
-    expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toContain(
-      "\n45 22 * * * orchestra-backup prune\n",
+    expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toBe(
+      [
+        "# Backups of stack production (planned by components/backupsPlan.ts); times in UTC.",
+        "0 22 * * 0 orchestra-backup run postgres full",
+        "0 22 * * 1-6 orchestra-backup run postgres diff",
+        "15 * * * * orchestra-backup run redis rdb",
+        "",
+      ].join("\n"),
     );
     expect(backupOutputs(plan).redis).toMatchObject({
       destination: "s3://orchestra-backups-production/team/orchestra/production/redis/",

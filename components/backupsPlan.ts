@@ -280,7 +280,6 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
       content: crontab(
         stack,
         stores.map((planned) => ({ store: planned.store, schedule: planned.schedule })),
-        settings.hourUtc,
       ),
       mode: "0644",
     },

@@ -15,6 +15,7 @@ const BACKUP = "orchestra-production-backups-data";
 interface Upload {
   readonly file: string;
   readonly content: unknown;
+  readonly permissions?: string;
 }
 
 /** The engine sends a container's whole `uploads` list enveloped when one file holds a secret. */
@@ -56,9 +57,9 @@ describe("production (backups on by default)", () => {
         "0 3 * * 0 orchestra-backup run postgres full",
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
-        "45 3 * * * orchestra-backup prune",
         "",
       ].join("\n"),
+      permissions: "0644",
     });
   });
 
@@ -71,6 +72,8 @@ describe("production (backups on by default)", () => {
       ["backupAccessKeyId", "backupSecretAccessKey", "backupEncryptionKey", "redisPassword"].map((name) => ({
         file: `/run/secrets/${name}`,
         content: TEST_SECRETS[name as keyof typeof TEST_SECRETS],
+        // Readable by the container's root only.
+        permissions: "0600",
       })),
     );
     const config = uploads.find((upload) => upload.file === "/etc/pgbackrest/pgbackrest.conf");

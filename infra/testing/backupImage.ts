@@ -18,28 +18,22 @@ export const BACKUP_SECRETS_MOUNT = "/run/secrets";
 const CONTEXT = join(__dirname, "..", "..", "images", "backup");
 const STANDIN_BASE = "orchestra-standin/base:bookworm";
 
-/** Builds BACKUP_TEST_IMAGE from images/backup on the stand-in base, offline. Throws if docker fails. */
-export function buildBackupImage(): void {
+/**
+ * Builds images/backup on the stand-in base, offline, as `tag` (default BACKUP_TEST_IMAGE; a test
+ * that runs beside others' gives its own, so another build cannot retag it mid-run). Throws if
+ * docker fails.
+ */
+export function buildBackupImage(tag: string = BACKUP_TEST_IMAGE): void {
   execFileSync(
     "docker",
-    [
-      "build",
-      "-q",
-      "--network",
-      "none",
-      "--build-arg",
-      `BASE=${STANDIN_BASE}`,
-      "-t",
-      BACKUP_TEST_IMAGE,
-      CONTEXT,
-    ],
+    ["build", "-q", "--network", "none", "--build-arg", `BASE=${STANDIN_BASE}`, "-t", tag, CONTEXT],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
 }
 
-/** A fresh age identity (`AGE-SECRET-KEY-1...`, the backupEncryptionKey format) from the image's age-keygen. */
-export function ageIdentity(): string {
-  const out = execFileSync("docker", ["run", "--rm", "--entrypoint", "age-keygen", BACKUP_TEST_IMAGE], {
+/** A fresh age identity (`AGE-SECRET-KEY-1...`, the backupEncryptionKey format) from `image`'s age-keygen. */
+export function ageIdentity(image: string = BACKUP_TEST_IMAGE): string {
+  const out = execFileSync("docker", ["run", "--rm", "--entrypoint", "age-keygen", image], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
   });

@@ -12,6 +12,9 @@
 # endpoint). Secrets come only from files in BACKUP_SECRETS_DIR, one per name, and reach the tools
 # through the tools' own environment variables in this process: never argv, never a log line.
 #
+# Every `run` takes its store's lock (two runs of one store never overlap) and leaves the store's
+# status file (see "run state" below), which `orchestra-backup health` reads.
+#
 # A backup writes `<prefix>/<stack>/<store>/<backupId>/<objects>` through `rclone rcat` (streamed;
 # above 100 KiB a multipart upload, so a killed upload leaves no object), then LAST manifest.json
 # exactly as infra/backup/manifest.ts defines it. A restore downloads every object of a backup and
@@ -121,6 +124,28 @@ backup_folder() {
   printf '%s/%s/%s/%s/' "$prefix" "$stack" "$store" "$backup_id"
 }
 
+# --- run state -----------------------------------------------------------------------------------
+
+# The container's own filesystem (not a volume: it describes this container's runs).
+#   status/<store>  the store's last run, one line: `ok <backupId> <finishedAt>` or
+#                   `failed <time> <exit code>` (times ISO-8601 UTC with milliseconds)
+#   locks/<store>   the store's run lock (flock), held for the whole run
+STATE_DIR=/var/lib/orchestra-backup
+
+# Writes status line $2 for store $1 whole or not at all (a reader never sees half a line).
+write_status() {
+  mkdir -p "$STATE_DIR/status"
+  printf '%s\n' "$2" >"$STATE_DIR/status/.$1.tmp"
+  mv "$STATE_DIR/status/.$1.tmp" "$STATE_DIR/status/$1"
+}
+
+# Records the run's complete backup ($1 backupId, $2 its manifest's finishedAt) for cmd_run's
+# status line. finish_backup calls it once manifest.json is written; a store file that writes its
+# manifest otherwise must call it too, or its runs count as failed.
+record_backup() {
+  [ -z "${RUN_RESULT:-}" ] || printf 'ok %s %s\n' "$1" "$2" >"$RUN_RESULT"
+}
+
 # --- taking a backup -----------------------------------------------------------------------------
 
 # `date +%s.%N` output $1 -> ISO-8601 UTC with milliseconds, e.g. 2026-11-30T10:15:00.123Z.
@@ -203,6 +228,7 @@ finish_backup() {
   printf '%s\n' "$manifest" | rclone rcat "backup:$BUCKET/${FOLDER}manifest.json" ||
     die "$STORE $BACKUP_ID: uploading manifest.json failed (rclone); the backup does not count"
   log "$STORE $BACKUP_ID: complete: $(jq '.objects | length' <<<"$manifest") objects, $(jq '[.objects[].size] | add' <<<"$manifest") bytes; manifest.json written"
+  record_backup "$BACKUP_ID" "$finished_at"
 }
 
 # --- restoring a backup --------------------------------------------------------------------------
@@ -258,11 +284,41 @@ decrypt_object() {
 
 # --- the commands ---------------------------------------------------------------------------------
 
+# `orchestra-backup run <store> <kind>`: run_<store>_<kind> under the store's lock, in a subshell
+# (its `die` ends only the subshell), then the store's status line from how it ended. Exits with
+# the run's status; 75 (EX_TEMPFAIL) when another run of the store holds the lock.
 cmd_run() {
   [ $# -eq 2 ] || die "usage: orchestra-backup run <store> <kind>"
-  local store="$1" kind="$2"
+  local store="$1" kind="$2" lock code
   declare -F "run_${store}_${kind}" >/dev/null || die "no '$kind' backup of store '$store' in this image"
-  "run_${store}_${kind}"
+  mkdir -p "$STATE_DIR/status" "$STATE_DIR/locks"
+  lock="$STATE_DIR/locks/$store"
+  exec {LOCK_FD}>"$lock"
+  if ! flock -n "$LOCK_FD"; then
+    log "ERROR: $store $kind: another run of $store holds its lock ($lock); this run is skipped"
+    write_status "$store" "failed $(iso_time "$(date -u +%s.%N)") 75"
+    exit 75
+  fi
+  RUN_RESULT="$STATE_DIR/status/.$store.result"
+  rm -f "$RUN_RESULT"
+  set +e
+  (
+    set -e
+    "run_${store}_${kind}"
+  )
+  code=$?
+  set -e
+  if [ "$code" -eq 0 ] && ! grep -q '^ok ' "$RUN_RESULT" 2>/dev/null; then
+    log "ERROR: $store $kind: the run ended without recording a complete backup (record_backup)"
+    code=1
+  fi
+  if [ "$code" -eq 0 ]; then
+    mv "$RUN_RESULT" "$STATE_DIR/status/$store"
+  else
+    rm -f "$RUN_RESULT"
+    write_status "$store" "failed $(iso_time "$(date -u +%s.%N)") $code"
+  fi
+  exit "$code"
 }
 
 cmd_restore() {

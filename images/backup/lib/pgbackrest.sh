@@ -240,6 +240,8 @@ pgbr_write_manifest() {
     die "postgres: uploading $folder/manifest.json failed"
   log "postgres: manifest written: $folder/manifest.json ($label, $(jq length "$tmp/objects.json") repository objects)"
   rm -rf "$tmp"
+  # The run's status (common.sh cmd_run): this backup is complete.
+  record_backup "$backupId" "$(date -u -d "@$stop" +%Y-%m-%dT%H:%M:%S.000Z)"
 }
 
 # Fetches every WAL file a recovery from the restored backup may ask for (timeline histories, and
