@@ -80,6 +80,17 @@ export function parseBackupArgs(argv: readonly string[]): BackupArgs {
   };
 }
 
+/** A stack file's `config` map (empty when it has none). Throws naming `file` for text that is not YAML. */
+function stackFileConfig(text: string, file: string): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = yaml.load(text);
+  } catch (error) {
+    throw new Error(`${file} is not YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return (document as { config?: Record<string, unknown> } | null)?.config ?? {};
+}
+
 const EXAMPLE = `e.g.
   orchestra:backup:
     region: us-east-1
@@ -94,13 +105,7 @@ const EXAMPLE = `e.g.
  */
 export function backupSettingsFromStackFile(text: string, stack: string): BackupSettings {
   const file = `Pulumi.${stack}.yaml`;
-  let document: unknown;
-  try {
-    document = yaml.load(text);
-  } catch (error) {
-    throw new Error(`${file} is not YAML: ${(error as Error).message.split("\n")[0]}`);
-  }
-  const value = (document as { config?: Record<string, unknown> } | null)?.config?.["orchestra:backup"];
+  const value = stackFileConfig(text, file)["orchestra:backup"];
   if (value === undefined || value === null)
     throw new Error(`${file} sets no orchestra:backup, so there is no bucket to read: add it, ${EXAMPLE}`);
   if (typeof value === "object" && Object.hasOwn(value, "secure"))
@@ -121,13 +126,7 @@ export function backupSettingsFromStackFile(text: string, stack: string): Backup
  */
 export function retentionDaysFromStackFile(text: string, stack: string): number {
   const file = `Pulumi.${stack}.yaml`;
-  let document: unknown;
-  try {
-    document = yaml.load(text);
-  } catch (error) {
-    throw new Error(`${file} is not YAML: ${(error as Error).message.split("\n")[0]}`);
-  }
-  const layer = (document as { config?: Record<string, unknown> } | null)?.config?.["orchestra:layer"];
+  const layer = stackFileConfig(text, file)["orchestra:layer"];
   if (typeof layer !== "string" || !(LAYERS as readonly string[]).includes(layer))
     throw new Error(
       `${file}: orchestra:layer is ${JSON.stringify(layer) ?? "not set"}; it must be one of ${LAYERS.join(", ")} (the layer's policy says how long backups are kept)`,

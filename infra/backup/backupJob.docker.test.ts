@@ -26,6 +26,7 @@ import { freePorts, uniqueRunId } from "../testing/dockerCli";
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
 import {
+  argvWatcher,
   BACKUP_SECRETS_MOUNT,
   BACKUP_TEST_IMAGE,
   ageIdentity,
@@ -182,26 +183,7 @@ function destroy(spec: ContainerSpec): void {
 
 // --- the job --------------------------------------------------------------------------------------
 
-// Records each new command line the moment it appears (line-buffered into the mounted directory).
-const WATCHER = `
-import os, time
-me = str(os.getpid())
-seen = set()
-out = open("/watch/cmdlines", "a", buffering=1)
-while True:
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid == me:
-            continue
-        try:
-            with open("/proc/" + pid + "/cmdline", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        if raw and raw not in seen:
-            seen.add(raw)
-            out.write(raw.replace(b"\\0", b" ").decode("utf-8", "replace").strip() + "\\n")
-    time.sleep(0.001)
-`;
+const WATCHER = argvWatcher("/watch/cmdlines");
 // The watcher starts first (its file appears once it runs), then the job replaces the shell.
 const WATCHED = `python3 /watch/watch.py & until [ -e /watch/cmdlines ]; do sleep 0.01; done; exec orchestra-backup "$@"`;
 

@@ -37,7 +37,7 @@ import type { Manifest } from "./manifest";
 import { freePorts, uniqueRunId } from "../testing/dockerCli";
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
-import { ageIdentity, buildBackupImage } from "../testing/backupImage";
+import { ageIdentity, argvWatcher, buildBackupImage } from "../testing/backupImage";
 
 jest.setTimeout(20 * 60 * 1000);
 
@@ -164,26 +164,7 @@ function plannedFiles(crontab: string): { path: string; content: string; mode: s
   }));
 }
 
-// Records each new command line the moment it appears (line-buffered, in the container).
-const WATCHER = `
-import os, time
-me = str(os.getpid())
-seen = set()
-out = open("/tmp/cmdlines", "a", buffering=1)
-while True:
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid == me:
-            continue
-        try:
-            with open("/proc/" + pid + "/cmdline", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        if raw and raw not in seen:
-            seen.add(raw)
-            out.write(raw.replace(b"\\0", b" ").decode("utf-8", "replace").strip() + "\\n")
-    time.sleep(0.001)
-`;
+const WATCHER = argvWatcher("/tmp/cmdlines");
 
 /** Starts the watcher in the running container `name` (again after a restart). */
 function watch(name: string): void {

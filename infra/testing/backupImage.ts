@@ -52,3 +52,30 @@ export function writeSecretsDir(secrets: Readonly<Record<string, string>>): stri
   for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), value, { mode: 0o600 });
   return dir;
 }
+
+/**
+ * A Python 3 script (the stand-in base has python3) that records every new process command line
+ * in its container, one per line into `outPath` (line-buffered), polling /proc every millisecond:
+ * how the services tests prove no secret is ever on a command line, however short-lived.
+ */
+export function argvWatcher(outPath: string): string {
+  return `
+import os, time
+me = str(os.getpid())
+seen = set()
+out = open(${JSON.stringify(outPath)}, "a", buffering=1)
+while True:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            with open("/proc/" + pid + "/cmdline", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw and raw not in seen:
+            seen.add(raw)
+            out.write(raw.replace(b"\\0", b" ").decode("utf-8", "replace").strip() + "\\n")
+    time.sleep(0.001)
+`;
+}
