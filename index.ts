@@ -1,6 +1,6 @@
 /**
  * Composition only: loadStack (the one config read) -> planLayer (pure) -> the budget gate -> the
- * Layer component -> outputs.
+ * backup bucket check -> the Layer component -> outputs.
  *
  * The program is Pulumi's async entry point because the budget gate asks Lambda for prices: it
  * must finish (and throw, over budget) before any resource is declared, and CommonJS has no
@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { totalHourlyUsd } from "./components/gpuFleetPlan";
+import { backupBucketGate } from "./stacks/backupBucketGate";
 import { costGate } from "./stacks/costGate";
 import { requireDockerSshKey } from "./stacks/dockerSshAgent";
 import { Layer } from "./stacks/layer";
@@ -22,6 +23,8 @@ export = async () => {
   if (dockerOverSsh(plan)) await requireDockerSshKey(config.ssh.publicKey);
   // Over budget (without an override) this throws: `pulumi preview` fails and nothing is created.
   const costReport = await costGate(stack);
+  // A layer that keeps backups fails here when its bucket cannot be written with its keys.
+  await backupBucketGate(stack);
 
   const built = new Layer(plan.names.layer, { plan, secrets: stack.secrets });
   const fleetNodes = built.fleet?.nodes ?? {};
@@ -72,6 +75,8 @@ export = async () => {
             receiver: built.monitoring.plan.settings.settings.receiver,
             alertRules: built.monitoring.alertRules,
           },
+    /** Per store: where its backups go, the schedule (cron, UTC), retention, RPO and the restore command. */
+    backups: built.backups?.outputs,
     costReport,
   });
 };

@@ -131,14 +131,16 @@ export function uploadArgs(
   return (spec.files ?? []).map((file) => {
     const names = fileSecrets(file.content);
     const filled = pulumi.output(fillPlaceholders(file.content, placeholders));
-    if (names.length === 0) return { file: file.path, content: filled };
+    // Docker's upload `permissions` (the provider's, over `executable`): a secret file is 0600.
+    const mode = file.mode !== undefined ? { permissions: file.mode } : {};
+    if (names.length === 0) return { file: file.path, content: filled, ...mode };
     const values = names.map((name) => secretFor(spec, secrets, name));
     const content = pulumi
       .all([filled, pulumi.all(values)])
       .apply(([text, resolved]) =>
         renderFileSecrets(text, Object.fromEntries(names.map((name, index) => [name, resolved[index]]))),
       );
-    return { file: file.path, content: pulumi.secret(content) };
+    return { file: file.path, content: pulumi.secret(content), ...mode };
   });
 }
 
@@ -169,6 +171,7 @@ export function containerArgs(
     volumes: spec.volumes.map((volume) => ({
       volumeName: volume.volumeName,
       containerPath: volume.containerPath,
+      ...(volume.readOnly === true ? { readOnly: true } : {}),
     })),
     networksAdvanced: [{ name: context.networkName, aliases: [spec.service] }],
     // Bounded logs: a chatty server must not fill the node's disk.

@@ -63,6 +63,11 @@ test("CPUs are spelled as the Docker provider reads them back, so cpus (force-ne
 describe("renderFileSecrets: a secret in a configuration file", () => {
   const content = "url: {secret:alertWebhookUrl}\n";
 
+  test("a file that is only the placeholder is the bare value (trimmed); inside other text, a JSON string", () => {
+    expect(renderFileSecrets("{secret:redisPassword}", { redisPassword: 'p"w\\\n' })).toBe('p"w\\');
+    expect(renderFileSecrets(" {secret:redisPassword}", { redisPassword: "p" })).toBe(' "p"');
+  });
+
   test("is written as a JSON string, whatever it holds", () => {
     expect(renderFileSecrets(content, { alertWebhookUrl: 'https://h.example.test/a?b="c"&d=\\e' })).toBe(
       'url: "https://h.example.test/a?b=\\"c\\"&d=\\\\e"\n',
@@ -119,5 +124,25 @@ describe("renderFileSecrets: a secret in a configuration file", () => {
     expect(() => renderFileSecrets(content, {})).toThrow(
       "no value for {secret:alertWebhookUrl} in a container file",
     );
+  });
+});
+
+describe("renderFileSecrets: the backup encryption key", () => {
+  test("an age identity is written as is; anything else is refused without repeating it", () => {
+    const identity = `AGE-SECRET-KEY-1${"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2).slice(0, 58)}`;
+    expect(renderFileSecrets("{secret:backupEncryptionKey}", { backupEncryptionKey: identity })).toBe(
+      identity,
+    );
+    for (const bad of [
+      "correct horse battery staple",
+      identity.toLowerCase(),
+      `${identity}Q`,
+      identity.replace("Q", "B"),
+    ])
+      expect(() => renderFileSecrets("{secret:backupEncryptionKey}", { backupEncryptionKey: bad })).toThrow(
+        new Error(
+          "orchestra:backupEncryptionKey is not an age identity (AGE-SECRET-KEY-1 and 58 characters; its value is not shown); make one with `age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY-1' | pulumi config set --secret backupEncryptionKey` and keep a copy outside the stack: without it no backup can be read",
+        ),
+      );
   });
 });

@@ -30,6 +30,8 @@ export interface VolumeMount {
   /** Docker volume name (named volumes survive container replacement). */
   readonly volumeName: string;
   readonly containerPath: string;
+  /** Mount it read-only (a backup job reads a store's data, never writes it). @default false */
+  readonly readOnly?: boolean;
 }
 
 /** A host path bound into the container (node_exporter reads the host's /proc, /sys and /). */
@@ -53,6 +55,11 @@ export interface ContainerFile {
    * double-quoted JSON string, which YAML reads as the same string (renderFileSecrets).
    */
   readonly content: string;
+  /**
+   * Permission bits as octal text, Docker's upload `permissions` (e.g. "0600": a file holding a
+   * secret, readable by its owner only). @default Docker's, 0644
+   */
+  readonly mode?: string;
 }
 
 export interface ContainerSpec {
@@ -137,6 +144,10 @@ export const SECRET_NAMES = [
   "redisPassword",
   "weaviateApiKey",
   "alertWebhookUrl",
+  // The backup bucket's credentials and the key backups are encrypted with before they leave the node.
+  "backupAccessKeyId",
+  "backupSecretAccessKey",
+  "backupEncryptionKey",
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 
@@ -184,6 +195,13 @@ const SECRET_FORMATS: Partial<Record<SecretName, (value: string) => string | und
     }
     return undefined;
   },
+  // The backup job encrypts with `age -r` (the recipient from `age-keygen -y`) and decrypts with
+  // `age -d -i`: the key is an age X25519 identity, "AGE-SECRET-KEY-1" and 58 bech32 characters
+  // (age's own format, github.com/FiloSottile/age). Checked here, or every backup would fail.
+  backupEncryptionKey: (value) =>
+    /^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$/.test(value)
+      ? undefined
+      : "is not an age identity (AGE-SECRET-KEY-1 and 58 characters; its value is not shown); make one with `age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY-1' | pulumi config set --secret backupEncryptionKey` and keep a copy outside the stack: without it no backup can be read",
 };
 
 /** The secrets a file's content refers to (`{secret:<name>}`), in order of first use. */
@@ -199,20 +217,23 @@ export function fileSecrets(content: string): SecretName[] {
 /**
  * Replaces each `{secret:<name>}` in a file's content with the secret's value as a double-quoted
  * JSON string (valid YAML: Prometheus and Alertmanager read it back unchanged, whatever characters
- * the value holds). Throws, naming the placeholder only, for an unknown name or a missing value.
+ * the value holds). A file that is nothing but one placeholder is the secret itself (the backup
+ * job's /run/secrets/<name>): its content is the bare value, which its reader takes as is.
+ * Throws, naming the placeholder only, for an unknown name or a missing value.
  */
 export function renderFileSecrets(
   content: string,
   secrets: Readonly<Partial<Record<SecretName, string>>>,
 ): string {
   fileSecrets(content);
+  const wholeFile = /^\{secret:\w+\}$/.test(content);
   return content.replace(FILE_SECRET, (placeholder, name: string) => {
     // A value read from a file (`config set --secret ... < file`) ends in a newline: never meant.
     const value = secrets[name as SecretName]?.trim();
     if (value === undefined) throw new Error(`no value for ${placeholder} in a container file`);
     const problem = SECRET_FORMATS[name as SecretName]?.(value);
     if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);
-    return JSON.stringify(value);
+    return wholeFile ? value : JSON.stringify(value);
   });
 }
 

@@ -142,7 +142,8 @@ function storeSpec(
   }
 }
 
-const DATA_PATHS: Readonly<Record<DataService, string>> = {
+/** Where each store keeps its data in its container (the backup container mounts it there too). */
+export const DATA_PATHS: Readonly<Record<DataService, string>> = {
   postgres: "/var/lib/postgresql/data",
   redis: "/data",
   weaviate: "/var/lib/weaviate",

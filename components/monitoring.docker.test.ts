@@ -109,6 +109,8 @@ beforeAll(async () => {
     images: STANDIN_IMAGES,
     ports: Object.fromEntries(SERVICE_NAMES.map((service, i) => [service, ports[i]])),
     monitoring: { enabled: true, probeIntervalSeconds: 5, groupWaitSeconds: 5, groupIntervalSeconds: 10 },
+    // No bucket here: backups have their own services-tier test.
+    backup: { enabled: false },
   });
   port = config.services.ports as Record<ServiceName, number>;
   const slice = planLayer(config, { project: "orchestra", stack: runId }).containers;

@@ -56,6 +56,15 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceName, number>> = Object.freez
 export const SERVICE_NAMES = Object.keys(DEFAULT_PORTS) as ServiceName[];
 
 /**
+ * The backup job's image: no service (it listens on no port), so it has an image key but no port.
+ * It runs beside the stores on their node (components/backupsPlan.ts).
+ */
+export const BACKUP_IMAGE_KEY = "orchestra-backup";
+/** A key of `orchestra:images`: every service, and the backup job. */
+export type ImageKey = ServiceName | typeof BACKUP_IMAGE_KEY;
+export const IMAGE_KEYS: readonly ImageKey[] = [...SERVICE_NAMES, BACKUP_IMAGE_KEY];
+
+/**
  * `service`'s port in a planner's port map. Throws for a service the map lacks: the config gives
  * every running service a port, so a miss is a planning bug, never a user error.
  */
@@ -79,7 +88,7 @@ export const MCP_DESCRIPTIONS: Readonly<Record<McpServer, string>> = {
  * Pinned images (never `:latest`). The Orchestra images carry the upstream release the stack was
  * last tested with; operators pin their own builds by tag or digest in `orchestra:images`.
  */
-export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = Object.freeze({
+export const DEFAULT_IMAGES: Readonly<Record<ImageKey, string>> = Object.freeze({
   frontend: "ghcr.io/ai-cherry/orchestra-frontend:2025.06.1",
   api: "ghcr.io/ai-cherry/orchestra-api:2025.06.1",
   "mcp-unified": "ghcr.io/ai-cherry/orchestra-mcp:2025.06.1",
@@ -100,6 +109,11 @@ export const DEFAULT_IMAGES: Readonly<Record<ServiceName, string>> = Object.free
   "node-exporter": "prom/node-exporter:v1.5.0",
   cadvisor: "gcr.io/cadvisor/cadvisor:v0.47.2",
   "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:3.3.5-3.4.1-ubuntu22.04",
+  // Built by this project, not pulled from upstream: Debian bookworm with pgBackRest 2.45,
+  // postgresql-client-15, redis-tools, age and jq, plus the backup job (its scheduler, the WAL
+  // push loop and the manifest writer). The tag is the job's contract version: the files, paths
+  // and commands components/backupsPlan.ts plans. Pin your own build by tag or digest.
+  "orchestra-backup": "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
 });
 
 /** Tags that move to a new image on every release (compared in any case). */

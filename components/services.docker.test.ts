@@ -24,7 +24,10 @@ const PUBLIC = "0.0.0.0";
 
 // Per-run secrets with characters that need URL-encoding in DATABASE_URL / REDIS_URL.
 const rand = () => Math.random().toString(36).slice(2, 10);
-const SECRETS: Record<Exclude<SecretName, "alertWebhookUrl">, string> = {
+const SECRETS: Record<
+  Extract<SecretName, "databasePassword" | "redisPassword" | "weaviateApiKey">,
+  string
+> = {
   databasePassword: `pg-${rand()}@/:+${rand()}`,
   // A space, a double quote and a backslash: redis.conf needs them quoted and escaped.
   redisPassword: `rd-${rand()}@/:+ "q\\${rand()}`,
@@ -93,6 +96,8 @@ beforeAll(async () => {
     monthlyBudgetUsd: 3000,
     images: STANDIN_IMAGES,
     ports: Object.fromEntries(SERVICE_NAMES.map((service, i) => [service, ports[i]])),
+    // No bucket here: backups have their own services-tier test.
+    backup: { enabled: false },
   });
   port = config.services.ports as Record<ServiceName, number>;
   // Exactly what stacks/layer.ts hands the DataServices and AppServices components.

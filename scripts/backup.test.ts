@@ -2,7 +2,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import type { BackupListing, StoredBackup, VerifyOutcome } from "../infra/backup/backupStore";
+import type {
+  BackupListing,
+  RetentionResult,
+  StoredBackup,
+  VerifyOutcome,
+} from "../infra/backup/backupStore";
 import type { BackupSettings, Store } from "../infra/backup/layout";
 import type { Manifest } from "../infra/backup/manifest";
 import { runBackup, type BackupReader } from "./backup";
@@ -56,6 +61,7 @@ function incomplete(backupId: string, objects: number, bytes: number): StoredBac
 function fakeStore(
   backups: Partial<Record<Store, StoredBackup[]>>,
   outcomes: Record<string, VerifyOutcome> = {},
+  retention: Partial<Record<Store, RetentionResult>> = {},
 ) {
   const calls: string[] = [];
   const opened: BackupSettings[] = [];
@@ -80,6 +86,10 @@ function fakeStore(
         }
       );
     },
+    applyRetention: async (stack, store, days, now) => {
+      calls.push(`applyRetention ${stack} ${store} ${days} ${now.toISOString()}`);
+      return retention[store] ?? { newestVerified: undefined, failedVerify: [], deleted: [] };
+    },
     destroy: () => calls.push("destroy"),
   };
   return { calls, opened, open: (settings: BackupSettings) => (opened.push(settings), reader) };
@@ -93,6 +103,7 @@ async function run(argv: string[], store = fakeStore({})) {
     err: (text) => err.push(text),
     root,
     openStore: store.open,
+    now: () => new Date("2026-11-30T12:00:00.000Z"),
   });
   return { code, out: out.join(""), err: err.join("") };
 }
@@ -222,4 +233,76 @@ test("exit 2 for bad arguments, restore or drill, and a stack with no stack file
     err: "backup list failed: listing s3://orchestra-backups/orchestra/staging/postgres/ failed: AccessDenied: Access Denied\n",
   });
   expect(failing.calls).toEqual(["destroy"]);
+});
+
+test("prune: the layer's retention per store, each deletion and what is kept; a kept backup that fails verify is exit 1", async () => {
+  const store = fakeStore(
+    {},
+    {},
+    {
+      redis: {
+        newestVerified: "20261130T101500Z-rdb",
+        failedVerify: [],
+        deleted: [
+          {
+            backupId: "20261101T101500Z-rdb",
+            reason: "older than 7 days (started 2026-11-01T10:15:00.000Z)",
+          },
+          {
+            backupId: "20261128T101500Z-rdb",
+            reason: "incomplete, last written 2026-11-28T10:16:00.000Z (over 24 h ago)",
+          },
+        ],
+      },
+      postgres: {
+        newestVerified: "20261129T030000Z-dump",
+        failedVerify: [
+          "postgres 20261130T030000Z-dump: object orchestra.dump.age: sha256 00 does not match the manifest's 11",
+        ],
+        deleted: [],
+      },
+    },
+  );
+  expect(await run(["prune", "--stack", "staging"], store)).toEqual({
+    code: 1,
+    out: [
+      "postgres: kept 20261129T030000Z-dump (newest verified), 7 days retention",
+      "redis: deleted 20261101T101500Z-rdb: older than 7 days (started 2026-11-01T10:15:00.000Z)",
+      "redis: deleted 20261128T101500Z-rdb: incomplete, last written 2026-11-28T10:16:00.000Z (over 24 h ago)",
+      "redis: kept 20261130T101500Z-rdb (newest verified), 7 days retention",
+      "weaviate: no verified backup to keep; nothing complete deleted",
+      "",
+    ].join("\n"),
+    err: "postgres: kept, but it fails verify: postgres 20261130T030000Z-dump: object orchestra.dump.age: sha256 00 does not match the manifest's 11\n",
+  });
+  // Staging keeps 7 days (stacks/policy.ts), judged at the given time.
+  expect(store.calls).toEqual([
+    "applyRetention staging postgres 7 2026-11-30T12:00:00.000Z",
+    "applyRetention staging redis 7 2026-11-30T12:00:00.000Z",
+    "applyRetention staging weaviate 7 2026-11-30T12:00:00.000Z",
+    "destroy",
+  ]);
+});
+
+test("prune refuses a stack whose layer keeps no backups or is not a layer, before touching the bucket", async () => {
+  writeFileSync(
+    join(root, "Pulumi.laptop.yaml"),
+    "config:\n  orchestra:layer: local\n  orchestra:backup:\n    region: us-east-1\n    bucket: b-local\n",
+  );
+  writeFileSync(
+    join(root, "Pulumi.odd.yaml"),
+    "config:\n  orchestra:layer: qa\n  orchestra:backup:\n    region: us-east-1\n    bucket: b-odd\n",
+  );
+  const store = fakeStore({});
+  expect(await run(["prune", "--stack", "laptop"], store)).toEqual({
+    code: 1,
+    out: "",
+    err: "Pulumi.laptop.yaml: the local layer keeps no backups, so there is nothing to prune\n",
+  });
+  expect(await run(["prune", "--stack", "odd"], store)).toEqual({
+    code: 1,
+    out: "",
+    err: 'Pulumi.odd.yaml: orchestra:layer is "qa"; it must be one of local, integration, staging, production (the layer\'s policy says how long backups are kept)\n',
+  });
+  expect(store.calls).toEqual([]);
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run backup -- list|verify --stack <name> [--store postgres|redis|weaviate]`
+ * `npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]`
  *
  * Reads a stack's backups in its bucket (`orchestra:backup` in Pulumi.<stack>.yaml: region, bucket,
  * optional endpoint and prefix) with the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
@@ -11,11 +11,17 @@
  *   pick) through SHA-256 and prints `verified <store> <backupId>: N objects, B bytes`, or names the
  *   object that does not match: `<store> <backupId>: object <key>: sha256 <got> does not match the
  *   manifest's <want>`. A store with no backup at all is reported and skipped, unless named.
+ * - prune: applies retention (infra/backup/retention.ts) to each store: keeps the newest complete
+ *   backup that verifies, whatever its age, and deletes complete backups older than the layer's
+ *   retention days and incomplete folders last written over 24 hours ago, one line per deletion:
+ *   `<store>: deleted <backupId>: <reason>`, then `<store>: kept <backupId> (newest verified)`. A
+ *   newer backup that fails verify is named (exit 1) and kept. The scheduled workflow runs it
+ *   hourly for staging and production; pgBackRest expires its own repository after each backup.
  * restore and drill are not built yet (they come with the restore drills, issue 11): refused, exit 2.
  *
- * Exit codes: 0 listed, or every backup verified; 1 a verify failed, a store had backups but none
- * complete (or was named and had none), nothing was backed up at all, the settings were invalid or
- * S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
+ * Exit codes: 0 listed, every backup verified, or pruned; 1 a verify failed (a kept backup too),
+ * a store had backups but none complete (or was named and had none), nothing was backed up at
+ * all, the settings or the layer were invalid or S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
  */
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
@@ -23,6 +29,7 @@ import {
   newestComplete,
   S3BackupStore,
   type BackupListing,
+  type RetentionResult,
   type VerifyOutcome,
 } from "../infra/backup/backupStore";
 import type { BackupSettings, Store } from "../infra/backup/layout";
@@ -30,6 +37,7 @@ import {
   backupSettingsFromStackFile,
   BackupUsageError,
   parseBackupArgs,
+  retentionDaysFromStackFile,
   type BackupArgs,
 } from "./backupArgs";
 import { renderTable } from "./costFormat";
@@ -38,6 +46,7 @@ import { renderTable } from "./costFormat";
 export interface BackupReader {
   list(stack: string, store: Store): Promise<BackupListing>;
   verify(stack: string, store: Store, backupId: string): Promise<VerifyOutcome>;
+  applyRetention(stack: string, store: Store, retentionDays: number, now: Date): Promise<RetentionResult>;
   destroy(): void;
 }
 
@@ -47,6 +56,8 @@ export interface BackupDeps {
   /** The project directory, where Pulumi.<stack>.yaml is. */
   readonly root: string;
   readonly openStore: (settings: BackupSettings) => BackupReader;
+  /** The time retention is judged at. @default the clock */
+  readonly now?: () => Date;
 }
 
 /**
@@ -110,6 +121,31 @@ async function verify(args: BackupArgs, store: BackupReader, deps: BackupDeps): 
   return failed ? 1 : 0;
 }
 
+async function prune(
+  args: BackupArgs,
+  store: BackupReader,
+  deps: BackupDeps,
+  retentionDays: number,
+): Promise<number> {
+  let failed = false;
+  const now = (deps.now ?? (() => new Date()))();
+  for (const name of args.stores) {
+    const result = await store.applyRetention(args.stack, name, retentionDays, now);
+    for (const line of result.failedVerify) {
+      deps.err(`${name}: kept, but it fails verify: ${line}\n`);
+      failed = true;
+    }
+    for (const deletion of result.deleted)
+      deps.out(`${name}: deleted ${deletion.backupId}: ${deletion.reason}\n`);
+    deps.out(
+      result.newestVerified !== undefined
+        ? `${name}: kept ${result.newestVerified} (newest verified), ${retentionDays} days retention\n`
+        : `${name}: no verified backup to keep; nothing complete deleted\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
 /** Runs the tool; resolves to its exit code. Rejects only for a programming error. */
 export async function runBackup(argv: readonly string[], deps: BackupDeps): Promise<number> {
   let args: BackupArgs;
@@ -126,15 +162,25 @@ export async function runBackup(argv: readonly string[], deps: BackupDeps): Prom
     return 2;
   }
   let settings: BackupSettings;
+  let retentionDays = 0;
   try {
-    settings = backupSettingsFromStackFile(readFileSync(file, "utf8"), args.stack);
+    const text = readFileSync(file, "utf8");
+    settings = backupSettingsFromStackFile(text, args.stack);
+    if (args.command === "prune") retentionDays = retentionDaysFromStackFile(text, args.stack);
   } catch (error) {
     deps.err(`${(error as Error).message}\n`);
     return 1;
   }
   const store = deps.openStore(settings);
   try {
-    return args.command === "list" ? await list(args, store, deps) : await verify(args, store, deps);
+    switch (args.command) {
+      case "list":
+        return await list(args, store, deps);
+      case "verify":
+        return await verify(args, store, deps);
+      case "prune":
+        return await prune(args, store, deps, retentionDays);
+    }
   } catch (error) {
     // BackupStoreError: the action, the s3:// key and the server's words, never a credential.
     deps.err(`backup ${args.command} failed: ${(error as Error).message}\n`);

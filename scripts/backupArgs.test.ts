@@ -23,16 +23,16 @@ describe("parseBackupArgs", () => {
 
   test("the usage line says restore and drill are not built yet", () => {
     expect(BACKUP_USAGE).toBe(
-      "usage: npm run backup -- list|verify --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)",
+      "usage: npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)",
     );
   });
 
   test.each([
-    [[], "a command is needed: list or verify"],
-    [["--stack", "staging"], "a command is needed: list or verify"],
+    [[], "a command is needed: list, verify or prune"],
+    [["--stack", "staging"], "a command is needed: list, verify or prune"],
     [["restore", "--stack", "staging", "--at", "2026-11-30T10:00:00Z"], NOT_BUILT],
     [["drill", "--stack", "staging"], NOT_BUILT],
-    [["backup", "--stack", "staging"], 'unknown command "backup": allowed are list, verify'],
+    [["backup", "--stack", "staging"], 'unknown command "backup": allowed are list, verify, prune'],
     [["list", "verify"], 'unknown argument "verify": allowed are --stack, --store, --at and 1 argument'],
     [["list", "--all"], 'unknown argument "--all": allowed are --stack, --store, --at and 1 argument'],
     [

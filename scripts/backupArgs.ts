@@ -10,10 +10,12 @@ import {
   type BackupSettings,
   type Store,
 } from "../infra/backup/layout";
+import { environmentPolicy } from "../stacks/policy";
+import { LAYERS, type Layer } from "../stacks/configSchema";
 import { readArgs } from "./cliArgs";
 
 export const BACKUP_USAGE =
-  "usage: npm run backup -- list|verify --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)";
+  "usage: npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)";
 
 /** restore and drill are part of issue 11 but not of this tool yet. */
 export const NOT_BUILT = "not built yet: restore and drill come with the restore drills (issue 11)";
@@ -26,7 +28,7 @@ export class BackupUsageError extends Error {
   }
 }
 
-export type BackupCommand = "list" | "verify";
+export type BackupCommand = "list" | "verify" | "prune";
 
 export interface BackupArgs {
   readonly command: BackupCommand;
@@ -42,13 +44,13 @@ const FLAGS = {
   at: { type: "string" },
 } as const;
 
-const COMMANDS: readonly string[] = ["list", "verify"];
+const COMMANDS: readonly string[] = ["list", "verify", "prune"];
 
 /**
  * `argv` (without node and the script) -> the command, stack and stores. Throws BackupUsageError
  * with the first problem (readArgs' for an unknown argument, a flag without its value or given
- * twice), then, in this order: `a command is needed: list or verify`; for restore or drill,
- * NOT_BUILT; `unknown command "x": allowed are list, verify`; `--stack is needed: ...`; a stack
+ * twice), then, in this order: `a command is needed: list, verify or prune`; for restore or
+ * drill, NOT_BUILT; `unknown command "x": allowed are list, verify, prune`; `--stack is needed: ...`; a stack
  * name with characters Pulumi does not allow; `--store "x": allowed are postgres, redis,
  * weaviate`; `--at is for restore, which is not built yet`.
  */
@@ -58,7 +60,7 @@ export function parseBackupArgs(argv: readonly string[]): BackupArgs {
     refuse: (problem) => new BackupUsageError(problem),
   });
   const command = positionals[0];
-  if (command === undefined) throw new BackupUsageError("a command is needed: list or verify");
+  if (command === undefined) throw new BackupUsageError("a command is needed: list, verify or prune");
   if (command === "restore" || command === "drill") throw new BackupUsageError(NOT_BUILT);
   if (!COMMANDS.includes(command))
     throw new BackupUsageError(`unknown command "${command}": allowed are ${COMMANDS.join(", ")}`);
@@ -78,6 +80,17 @@ export function parseBackupArgs(argv: readonly string[]): BackupArgs {
   };
 }
 
+/** A stack file's `config` map (empty when it has none). Throws naming `file` for text that is not YAML. */
+function stackFileConfig(text: string, file: string): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = yaml.load(text);
+  } catch (error) {
+    throw new Error(`${file} is not YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return (document as { config?: Record<string, unknown> } | null)?.config ?? {};
+}
+
 const EXAMPLE = `e.g.
   orchestra:backup:
     region: us-east-1
@@ -92,13 +105,7 @@ const EXAMPLE = `e.g.
  */
 export function backupSettingsFromStackFile(text: string, stack: string): BackupSettings {
   const file = `Pulumi.${stack}.yaml`;
-  let document: unknown;
-  try {
-    document = yaml.load(text);
-  } catch (error) {
-    throw new Error(`${file} is not YAML: ${(error as Error).message.split("\n")[0]}`);
-  }
-  const value = (document as { config?: Record<string, unknown> } | null)?.config?.["orchestra:backup"];
+  const value = stackFileConfig(text, file)["orchestra:backup"];
   if (value === undefined || value === null)
     throw new Error(`${file} sets no orchestra:backup, so there is no bucket to read: add it, ${EXAMPLE}`);
   if (typeof value === "object" && Object.hasOwn(value, "secure"))
@@ -110,4 +117,22 @@ export function backupSettingsFromStackFile(text: string, stack: string): Backup
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message.split("\n").join(`\n${file}: `)}`);
   }
+}
+
+/**
+ * How many days `prune` keeps a stack's backups: its layer's policy (stacks/policy.ts, the one
+ * owner), from `orchestra:layer` in `Pulumi.<stack>.yaml`'s text. Throws an Error naming the file
+ * for text that is not YAML, a missing or unknown layer, or a layer that keeps no backups.
+ */
+export function retentionDaysFromStackFile(text: string, stack: string): number {
+  const file = `Pulumi.${stack}.yaml`;
+  const layer = stackFileConfig(text, file)["orchestra:layer"];
+  if (typeof layer !== "string" || !(LAYERS as readonly string[]).includes(layer))
+    throw new Error(
+      `${file}: orchestra:layer is ${JSON.stringify(layer) ?? "not set"}; it must be one of ${LAYERS.join(", ")} (the layer's policy says how long backups are kept)`,
+    );
+  const policy = environmentPolicy(layer as Layer).backups;
+  if (policy.availability === "unavailable")
+    throw new Error(`${file}: the ${layer} layer keeps no backups, so there is nothing to prune`);
+  return policy.retentionDays;
 }

@@ -150,8 +150,8 @@ test("from config: the committed layer configs price offline with the snapshot",
   ).toEqual([
     ["local", "snapshot", "2026-11-25", 0, "OK", 0],
     ["integration", "snapshot", "2026-11-25", 146, "OK", 48.66],
-    ["staging", "snapshot", "2026-11-25", 2560.4, "WARNING", 85.34],
-    ["production", "snapshot", "2026-11-25", 4151.8, "OK", 69.19],
+    ["staging", "snapshot", "2026-11-25", 2562.7, "WARNING", 85.42],
+    ["production", "snapshot", "2026-11-25", 4154.1, "OK", 69.23],
   ]);
   const missing = await configCosts(["nosuch"], ROOT, {});
   expect(missing[0]).toMatchObject({

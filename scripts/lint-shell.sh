@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs shellcheck on every shell script the repository tracks (.ci/run included), following sourced
-# files from the repository root. Installs Debian's shellcheck when missing (CI runs as root).
+# Runs shellcheck on every shell script the repository tracks (.ci/run and the backup job's
+# dispatcher included: neither has the .sh extension), following sourced files from the repository
+# root. Installs Debian's shellcheck when missing (CI runs as root).
 #
 #   scripts/lint-shell.sh            # install when missing, then lint
 #   scripts/lint-shell.sh install    # only make sure shellcheck is on PATH (lint-workflows.sh
@@ -18,6 +19,6 @@ if ! command -v shellcheck >/dev/null 2>&1; then
     { echo "[lint-shell] ERROR: could not install shellcheck" >&2; exit 1; }
 fi
 [[ "${1:-}" != install ]] || exit 0
-mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+mapfile -t scripts < <(git ls-files '*.sh' .ci/run images/backup/orchestra-backup)
 shellcheck --external-sources --source-path=SCRIPTDIR --source-path=. "${scripts[@]}"
 echo "[lint-shell] $(shellcheck --version | sed -n 's/^version: //p'): ${#scripts[@]} scripts clean" >&2

@@ -8,11 +8,13 @@
 import { readdirSync, readFileSync } from "fs";
 import { load } from "js-yaml";
 import { join } from "path";
+import { DEFAULT_IMAGES } from "../components/serviceCatalog";
 
 type Dict = Record<string, unknown>;
 interface Step {
   readonly uses?: string;
   readonly run?: string;
+  readonly if?: string;
   readonly env?: Dict;
   readonly with?: Dict;
 }
@@ -91,7 +93,13 @@ function forbiddenIn(script: string): string[] {
 }
 
 test("the workflows are the three this project has", () => {
-  expect(FILES).toEqual(["deploy.yml", "pull-request.yml", "scheduled.yml"]);
+  expect(FILES).toEqual([
+    "backup-image.yml",
+    "backups.yml",
+    "deploy.yml",
+    "pull-request.yml",
+    "scheduled.yml",
+  ]);
 });
 
 describe("pinned actions", () => {
@@ -128,11 +136,16 @@ describe("pinned actions", () => {
 describe("least privilege", () => {
   test("every workflow grants nothing at the top; each job asks for what it needs", () => {
     expect(FILES.map((file) => [file, workflow(file).permissions])).toEqual([
+      ["backup-image.yml", {}],
+      ["backups.yml", {}],
       ["deploy.yml", {}],
       ["pull-request.yml", {}],
       ["scheduled.yml", {}],
     ]);
     expect(workflowJobs().map(([where, job]) => [where, job.permissions])).toEqual([
+      // The only job that writes anything to GitHub besides the preview's comment: the image.
+      ["backup-image.yml#publish", { contents: "read", packages: "write" }],
+      ["backups.yml#verify-and-prune", { contents: "read" }],
       ["deploy.yml#staging", { contents: "read" }],
       ["deploy.yml#production", { contents: "read" }],
       ["pull-request.yml#checks", { contents: "read" }],
@@ -162,7 +175,7 @@ describe("no secret or untrusted expression inside a script", () => {
         return script === undefined ? [] : [[where, script] as const];
       }),
     );
-    expect(scripts).toHaveLength(15);
+    expect(scripts).toHaveLength(19);
     expect(
       scripts.flatMap(([where, script]) => forbiddenIn(script).map((pattern) => `${where}: ${pattern}`)),
     ).toEqual([]);
@@ -199,6 +212,39 @@ describe("concurrency", () => {
       group: "preview-pr-${{ github.event.pull_request.number }}",
       "cancel-in-progress": true,
     });
+  });
+});
+
+describe("backup-image.yml", () => {
+  test("publishes on main when images/backup changes, as the tag the stack pins by default", () => {
+    expect(workflow("backup-image.yml").on).toEqual({
+      push: { branches: ["main"], paths: ["images/backup/**"] },
+      workflow_dispatch: null,
+    });
+    const version = readFileSync(join(__dirname, "..", "images", "backup", "VERSION"), "utf8").trim();
+    expect(DEFAULT_IMAGES["orchestra-backup"]).toBe(`ghcr.io/ai-cherry/orchestra-backup:${version}`);
+  });
+});
+
+describe("backups.yml", () => {
+  test("daily, per stack in its own never-cancelled group; verify, then retention even after a failed verify", () => {
+    const backups = workflow("backups.yml");
+    expect(backups.on).toEqual({ schedule: [{ cron: "41 5 * * *" }], workflow_dispatch: null });
+    const job = backups.jobs["verify-and-prune"] as Job & { strategy: { matrix: Dict } };
+    expect(job.strategy.matrix).toEqual({ stack: ["staging", "production"] });
+    expect(job.concurrency).toEqual({ group: "backups-${{ matrix.stack }}", "cancel-in-progress": false });
+    const steps = job.steps.filter((step) => step.run?.startsWith("npm run backup"));
+    expect(steps.map((step) => [step.run, step.if, step.env])).toEqual(
+      ["verify", "prune"].map((command) => [
+        `npm run backup -- ${command} --stack "$STACK"`,
+        command === "prune" ? "${{ !cancelled() }}" : undefined,
+        // The backup bucket's keys, never the state bucket's.
+        {
+          AWS_ACCESS_KEY_ID: "${{ secrets.BACKUP_ACCESS_KEY_ID }}",
+          AWS_SECRET_ACCESS_KEY: "${{ secrets.BACKUP_SECRET_ACCESS_KEY }}",
+        },
+      ]),
+    );
   });
 });
 

@@ -88,7 +88,7 @@ test("each listed bad config is one problem in the user's words, all reported at
       },
       ["sshPrivateKey", "databasePassword"],
     );
-  expect(attempt).toThrow("Stack config has 12 problems:\n  - orchestra:publicPorts contains 5432");
+  expect(attempt).toThrow("Stack config has 17 problems:\n  - orchestra:publicPorts contains 5432");
   let problems: string[] = [];
   try {
     attempt();
@@ -111,11 +111,18 @@ test("each listed bad config is one problem in the user's words, all reported at
     'orchestra:dockerHost = "/var/run/docker.sock": not a Docker daemon address; allowed: unix://, tcp://, ssh:// or npipe:// followed by the address, e.g. unix:///var/run/docker.sock',
     // a TTL on production
     "orchestra:ttlHours = 48: a production fleet is never reaped, so a TTL is refused there; remove it with `pulumi config rm ttlHours`",
+    // Production backs up by default: no bucket to put them in.
+    "orchestra:backup.bucket is not set; the production layer keeps backups by default and they need a bucket: set it with `pulumi config set --path 'backup.bucket' orchestra-backups-production`, or turn backups off with `pulumi config set --path 'backup.enabled' false`",
+    "orchestra:backup.region is not set; the production layer keeps backups by default and they need a region: set it with `pulumi config set --path 'backup.region' us-east-1`, or turn backups off with `pulumi config set --path 'backup.enabled' false`",
     // missing secrets
     "orchestra:redisPassword is not set; the production layer needs it: set it with `pulumi config set --secret redisPassword <value>` (a secret: never commit it in plain text)",
     "orchestra:weaviateApiKey is not set; the production layer needs it: set it with `pulumi config set --secret weaviateApiKey <value>` (a secret: never commit it in plain text)",
     // Production runs monitoring by default, and its alerts need somewhere to go.
     "orchestra:alertWebhookUrl is not set; the production layer needs it: set it with `pulumi config set --secret alertWebhookUrl <value>` (a secret: never commit it in plain text)",
+    // ...and backups need the bucket's credentials and the encryption key.
+    "orchestra:backupAccessKeyId is not set; the production layer needs it: set it with `pulumi config set --secret backupAccessKeyId <value>` (a secret: never commit it in plain text)",
+    "orchestra:backupSecretAccessKey is not set; the production layer needs it: set it with `pulumi config set --secret backupSecretAccessKey <value>` (a secret: never commit it in plain text)",
+    "orchestra:backupEncryptionKey is not set; the production layer needs it: set it with `pulumi config set --secret backupEncryptionKey <value>` (a secret: never commit it in plain text)",
   ]);
 });
 
@@ -124,6 +131,8 @@ test("a fleet-only stack (deployContainers false) needs no store secret and no a
     {
       ...valid,
       deployContainers: false,
+      // No store runs, so there is nothing to back up and no bucket to name.
+      backup: {},
       nodes: { "gpu-a": { role: "gpu", instanceType: "gpu_1x_a10", regions: ["us-west-1"] } },
     },
     ["sshPrivateKey"],
@@ -131,7 +140,7 @@ test("a fleet-only stack (deployContainers false) needs no store secret and no a
   expect(config.requiredSecrets).toEqual(["sshPrivateKey"]);
   expect(config.services.deployContainers).toBe(false);
   expect(() => validateStackConfig({ ...valid, nodes: valid.nodes }, ["sshPrivateKey"])).toThrow(
-    "Stack config has 3 problems:\n  - orchestra:databasePassword is not set; the staging layer needs it: set it with `pulumi config set --secret databasePassword <value>` (a secret: never commit it in plain text)",
+    "Stack config has 6 problems:\n  - orchestra:databasePassword is not set; the staging layer needs it: set it with `pulumi config set --secret databasePassword <value>` (a secret: never commit it in plain text)",
   );
 });
 
@@ -145,7 +154,8 @@ test("MCP servers default to the layer's set; the key overrides it", () => {
     "unified",
   ]);
   expect(
-    validateStackConfig({ ...valid, layer: "integration", monthlyBudgetUsd: 300 }).services.mcpServers,
+    validateStackConfig({ ...valid, layer: "integration", backup: {}, monthlyBudgetUsd: 300 }).services
+      .mcpServers,
   ).toEqual(["memory", "tools"]);
   expect(validateStackConfig({ ...valid, mcpServers: ["git"] }).services.running).toEqual([
     "postgres",

@@ -7,7 +7,12 @@ import type { BudgetSettings } from "../infra/pricing/costModel";
 import { ttlOrNone } from "../infra/launchRules";
 import type { FleetSettings } from "../components/gpuFleetPlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
-import { DEFAULT_IMAGES, type McpServer, type ServiceName } from "../components/serviceCatalog";
+import {
+  DEFAULT_IMAGES,
+  type ImageKey,
+  type McpServer,
+  type ServiceName,
+} from "../components/serviceCatalog";
 import { CONFIG_DEFAULTS, SECRET_KEYS, type Layer, type RawConfig, type SecretKey } from "./configSchema";
 import {
   costRules,
@@ -24,6 +29,7 @@ import {
 import { networkRules } from "./configNetworkRules";
 import { parseKeys, undeclaredKeyProblems } from "./configParse";
 import { monitoringConfigRules, monitoringSettings, type MonitoringSettings } from "./configMonitoring";
+import { backupConfigRules, backupSettings, type BackupSettings } from "./configBackup";
 import { environmentPolicy, type EnvironmentPolicy } from "./policy";
 
 export { LAYERS, type Layer } from "./configSchema";
@@ -34,7 +40,8 @@ export interface ServicesSettings {
   /** Services that run, in a stable order (data stores, API, frontend, MCP servers). */
   readonly running: readonly ServiceName[];
   readonly mcpServers: readonly McpServer[];
-  readonly images: Readonly<Record<ServiceName, string>>;
+  /** Every service's image, and the backup job's (`orchestra-backup`). */
+  readonly images: Readonly<Record<ImageKey, string>>;
   readonly ports: Readonly<Record<ServiceName, number>>;
   /** Docker engine for the local layer. */
   readonly dockerHost: string;
@@ -68,6 +75,8 @@ export interface StackConfig {
   readonly cost: CostSettings;
   /** Prometheus, Alertmanager and the exporters; undefined when the layer runs none. */
   readonly monitoring?: MonitoringSettings;
+  /** Where and how the data stores are backed up; undefined when the layer keeps no backups. */
+  readonly backups?: BackupSettings;
   readonly requiredSecrets: readonly SecretKey[];
 }
 
@@ -107,6 +116,7 @@ export function validateStackConfig(
     ...serviceRules(config, intact),
     ...costRules(config, intact),
     ...monitoringConfigRules(config, intact),
+    ...backupConfigRules(config, intact),
     ...secretRules(config, presentSecrets, intact),
   ];
   if (problems.length > 0) throw new StackConfigError(problems);
@@ -120,6 +130,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
   const overrideReason = config.budgetOverrideReason?.trim();
   const ownBudgetUsd = config.monthlyBudgetUsd ?? CONFIG_DEFAULTS.monthlyBudgetUsd;
   const monitoring = monitoringSettings(config);
+  const backups = backupSettings(config);
   return Object.freeze({
     layer: config.layer,
     policy,
@@ -176,6 +187,7 @@ function freeze(config: RawConfig, filesystem: Filesystem): StackConfig {
       ...(ttlHours !== undefined ? { ttlHours } : {}),
     }),
     ...(monitoring !== undefined ? { monitoring } : {}),
+    ...(backups !== undefined ? { backups } : {}),
     requiredSecrets: requiredSecrets(config),
   });
 }

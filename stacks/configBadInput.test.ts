@@ -25,12 +25,15 @@ function problemsOf(
   return (thrown as StackConfigError).problems;
 }
 
-/** The secrets a staging stack with containers needs, without monitoring's webhook. */
+/** The secrets a staging stack with containers and backups needs, without monitoring's webhook. */
 const STORE_SECRETS: readonly SecretKey[] = [
   "sshPrivateKey",
   "databasePassword",
   "redisPassword",
   "weaviateApiKey",
+  "backupAccessKeyId",
+  "backupSecretAccessKey",
+  "backupEncryptionKey",
 ];
 
 const fixWith = (path: string) => `; fix with \`pulumi config set --path '${path}' <value>\``;
@@ -300,7 +303,9 @@ describe("monitoring: the environment policy decides where it may run", () => {
     ).toEqual([
       "orchestra:monitoring.enabled = true: the local layer runs no monitoring (production runs it by default, staging when enabled); remove it with `pulumi config rm --path 'monitoring.enabled'`",
     ]);
-    expect(problemsOf({ ...valid, deployContainers: false, monitoring: { enabled: true } })).toEqual([
+    expect(
+      problemsOf({ ...valid, deployContainers: false, backup: {}, monitoring: { enabled: true } }),
+    ).toEqual([
       "orchestra:monitoring.enabled = true but orchestra:deployContainers = false: monitoring runs in containers on the nodes; set deployContainers to true or remove monitoring.enabled with `pulumi config rm --path 'monitoring.enabled'`",
     ]);
     expect(

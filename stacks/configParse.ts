@@ -37,8 +37,9 @@ function schemaProblem(raw: Record<string, unknown>, path: readonly PropertyKey[
   // A private key pasted into any key is never repeated (errors reach CI logs and pull requests).
   if (typeof value === "string" && /PRIVATE KEY/.test(value))
     return `orchestra:${where} = (a private key, not shown): a private key does not belong in plain config; give the public key line (the .pub file) here and the private key only as the secret sshPrivateKey; fix with \`pulumi config set --path '${where}' "$(cat key.pub)"\``;
-  // A password written into the API URL is not repeated in the error (it would reach CI logs).
-  const shown = path[0] === "lambdaApiUrl" && typeof value === "string" ? withoutPassword(value) : value;
+  // A password written into a URL is not repeated in the error (it would reach CI logs).
+  const url = where === "lambdaApiUrl" || where === "backup.endpoint";
+  const shown = url && typeof value === "string" ? withoutPassword(value) : value;
   return `orchestra:${where} = ${describeValue(shown)}: ${message}; fix with \`pulumi config set --path '${where}' <value>\``;
 }
 
@@ -50,7 +51,9 @@ function unknownKeyProblem(
 ): string {
   const value = path.reduce<unknown>((current, part) => (current as Record<PropertyKey, unknown>)[part], raw);
   const where = configPath(path);
-  return `orchestra:${where} = ${describeValue(value)}: ${message}; remove it with \`pulumi config rm --path '${where}'\``;
+  // A key mistyped into `backup` may well hold the bucket's credentials: its value is not repeated.
+  const shown = path[0] === "backup" ? "(not shown: it may be a credential)" : describeValue(value);
+  return `orchestra:${where} = ${shown}: ${message}; remove it with \`pulumi config rm --path '${where}'\``;
 }
 
 /** The entries of a list or map that pass `entry`, so the rules can still check them. */
@@ -93,11 +96,11 @@ export function parseKeys(raw: Record<string, unknown>): ParsedKeys {
         problems.push(...issue.keys.map((name) => unknownKeyProblem(raw, [...path, name], issue.message)));
       else problems.push(schemaProblem(raw, path, issue.message));
     }
-    // A mistake elsewhere in `monitoring` must not hide whether it runs: that decides the ports
-    // checked and the secrets required.
-    if (key === "monitoring") {
-      const enabled = (raw.monitoring as Record<string, unknown> | null | undefined)?.enabled;
-      if (typeof enabled === "boolean") config.monitoring = { enabled };
+    // A mistake elsewhere in `monitoring` or `backup` must not hide whether it runs: that decides
+    // the ports checked and the secrets required.
+    if (key === "monitoring" || key === "backup") {
+      const enabled = (raw[key] as Record<string, unknown> | null | undefined)?.enabled;
+      if (typeof enabled === "boolean") config[key] = { enabled };
     }
     if (key in ENTRY_SCHEMAS) {
       const entry = ENTRY_SCHEMAS[key as keyof typeof ENTRY_SCHEMAS] as z.ZodType;

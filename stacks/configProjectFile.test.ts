@@ -58,6 +58,7 @@ test("keys that spend money carry a cost note", () => {
     "budgetOverride",
     "prices",
     "ttlHours",
+    "backup",
   ];
   for (const key of costly)
     expect([key, project.config[key].description]).toEqual([key, expect.stringContaining("Cost:")]);

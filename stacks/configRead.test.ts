@@ -77,6 +77,7 @@ const stackFile = (lines: string[]) =>
     "  orchestra:nodes:",
     '    app: { role: app, instanceType: gpu_1x_a10, regions: [us-west-1], name: "2024" }',
     "  orchestra:monthlyBudgetUsd: 3000",
+    "  orchestra:backup: { region: us-east-1, bucket: orchestra-backups-staging }",
     ...lines,
   ].join("\n");
 

@@ -11,11 +11,13 @@ import {
   imagePinProblem,
   MONITORING_SERVICES,
   MOVING_TAGS,
+  type ImageKey,
   type McpServer,
   type ServiceName,
 } from "../components/serviceCatalog";
 import { environmentPolicy } from "./policy";
 import { monitoringOn } from "./configMonitoring";
+import { BACKUP_SECRETS, backupsOn } from "./configBackup";
 import { CONFIG_DEFAULTS, deploysContainers, type RawConfig, type SecretKey } from "./configSchema";
 
 const NODE_KEY = /^[a-z][a-z0-9-]{0,20}$/;
@@ -162,14 +164,14 @@ export function serviceRules(config: RawConfig, intact: Intact = () => true): st
     );
   }
   for (const [service, image] of Object.entries({ ...DEFAULT_IMAGES, ...(config.images ?? {}) })) {
-    const problem = imageProblem(service as ServiceName, image);
+    const problem = imageProblem(service as ImageKey, image);
     if (problem !== undefined) problems.push(problem);
   }
   return problems;
 }
 
 /** Why an image is refused, with a `config set` that fixes it; undefined for a pinned image. */
-function imageProblem(service: ServiceName, image: string): string | undefined {
+function imageProblem(service: ImageKey, image: string): string | undefined {
   const problem = imagePinProblem(image);
   if (problem === undefined) return undefined;
   const set = (example: string) => `set e.g. \`pulumi config set --path 'images.${service}' ${example}\``;
@@ -229,6 +231,7 @@ export function requiredSecrets(config: RawConfig): SecretKey[] {
     ...(stores.includes("redis") ? (["redisPassword"] as const) : []),
     ...(stores.includes("weaviate") ? (["weaviateApiKey"] as const) : []),
     ...(monitoringOn(config) ? (["alertWebhookUrl"] as const) : []),
+    ...(backupsOn(config) ? BACKUP_SECRETS : []),
   ];
 }
 
@@ -237,7 +240,7 @@ export function secretRules(
   presentSecrets: readonly SecretKey[],
   intact: Intact = () => true,
 ): string[] {
-  // A refused `monitoring` still says whether it is on (configParse keeps a boolean `enabled`).
+  // A refused `monitoring` or `backup` still says whether it is on (configParse keeps a boolean `enabled`).
   if (!intact("layer", "nodes", "deployContainers")) return [];
   return requiredSecrets(config)
     .filter((key) => !presentSecrets.includes(key))

@@ -8,7 +8,13 @@ import { lambdaApiUrlProblem } from "../infra/lambda/settings";
 import { MAX_TTL_HOURS } from "../infra/launchRules";
 import { SECRET_NAMES } from "../components/containerSpec";
 import { REMOTE_COMMAND_RUNNERS } from "../components/hostTarget";
-import { MCP_SERVERS, SERVICE_NAMES, type ServiceName } from "../components/serviceCatalog";
+import {
+  IMAGE_KEYS,
+  MCP_SERVERS,
+  SERVICE_NAMES,
+  type ImageKey,
+  type ServiceName,
+} from "../components/serviceCatalog";
 import { publicKeyLineProblem } from "./sshPublicKey";
 
 export const LAYERS = ["local", "integration", "staging", "production"] as const;
@@ -83,6 +89,7 @@ const PUBLIC_KEY_LINE =
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 const serviceKey = z.enum(SERVICE_NAMES as [ServiceName, ...ServiceName[]]);
+const imageKey = z.enum(IMAGE_KEYS as [ImageKey, ...ImageKey[]]);
 const wholePercent = bounded(1, 1000, "must be a whole percent from 1 to 1000", { int: true });
 const usdPerHour = bounded(0, 1000, "must be more than 0 and at most 1000 US dollars per hour", {
   above: true,
@@ -123,6 +130,95 @@ const monitoringSchema = z.strictObject(
   },
   { error: unknownKey("monitoring", MONITORING_KEYS) },
 );
+
+const BACKUP_KEYS =
+  "enabled, endpoint, region, bucket, prefix, hourUtc, estimateGiB and usdPerGiBMonth; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey";
+
+// The names S3 allows for a bucket (AWS's bucket naming rules; S3-compatible servers follow them).
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// A region lands in pgBackRest's configuration file and in every request's signature.
+const REGION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+// Key path segments that mean the same in S3, pgBackRest's repo1-path and a shell.
+const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Why `orchestra:backup.endpoint` is refused, or undefined (an https:// URL to a server: host and port only). */
+export function backupEndpointProblem(url: string): string | undefined {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || parsed.protocol !== "https:" || parsed.hostname === "")
+    return "must be an https:// URL of an S3-compatible server such as https://s3.example.test:9443 (pgBackRest speaks S3 only over TLS); leave it unset for AWS S3";
+  if (parsed.username !== "" || parsed.password !== "")
+    return "must not carry a user name or password (URLs are stored and logged in plain text); the credentials are the secrets backupAccessKeyId and backupSecretAccessKey";
+  // URL reports an empty query or fragment ("...?", "...#") as "", yet the text keeps it.
+  if (parsed.pathname !== "/" || /[?#]/.test(url))
+    return "must be the server's address only, https://<host>[:<port>], without a path, query or fragment (orchestra:backup.bucket and prefix say where in it)";
+  return undefined;
+}
+
+/**
+ * `orchestra:backup`: where the layer's backups go (an S3-compatible bucket). Every key is optional
+ * here; where backups run, stacks/configBackup.ts requires `region` and `bucket`.
+ */
+export const backupSchema = z.strictObject(
+  {
+    enabled: z.boolean().optional(),
+    endpoint: z
+      .string()
+      .superRefine((url, ctx) => {
+        const problem = backupEndpointProblem(url);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
+    region: text()
+      .pipe(
+        z
+          .string()
+          .regex(
+            REGION_NAME,
+            'must be a region name: lowercase letters, digits and "-", at most 63 characters, e.g. us-east-1',
+          ),
+      )
+      .optional(),
+    bucket: text()
+      .pipe(
+        z
+          .string()
+          .regex(
+            BUCKET_NAME,
+            'must be an S3 bucket name: 3 to 63 characters, lowercase letters, digits, "." and "-", starting and ending with a letter or digit, e.g. orchestra-backups-production',
+          ),
+      )
+      .optional(),
+    prefix: text()
+      .pipe(
+        z
+          .string()
+          .refine(
+            (prefix) =>
+              prefix.split("/").every((part) => PREFIX_SEGMENT.test(part) && part !== "." && part !== ".."),
+            {
+              error:
+                'must be key segments of letters, digits, ".", "_" and "-" joined by "/", without a leading or trailing "/", an empty segment, "." or "..", e.g. orchestra or team/orchestra',
+            },
+          ),
+      )
+      .optional(),
+    hourUtc: bounded(0, 23, "must be a whole hour from 0 to 23 (UTC)", { int: true }).optional(),
+    // The cost report's backup storage row: the operator's estimate and the provider's rate.
+    estimateGiB: bounded(0, 1_048_576, "must be from 0 to 1048576 GiB (1 PiB)").optional(),
+    usdPerGiBMonth: bounded(
+      0,
+      10,
+      "must be from 0 to 10 US dollars per GiB-month (AWS S3 Standard lists 0.023 per GB-month)",
+    ).optional(),
+  },
+  { error: unknownKey("backup", BACKUP_KEYS) },
+);
+export type BackupConfig = z.infer<typeof backupSchema>;
 
 /** Plain (non-secret) config values as written in Pulumi.<stack>.yaml. */
 export const rawConfigSchema = z.object({
@@ -174,11 +270,12 @@ export const rawConfigSchema = z.object({
   remoteCommandRunner: z.enum(REMOTE_COMMAND_RUNNERS).optional(),
   // ---- services ----
   mcpServers: z.array(z.enum(MCP_SERVERS)).optional(),
-  images: z.partialRecord(serviceKey, z.string().min(1)).optional(),
+  images: z.partialRecord(imageKey, z.string().min(1)).optional(),
   ports: z.partialRecord(serviceKey, port()).optional(),
   dockerHost: z.string().min(1).optional(),
   deployContainers: z.boolean().optional(),
   monitoring: monitoringSchema.optional(),
+  backup: backupSchema.optional(),
   // ---- cost ----
   monthlyBudgetUsd: bounded(
     0,
@@ -246,6 +343,7 @@ export const CONFIG_DEFAULTS = {
   dockerHost: "unix:///var/run/docker.sock",
   deployContainers: true,
   monitoring: {},
+  backup: {},
   budgetWarnPercent: 80,
   budgetFailPercent: 100,
   budgetOverride: false,
@@ -276,4 +374,20 @@ export const MONITORING_DEFAULTS = {
   groupWaitSeconds: 30,
   groupIntervalSeconds: 300,
   repeatIntervalMinutes: 240,
+} as const;
+
+/**
+ * Defaults of the `orchestra:backup` keys (whether backups run, their schedule and retention are
+ * the environment policy's). 03:00 UTC is night in the Americas and early morning in Europe.
+ */
+export const BACKUP_DEFAULTS = {
+  prefix: "orchestra",
+  hourUtc: 3,
+  /** What 30 days of a small platform's backups come to; set your own from `npm run backup -- list`. */
+  estimateGiB: 100,
+  /**
+   * AWS S3 Standard in us-east-1, first 50 TB: $0.023 per GB-month (AWS's S3 pricing page, read
+   * 2026-11; per GB, which the report applies per GiB: under 8% high). Other providers differ.
+   */
+  usdPerGiBMonth: 0.023,
 } as const;

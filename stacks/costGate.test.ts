@@ -20,6 +20,8 @@ const staging = {
     app: { role: "app", instanceType: "gpu_1x_a10", regions: ["us-west-1"] },
     "gpu-a": { role: "gpu", instanceType: "gpu_1x_a100_sxm4", regions: ["us-west-1"] },
   },
+  // Off, so the topology can be priced as any layer (a bucket is refused where backups do not run).
+  backup: { enabled: false },
   monthlyBudgetUsd: 3000,
 };
 

@@ -35,7 +35,7 @@ export interface PricedStack {
  * too. A layer without nodes never asks the API (nothing to price but a filesystem).
  */
 export async function priceStackConfig(
-  config: Pick<StackConfig, "fleet" | "cost">,
+  config: Pick<StackConfig, "fleet" | "cost" | "backups">,
   lambda: Partial<LambdaSettings> = {},
   offline = false,
 ): Promise<PricedStack> {

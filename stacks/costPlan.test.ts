@@ -24,6 +24,8 @@ const staging = {
     "gpu-a": { role: "gpu", instanceType: "gpu_1x_a100_sxm4", regions: ["us-south-1", "us-west-1"] },
   },
   filesystem: { name: "orchestra-staging-data", region: "us-west-1" },
+  // Off, so the topology can be priced as any layer (a bucket is refused where backups do not run).
+  backup: { enabled: false },
   monthlyBudgetUsd: 3000,
 };
 
@@ -170,4 +172,34 @@ test("monitoring adds no cost row: it runs on the nodes the layer already has", 
   const withMonitoring = priceStack(validateStackConfig({ ...staging, monitoring: { enabled: true } }), book);
   expect(withMonitoring).toEqual(without);
   expect([withMonitoring.rows.length, withMonitoring.totalMonthlyUsd]).toEqual([4, 2560.4]);
+});
+
+test("a layer that keeps backups gains a usage row for its bucket: estimate x rate, from orchestra:backup", () => {
+  const book = snapshotPriceBook();
+  const without = priceStack(validateStackConfig(staging), book);
+  const backedUp = (backup: Record<string, unknown>) =>
+    priceStack(
+      validateStackConfig({
+        ...staging,
+        backup: { enabled: true, region: "us-east-1", bucket: "orchestra-bk", ...backup },
+      }),
+      book,
+    );
+  // Defaults: 100 GiB at $0.023 per GiB-month.
+  const defaults = backedUp({});
+  expect(defaults.rows.slice(without.rows.length)).toEqual([
+    {
+      name: "orchestra-bk",
+      type: "backup storage",
+      region: "us-east-1",
+      billing: "usage",
+      priceSource: "config",
+      hourlyUsd: 0,
+      monthlyUsd: 2.3,
+    },
+  ]);
+  expect(defaults.totalMonthlyUsd).toBe(2562.7);
+  const own = backedUp({ estimateGiB: 2048, usdPerGiBMonth: 0.0125 });
+  expect(own.rows.at(-1)?.monthlyUsd).toBe(25.6);
+  expect(own.totalMonthlyUsd).toBe(2586);
 });

@@ -11,11 +11,13 @@ import type { StackConfig } from "./config";
 /**
  * One row per node, named by its node key (the key the `nodes` output uses), in the region it is
  * tried first (a node that mounts the filesystem is pinned to the filesystem's region, as
- * GpuFleet launches it), and one usage-based row for the filesystem when one is configured.
+ * GpuFleet launches it), one usage-based row for the filesystem when one is configured, and one
+ * for the backups' bucket when the layer keeps backups.
  */
 export function planCostItems(
   fleet: Pick<FleetSettings, "nodes" | "filesystem">,
   cost: Pick<StackConfig["cost"], "filesystemEstimateGiB" | "filesystemUsdPerGiBMonth">,
+  backups?: StackConfig["backups"],
 ): CostItem[] {
   const instances = fleet.nodes.map(
     (node): CostItem => ({
@@ -25,18 +27,32 @@ export function planCostItems(
       region: regionsForNode(node, fleet.filesystem)[0],
     }),
   );
-  if (fleet.filesystem === undefined) return instances;
-  return [
-    ...instances,
-    {
-      kind: "filesystem",
-      name: fleet.filesystem.name,
-      region: fleet.filesystem.region,
-      estimatedGiB: cost.filesystemEstimateGiB,
-      // Fractional cents are fine here: the model rounds GiB x rate to whole cents once.
-      centsPerGiBMonth: cost.filesystemUsdPerGiBMonth * 100,
-    },
-  ];
+  const filesystem: CostItem[] =
+    fleet.filesystem === undefined
+      ? []
+      : [
+          {
+            kind: "filesystem",
+            name: fleet.filesystem.name,
+            region: fleet.filesystem.region,
+            estimatedGiB: cost.filesystemEstimateGiB,
+            // Fractional cents are fine here: the model rounds GiB x rate to whole cents once.
+            centsPerGiBMonth: cost.filesystemUsdPerGiBMonth * 100,
+          },
+        ];
+  const bucket: CostItem[] =
+    backups === undefined
+      ? []
+      : [
+          {
+            kind: "backup-storage",
+            name: backups.bucket,
+            region: backups.region,
+            estimatedGiB: backups.storage.estimateGiB,
+            centsPerGiBMonth: backups.storage.usdPerGiBMonth * 100,
+          },
+        ];
+  return [...instances, ...filesystem, ...bucket];
 }
 
 /** Whether pricing needs instance prices at all (the local layer has no nodes: no API call). */
@@ -49,9 +65,12 @@ export function needsInstancePrices(config: Pick<StackConfig, "fleet">): boolean
  * environment policy's default for its layer, resolved once by validateStackConfig). Throws
  * UnpricedInstanceTypeError for a type with no price.
  */
-export function priceStack(config: Pick<StackConfig, "fleet" | "cost">, book: PriceBook): CostReport {
+export function priceStack(
+  config: Pick<StackConfig, "fleet" | "cost" | "backups">,
+  book: PriceBook,
+): CostReport {
   return buildCostReport(
-    planCostItems(config.fleet, config.cost),
+    planCostItems(config.fleet, config.cost, config.backups),
     book,
     config.cost.budget,
     config.cost.hoursPerMonth,

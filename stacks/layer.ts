@@ -17,6 +17,7 @@ import {
   SECRET_NAMES,
   substituteAddresses,
 } from "../components/containerSpec";
+import { Backups } from "../components/backups";
 import { DataServices } from "../components/dataServices";
 import { GpuFleet } from "../components/gpuFleet";
 import { HealthGate } from "../components/healthGate";
@@ -58,6 +59,8 @@ export class Layer extends pulumi.ComponentResource {
   public readonly gate?: HealthGate;
   /** Prometheus, Alertmanager and the exporters, on layers that run monitoring. */
   public readonly monitoring?: Monitoring;
+  /** The backup container beside the stores, on layers that keep backups. */
+  public readonly backups?: Backups;
   /** Host key (`local` on the local layer) -> the names of the containers it runs, in plan order. */
   public readonly containers?: Readonly<Record<string, readonly string[]>>;
   public readonly apiUrl?: pulumi.Output<string>;
@@ -148,6 +151,18 @@ export class Layer extends pulumi.ComponentResource {
       },
       child,
     );
+    if (slice.backups !== undefined)
+      this.backups = new Backups(
+        plan.names.backups,
+        {
+          plan: slice.backups,
+          providers: this.dockerProviders,
+          networkName: data.networkName,
+          secrets: containerSecrets,
+        },
+        // Its first WAL push and backup need the stores (and their volumes) up.
+        { parent: this, dependsOn: [data] },
+      );
     const appIp = hosts.privateIp(slice.appHost);
     const app = new AppServices(
       plan.names.app,

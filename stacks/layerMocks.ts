@@ -103,7 +103,18 @@ export const TEST_SECRETS = {
   redisPassword: "test-redisPassword",
   weaviateApiKey: "test-weaviateApiKey",
   alertWebhookUrl: "https://alerts.example.test/hooks/test-alertWebhookUrl",
+  backupAccessKeyId: "test-backupAccessKeyId",
+  backupSecretAccessKey: "test-backupSecretAccessKey",
+  // An age identity in form (age-keygen's), as the backup job needs; not a real key.
+  backupEncryptionKey: "AGE-SECRET-KEY-1Q8W4UR23CLXD5MZFSH79VN6PG0KAYTJEQ8W4UR23CLXD5MZFSH79VN6PG0",
 } as const;
+
+/** The test secrets the declared resources use: all but `except`. */
+export function usedSecrets(except: readonly (keyof typeof TEST_SECRETS)[] = []): string[] {
+  return Object.entries(TEST_SECRETS)
+    .filter(([key]) => !except.includes(key as keyof typeof TEST_SECRETS))
+    .map(([, secret]) => secret);
+}
 
 export async function build(
   layer: string,
@@ -251,6 +262,24 @@ export function monitoringGraph(prefix: string, nodeKeys: string[], appNode = "a
       ...(key === appNode ? [] : [`docker:index/network:Network ${component}-${key}-net <- ${component}`]),
       ...containerGraph(component, [`${key}-node-exporter`, `${key}-cadvisor`, `${key}-dcgm-exporter`]),
     ]),
+  ];
+}
+
+/**
+ * The Backups component's resources: its container on the data node and, with WAL archiving, the
+ * spool and socket volumes Postgres shares with it (declared with the stores').
+ */
+export function backupsGraph(prefix: string, walArchiving: boolean): string[] {
+  const component = `${prefix}-backups`;
+  return [
+    `orchestra:services:Backups ${component} <- ${prefix}`,
+    ...containerGraph(component, ["data"]),
+    ...(walArchiving
+      ? [
+          `docker:index/volume:Volume ${component}-postgres-socket <- ${prefix}-stores`,
+          `docker:index/volume:Volume ${component}-wal-spool-data <- ${prefix}-stores`,
+        ]
+      : []),
   ];
 }
 

@@ -50,6 +50,8 @@ test("staging: stores on the data node, apps and the gate on the app node, over 
     "orchestra-staging-stores-postgres",
     "orchestra-staging-stores-redis",
     "orchestra-staging-stores-weaviate",
+    // The backup job runs beside the stores.
+    "orchestra-staging-backups-data",
   ]);
   expect(slice.containerNames.app.slice(0, 2)).toEqual([
     "orchestra-staging-apps-api",
@@ -106,7 +108,8 @@ test("production: the policy protects and retains, no TTL", () => {
 });
 
 test("fleet only: no containers, the database URL the data node will serve is still planned", () => {
-  const fleetOnly = plan("staging", (values) => ({ ...values, deployContainers: false }));
+  // No store runs, so the bucket settings go too (they would do nothing).
+  const fleetOnly = plan("staging", (values) => ({ ...values, deployContainers: false, backup: {} }));
   expect(fleetOnly.containers).toBeUndefined();
   expect(dockerOverSsh(fleetOnly)).toBe(false);
   expect(fleetOnly.plannedDatabaseUrl).toEqual({

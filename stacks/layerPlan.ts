@@ -21,6 +21,7 @@ import { shellQuote } from "../components/healthGatePlan";
 import type { RemoteCommandRunner } from "../components/hostTarget";
 import { DATA_SERVICES, type DataService } from "../components/serviceCatalog";
 import { planMonitoring, type MonitoringPlan } from "../components/monitoringPlan";
+import { planBackups, withWalArchiving, type BackupsPlan } from "../components/backupsPlan";
 import { mountedFilesystem } from "../infra/launchRules";
 import type { LaunchScope } from "../infra/providers/lambdaInstance";
 import type { StackConfig } from "./config";
@@ -48,6 +49,8 @@ export interface LayerNames {
   dockerProvider(nodeKey: string): string;
   /** The Monitoring component (Prometheus, Alertmanager, the exporters). */
   readonly monitoring: string;
+  /** The Backups component (the backup container beside the stores). */
+  readonly backups: string;
 }
 
 /** The key of the operator's own machine in per-host maps (the local layer has no nodes). */
@@ -104,6 +107,11 @@ export interface ContainersSlice {
   readonly app: AppServicesPlan;
   /** Prometheus, Alertmanager and the exporters, when the layer runs monitoring (on nodes only). */
   readonly monitoring?: MonitoringPlan;
+  /**
+   * The backup container on the stores' node, when the layer keeps backups (on nodes only). With
+   * WAL archiving, `data` already carries Postgres's archive settings and the shared volumes.
+   */
+  readonly backups?: BackupsPlan;
   /** The step that makes the volume directories on the filesystem (Lambda layers with one). */
   readonly dataDirectories?: { readonly name: string; readonly script: string };
   /** Where host commands run for the stores (data directories) and the app (the gate). */
@@ -149,6 +157,7 @@ export function layerNames(name: string): LayerNames {
     localDocker: `${name}-docker`,
     dockerProvider: (nodeKey) => `${name}-${nodeKey}-docker`,
     monitoring: `${name}-monitoring`,
+    backups: `${name}-backups`,
   };
 }
 
@@ -259,7 +268,7 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
   const dataNodeSettings = config.fleet.nodes.find((node) => node.key === dataNode);
   const mounted = mountedFilesystem(dataNodeSettings?.mountFilesystem, config.fleet.filesystem);
   const mountPath = mounted !== undefined ? filesystemMountPath(mounted.name) : undefined;
-  const data = planDataServices(names.data, {
+  const storesOnly = planDataServices(names.data, {
     stores,
     images: {
       postgres: config.services.images.postgres,
@@ -271,6 +280,18 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
     bindAddress: local ? "127.0.0.1" : PRIVATE_IP_PLACEHOLDER,
     ...(mountPath !== undefined ? { filesystemMountPath: mountPath } : {}),
   });
+  const backups =
+    config.backups !== undefined && dataNode !== undefined
+      ? planBackups(names.backups, {
+          settings: config.backups,
+          stack: identity.stack,
+          node: dataNode,
+          image: config.services.images["orchestra-backup"],
+          data: storesOnly,
+        })
+      : undefined;
+  // With WAL archiving, Postgres copies each segment into the spool the backup container pushes.
+  const data = backups !== undefined ? withWalArchiving(storesOnly, backups) : storesOnly;
   const app = planAppServices(names.app, {
     environment: config.layer,
     stores,
@@ -317,6 +338,7 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
     [dataHost, data.containers],
     [appHost, app.containers],
     ...Object.entries(monitoring?.containers ?? {}),
+    ...Object.entries(backups?.containers ?? {}),
   ];
   for (const [host, specs] of hostSpecs)
     containerNames[host] = [...(containerNames[host] ?? []), ...specs.map((spec) => spec.containerName)];
@@ -328,6 +350,7 @@ function planContainers(config: StackConfig, names: LayerNames, identity: StackI
     data,
     app,
     ...(monitoring !== undefined ? { monitoring } : {}),
+    ...(backups !== undefined ? { backups } : {}),
     ...(dataNode !== undefined && directories.length > 0
       ? {
           dataDirectories: {

@@ -6,6 +6,7 @@
 import * as yaml from "js-yaml";
 import {
   ALL_MCP,
+  backupsGraph,
   build,
   declared,
   expectSecretsEnveloped,
@@ -18,6 +19,7 @@ import {
   servicesGraph,
   setLayerMocks,
   TEST_SECRETS,
+  usedSecrets,
   value,
 } from "./layerMocks";
 
@@ -118,7 +120,7 @@ describe("production (monitoring on by default)", () => {
     expect(
       (inputsOf(CONTAINER, `${PREFIX}-prometheus`).uploads as Upload[]).map((u) => typeof u.content),
     ).toEqual(["string", "string"]);
-    expectSecretsEnveloped(Object.values(TEST_SECRETS));
+    expectSecretsEnveloped(usedSecrets());
   });
 
   test("the outputs: private URLs, the SSH tunnel and the rule list", async () => {
@@ -155,6 +157,7 @@ describe("staging", () => {
       [
         ...fleetGraph("orchestra-staging", ["app", "data", "gpu-a"], regions),
         ...servicesGraph("orchestra-staging", ALL_MCP),
+        ...backupsGraph("orchestra-staging", false),
         ...monitoring,
       ].sort(),
     );

@@ -6,6 +6,7 @@
  */
 import {
   ALL_MCP,
+  backupsGraph,
   build,
   declared,
   expectSecretsEnveloped,
@@ -17,7 +18,7 @@ import {
   servicesGraph,
   setLayerMocks,
   STAGING_STORES,
-  TEST_SECRETS,
+  usedSecrets,
 } from "./layerMocks";
 
 beforeAll(setLayerMocks);
@@ -33,11 +34,16 @@ describe("production", () => {
         ...servicesGraph("orchestra-production", ALL_MCP),
         // Production runs monitoring by default.
         ...monitoringGraph("orchestra-production", ["app", "data", "gpu-a", "gpu-b"]),
+        // Production keeps backups by default, Postgres with WAL archiving.
+        ...backupsGraph("orchestra-production", true),
       ].sort(),
     );
     const volumes = declared.filter((resource) => resource.type === "docker:index/volume:Volume");
     expect(volumes.map((volume) => [volume.name, volume.protect, volume.retainOnDelete])).toEqual([
       ...STAGING_STORES.map((store) => [`orchestra-production-stores-${store}-data`, true, true]),
+      // Unsent WAL segments are kept like the data (the socket directory just follows the stores).
+      ["orchestra-production-backups-wal-spool-data", true, true],
+      ["orchestra-production-backups-postgres-socket", true, true],
       // Metrics history and Alertmanager's silences are kept like the stores' data.
       ["orchestra-production-monitoring-prometheus-data", true, true],
       ["orchestra-production-monitoring-alertmanager-data", true, true],
@@ -50,7 +56,7 @@ describe("production", () => {
       ["orchestra-production-gpu-a", true, undefined],
       ["orchestra-production-gpu-b", true, undefined],
     ]);
-    expectSecretsEnveloped(Object.values(TEST_SECRETS));
+    expectSecretsEnveloped(usedSecrets());
   });
 
   test("production nodes never expire", async () => {

@@ -6,6 +6,7 @@
  */
 import {
   ALL_MCP,
+  backupsGraph,
   build,
   declared,
   expectSecretsEnveloped,
@@ -17,7 +18,7 @@ import {
   secretValue,
   servicesGraph,
   setLayerMocks,
-  TEST_SECRETS,
+  usedSecrets,
   value,
 } from "./layerMocks";
 
@@ -34,6 +35,8 @@ describe("staging", () => {
           ["us-east-1", "us-south-1", "us-west-1"],
         ),
         ...servicesGraph("orchestra-staging", ALL_MCP),
+        // Staging keeps daily backups by default, without WAL archiving.
+        ...backupsGraph("orchestra-staging", false),
       ].sort(),
     );
     expect(fleetProtection()).toEqual([
@@ -142,12 +145,12 @@ describe("staging", () => {
     expect(await value(built.redisUrl)).toBe("redis://:test-redisPassword@10.0.0.11:6379/0");
     expect(await value(built.weaviateUrl)).toBe("http://10.0.0.11:8080");
     // Staging runs no monitoring unless enabled: no alert webhook is used.
-    const { alertWebhookUrl: _unused, ...used } = TEST_SECRETS;
-    expectSecretsEnveloped(Object.values(used));
+    expectSecretsEnveloped(usedSecrets(["alertWebhookUrl"]));
   });
 
   test("deployContainers false declares the fleet only", async () => {
-    const built = await build("staging", (values) => ({ ...values, deployContainers: false }), [
+    // No store runs, so the bucket settings go too (they would do nothing).
+    const built = await build("staging", (values) => ({ ...values, deployContainers: false, backup: {} }), [
       "databasePassword",
     ]);
     expect(graph()).toEqual(

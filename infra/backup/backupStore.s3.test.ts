@@ -370,3 +370,49 @@ test("6. an S3 failure names the action and the key, and no credential", async (
     denied.destroy();
   }
 });
+
+test("7. the preview's bucket check: writes, reads back and deletes; names what failed, never a key", async () => {
+  const credentials = {
+    accessKeyId: server.AWS_ACCESS_KEY_ID,
+    secretAccessKey: server.AWS_SECRET_ACCESS_KEY,
+  };
+  const checked = new S3BackupStore(settings, { credentials, failFast: true });
+  await checked.checkWritable(STACK);
+  // Nothing is left behind where the backups are listed.
+  expect(await keys(`orchestra/${STACK}/.write-check`)).toEqual([]);
+  checked.destroy();
+
+  const failure = async (store_: S3BackupStore) => {
+    try {
+      await store_.checkWritable(STACK);
+      return "no error";
+    } catch (error) {
+      return `${(error as Error).name}: ${(error as Error).message}`;
+    } finally {
+      store_.destroy();
+    }
+  };
+  const missing = await failure(
+    new S3BackupStore({ ...settings, bucket: `${BUCKET}-missing` }, { credentials, failFast: true }),
+  );
+  expect(missing).toBe(
+    `BackupStoreError: writing s3://${BUCKET}-missing/orchestra/${STACK}/.write-check failed: NoSuchBucket: The specified bucket does not exist.`,
+  );
+  const wrongSecret = await failure(
+    new S3BackupStore(settings, {
+      credentials: { ...credentials, secretAccessKey: "not-the-secret" },
+      failFast: true,
+    }),
+  );
+  expect(wrongSecret).toBe(
+    `BackupStoreError: writing s3://${BUCKET}/orchestra/${STACK}/.write-check failed: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided. Check your key and signing method.`,
+  );
+  expect(wrongSecret.includes(credentials.accessKeyId)).toBe(false);
+  // Nothing listens on port 9 (discard) here: refused at once, one attempt.
+  const closed = await failure(
+    new S3BackupStore({ ...settings, endpoint: "http://127.0.0.1:9" }, { credentials, failFast: true }),
+  );
+  expect(closed).toBe(
+    `BackupStoreError: writing s3://${BUCKET}/orchestra/${STACK}/.write-check failed: connect ECONNREFUSED 127.0.0.1:9`,
+  );
+});

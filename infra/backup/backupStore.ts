@@ -140,8 +140,15 @@ async function digestStream(body: AsyncIterable<Uint8Array>): Promise<{ size: nu
 }
 
 export interface S3BackupStoreOptions {
-  /** @default an S3Client for the settings with the SDK's default credential chain */
+  /** @default an S3Client for the settings with `credentials` or the SDK's default credential chain */
   readonly client?: S3Client;
+  /** The bucket's keys (the stack's backupAccessKeyId and backupSecretAccessKey). @default the SDK's chain */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Fail fast instead of the SDK's 3 attempts without a connection timeout (the preview's bucket
+   * check: an unreachable endpoint must not hang a preview). @default false
+   */
+  readonly failFast?: boolean;
   /** Keys per ListObjectsV2 page (S3's maximum is 1000); tests make it small to page. @default 1000 */
   readonly pageSize?: number;
 }
@@ -165,7 +172,42 @@ export class S3BackupStore {
         // The SDK would check a stored CRC itself and throw its own "Checksum mismatch", naming no
         // object; verify's SHA-256 against the manifest is the check, and says which object failed.
         responseChecksumValidation: "WHEN_REQUIRED",
+        ...(options.credentials !== undefined ? { credentials: { ...options.credentials } } : {}),
+        ...(options.failFast === true
+          ? { maxAttempts: 1, requestHandler: { connectionTimeout: 5000, requestTimeout: 15000 } }
+          : {}),
       });
+  }
+
+  /**
+   * Proves the job can write where `stack`'s backups go: puts, reads back and deletes
+   * `<prefix>/<stack>/.write-check` (a few bytes, outside every store's folder, so no listing sees
+   * it). Rejects with BackupStoreError naming the step, the s3:// key and the server's words.
+   */
+  async checkWritable(stack: string): Promise<void> {
+    const key = `${this.settings.prefix}/${stack}/.write-check`;
+    const body = `written by the preview's bucket check at ${new Date().toISOString()}\n`;
+    const bucket = this.settings.bucket;
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    } catch (error) {
+      throw this.failure("writing", key, error);
+    }
+    let read: string | undefined;
+    try {
+      read = await (
+        await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      ).Body?.transformToString("utf8");
+    } catch (error) {
+      throw this.failure("reading back", key, error);
+    }
+    if (read !== body)
+      throw new BackupStoreError(`reading back ${this.where(key)} returned other bytes than were written`);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      throw this.failure("deleting", key, error);
+    }
   }
 
   /** Closes the client's connections. */
@@ -178,8 +220,12 @@ export class S3BackupStore {
   }
 
   private failure(action: string, key: string, error: unknown): BackupStoreError {
-    const name = s3ErrorName(error);
-    const words = (error as Error).message;
+    // A network failure comes wrapped by the SDK ("AWS SDK error wrapper for Error: connect
+    // ECONNREFUSED ...", named "Error"): the socket's own words are the useful part.
+    const wrapper = /^AWS SDK error wrapper for (?:\w*Error: )?/;
+    const message = (error as Error).message;
+    const name = wrapper.test(message) ? undefined : s3ErrorName(error);
+    const words = message.replace(wrapper, "");
     return new BackupStoreError(
       `${action} ${this.where(key)} failed: ${name !== undefined ? `${name}: ` : ""}${words}`,
     );

@@ -14,6 +14,7 @@ describe("backupId", () => {
   test("is the UTC start to the second plus the kind, and parses back", () => {
     const start = new Date("2026-11-30T10:15:07.999Z");
     expect(backupIdFor("postgres", start, "full")).toBe("20261130T101507Z-full");
+    expect(backupIdFor("postgres", start, "dump")).toBe("20261130T101507Z-dump");
     expect(backupIdFor("redis", start, "rdb")).toBe("20261130T101507Z-rdb");
     expect(backupIdFor("weaviate", start, "snapshot")).toBe("20261130T101507Z-snapshot");
     expect(parseBackupId("20261130T101507Z-incr", "postgres")).toEqual({
@@ -38,7 +39,7 @@ describe("backupId", () => {
       new Error('a redis backup is rdb, not "full"'),
     );
     expect(() => backupIdFor("postgres", new Date(0), "snapshot")).toThrow(
-      new Error('a postgres backup is full, diff, incr, not "snapshot"'),
+      new Error('a postgres backup is full, diff, incr, dump, not "snapshot"'),
     );
     expect(() => backupIdFor("redis", new Date("1969-12-31T23:59:59Z"), "rdb")).toThrow(
       /^backup start .*: a backupId needs a time from year 1970 to 9999$/,
@@ -77,12 +78,12 @@ describe("backupId", () => {
     [
       "20261130T101500Z-weekly",
       undefined,
-      'backupId "20261130T101500Z-weekly": kind "weekly" is not a backup kind (full, diff, incr, rdb, snapshot)',
+      'backupId "20261130T101500Z-weekly": kind "weekly" is not a backup kind (full, diff, incr, dump, rdb, snapshot)',
     ],
     [
       "20261130T101500Z-rdb",
       "postgres",
-      'backupId "20261130T101500Z-rdb": kind "rdb" is not a postgres backup kind (full, diff, incr)',
+      'backupId "20261130T101500Z-rdb": kind "rdb" is not a postgres backup kind (full, diff, incr, dump)',
     ],
   ] as const)("parseBackupId(%j, %s) is refused", (id, store, message) => {
     expect(() => parseBackupId(id, store)).toThrow(new Error(message));

@@ -16,10 +16,11 @@ export type Store = (typeof STORES)[number];
 
 /**
  * The kinds of backup each store takes, the suffix of its backupIds: pgBackRest's three types for
- * Postgres, an RDB snapshot for Redis, a backup-module snapshot for Weaviate.
+ * Postgres with WAL archiving, and `dump` (a `pg_dump -Fc`, standalone) without it; an RDB snapshot
+ * for Redis; a backup-module snapshot for Weaviate.
  */
 export const BACKUP_KINDS = {
-  postgres: ["full", "diff", "incr"],
+  postgres: ["full", "diff", "incr", "dump"],
   redis: ["rdb"],
   weaviate: ["snapshot"],
 } as const satisfies Record<Store, readonly string[]>;

@@ -24,6 +24,16 @@ export type CostItem =
       /** The operator's estimate of data stored (Lambda bills GiB used, not a size). */
       readonly estimatedGiB: number;
       readonly centsPerGiBMonth: number;
+    }
+  | {
+      /** The backups' bucket (any S3-compatible provider): billed by its provider for data stored. */
+      readonly kind: "backup-storage";
+      /** The bucket's name. */
+      readonly name: string;
+      readonly region: string;
+      /** The operator's estimate of backup data stored. */
+      readonly estimatedGiB: number;
+      readonly centsPerGiBMonth: number;
     };
 
 export interface BudgetSettings {
@@ -40,7 +50,7 @@ export interface CostRow {
   readonly name: string;
   readonly type: string;
   readonly region: string;
-  /** Instances bill every hour from launch until terminate; filesystems bill for data stored. */
+  /** Instances bill every hour from launch until terminate; filesystems and backup storage bill for data stored. */
   readonly billing: "always-on" | "usage";
   readonly priceSource: PriceSource | "config";
   /**
@@ -129,12 +139,12 @@ interface PricedRow {
 }
 
 function priceItem(item: CostItem, book: PriceBook, hoursPerMonth: number): PricedRow {
-  if (item.kind === "filesystem") {
+  if (item.kind === "filesystem" || item.kind === "backup-storage") {
     const monthlyCents = Math.round(item.estimatedGiB * item.centsPerGiBMonth);
     return {
       row: {
         name: item.name,
-        type: "filesystem",
+        type: item.kind === "filesystem" ? "filesystem" : "backup storage",
         region: item.region,
         billing: "usage",
         priceSource: "config",

@@ -9,6 +9,9 @@ test("each secret config key has the environment variable a workflow passes it i
       "redisPassword",
       "weaviateApiKey",
       "alertWebhookUrl",
+      "backupAccessKeyId",
+      "backupSecretAccessKey",
+      "backupEncryptionKey",
     ].map((key) => secretEnvName(key as Parameters<typeof secretEnvName>[0])),
   ).toEqual([
     "LAMBDA_API_KEY",
@@ -17,6 +20,9 @@ test("each secret config key has the environment variable a workflow passes it i
     "REDIS_PASSWORD",
     "WEAVIATE_API_KEY",
     "ALERT_WEBHOOK_URL",
+    "BACKUP_ACCESS_KEY_ID",
+    "BACKUP_SECRET_ACCESS_KEY",
+    "BACKUP_ENCRYPTION_KEY",
   ]);
 });
 

@@ -17,7 +17,10 @@ SUITE=bookworm
 # postgresql-client-15 comes with postgresql-15; named anyway so the API stand-in's psql is explicit.
 # The prometheus-* packages are the monitoring stand-ins' real binaries (Debian's 2.42 / 0.25 / 0.23
 # / 1.5, about 165 MB installed, most of it prometheus + promtool); promtool and amtool come with them.
+# pgbackrest, age, rclone, jq and cron are the backup image's tools (images/backup/Dockerfile finds
+# them in this base and installs nothing: the test build has no network).
 PACKAGES=(postgresql-15 postgresql-client-15 redis-server redis-tools python3 wget ca-certificates procps
+  pgbackrest age rclone jq cron
   prometheus prometheus-alertmanager prometheus-blackbox-exporter prometheus-node-exporter)
 BASE_TAG="orchestra-standin/base:$SUITE"
 LABEL=org.orchestra.standin
