@@ -110,6 +110,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       BACKUP_SECRETS_DIR: "/run/secrets",
       WAL_SPOOL: "/var/lib/orchestra-backup/pgbackrest-spool",
       WAL_PUSH_INTERVAL_SECONDS: "10",
+      WAL_MAX_WAIT_SECONDS: "300",
       REDIS_HOST: "orchestra-production-stores-redis",
       REDIS_PORT: "6379",
       REDIS_DATA_DIR: "/data",

@@ -232,6 +232,8 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
         Object.assign(env, {
           WAL_SPOOL: BACKUP_FILE_PATHS.walSpool,
           WAL_PUSH_INTERVAL_SECONDS: String(WAL_PUSH_INTERVAL_SECONDS),
+          // The health check's bound: a segment waiting longer breaks the RPO.
+          WAL_MAX_WAIT_SECONDS: String(planned.rpoMinutes * 60),
         });
         // Read-only: a backup reads the cluster's files; pgBackRest runs as its owner (uid 999).
         volumes.push(dataMount("postgres", true), ...archiveVolumes);

@@ -235,7 +235,7 @@ test("exit 2 for bad arguments, restore or drill, and a stack with no stack file
   expect(failing.calls).toEqual(["destroy"]);
 });
 
-test("prune: the layer's retention per store, each deletion and what is kept; a kept backup that fails verify is exit 1", async () => {
+test("prune: the layer's retention per store, each deletion and what is kept; a newer backup that fails verify is exit 1", async () => {
   const store = fakeStore(
     {},
     {},
@@ -273,7 +273,7 @@ test("prune: the layer's retention per store, each deletion and what is kept; a 
       "weaviate: no verified backup to keep; nothing complete deleted",
       "",
     ].join("\n"),
-    err: "postgres: kept, but it fails verify: postgres 20261130T030000Z-dump: object orchestra.dump.age: sha256 00 does not match the manifest's 11\n",
+    err: "postgres: newer than the kept backup, but it fails verify: postgres 20261130T030000Z-dump: object orchestra.dump.age: sha256 00 does not match the manifest's 11\n",
   });
   // Staging keeps 7 days (stacks/policy.ts), judged at the given time.
   expect(store.calls).toEqual([

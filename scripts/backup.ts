@@ -15,11 +15,12 @@
  *   backup that verifies, whatever its age, and deletes complete backups older than the layer's
  *   retention days and incomplete folders last written over 24 hours ago, one line per deletion:
  *   `<store>: deleted <backupId>: <reason>`, then `<store>: kept <backupId> (newest verified)`. A
- *   newer backup that fails verify is named (exit 1) and kept. The scheduled workflow runs it
- *   hourly for staging and production; pgBackRest expires its own repository after each backup.
+ *   newer backup that fails verify is named (exit 1); like any backup, it goes once past the days.
+ *   The backups workflow runs it daily for staging and production; pgBackRest expires its own
+ *   repository after each backup.
  * restore and drill are not built yet (they come with the restore drills, issue 11): refused, exit 2.
  *
- * Exit codes: 0 listed, every backup verified, or pruned; 1 a verify failed (a kept backup too),
+ * Exit codes: 0 listed, every backup verified, or pruned; 1 a verify failed (in prune too),
  * a store had backups but none complete (or was named and had none), nothing was backed up at
  * all, the settings or the layer were invalid or S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
  */
@@ -132,7 +133,7 @@ async function prune(
   for (const name of args.stores) {
     const result = await store.applyRetention(args.stack, name, retentionDays, now);
     for (const line of result.failedVerify) {
-      deps.err(`${name}: kept, but it fails verify: ${line}\n`);
+      deps.err(`${name}: newer than the kept backup, but it fails verify: ${line}\n`);
       failed = true;
     }
     for (const deletion of result.deleted)

@@ -180,9 +180,12 @@ export class S3BackupStore {
   }
 
   /**
-   * Proves the job can write where `stack`'s backups go: puts, reads back and deletes
-   * `<prefix>/<stack>/.write-check` (a few bytes, outside every store's folder, so no listing sees
-   * it). Rejects with BackupStoreError naming the step, the s3:// key and the server's words.
+   * Proves the job can use where `stack`'s backups go: puts, reads back, lists and deletes
+   * `<prefix>/<stack>/.write-check` (a few bytes, outside every store's folder, so no listing of a
+   * store sees it). Listing is checked too: a restore lists a backup's folder, and keys without it
+   * would back up fine and fail only on the day of a restore. The object is deleted whatever fails
+   * after it was written. Rejects with BackupStoreError naming the step, the s3:// key and the
+   * server's words.
    */
   async checkWritable(stack: string): Promise<void> {
     const key = `${this.settings.prefix}/${stack}/.write-check`;
@@ -193,21 +196,40 @@ export class S3BackupStore {
     } catch (error) {
       throw this.failure("writing", key, error);
     }
-    let read: string | undefined;
+    let failure: BackupStoreError | undefined;
     try {
-      read = await (
-        await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      ).Body?.transformToString("utf8");
+      let read: string | undefined;
+      try {
+        const object = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        read = await object.Body?.transformToString("utf8");
+      } catch (error) {
+        throw this.failure("reading back", key, error);
+      }
+      if (read !== body)
+        throw new BackupStoreError(`reading back ${this.where(key)} returned other bytes than were written`);
+      let listed;
+      try {
+        listed = await this.client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }),
+        );
+      } catch (error) {
+        throw this.failure("listing", key, error);
+      }
+      if ((listed.Contents ?? []).every((object) => object.Key !== key))
+        throw new BackupStoreError(`listing ${this.where(key)} did not show the object just written`);
     } catch (error) {
-      throw this.failure("reading back", key, error);
+      failure = error as BackupStoreError;
     }
-    if (read !== body)
-      throw new BackupStoreError(`reading back ${this.where(key)} returned other bytes than were written`);
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
-      throw this.failure("deleting", key, error);
+      // The first failure is the one to fix; a delete that fails too is said after it.
+      const deleting = this.failure("deleting", key, error);
+      throw failure === undefined
+        ? deleting
+        : new BackupStoreError(`${failure.message}; then ${deleting.message}`);
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Closes the client's connections. */

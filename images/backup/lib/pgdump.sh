@@ -29,8 +29,11 @@ run_postgres_dump() {
   log "postgres $BACKUP_ID: dumping $PGDATABASE (Postgres $version at $PGHOST:$PGPORT)"
   # Streamed: pg_dump's custom format (compressed) -> age -> rclone; nothing lands on this disk.
   # A pg_dump that fails midway still ends the stream, so its status decides: no manifest then.
+  # Under set -e a failed pipeline would end the run before its statuses are read.
+  set +e
   pg_dump -w -Fc 2>"$WORK/pg_dump.err" | age -r "$recipient" | upload_stream "$key"
   local statuses=("${PIPESTATUS[@]}")
+  set -e
   [ "${statuses[0]}" = 0 ] || die "postgres $BACKUP_ID: pg_dump failed (exit ${statuses[0]}): $(tail -n 1 "$WORK/pg_dump.err")"
   [ "${statuses[*]}" = "0 0 0" ] || die "postgres $BACKUP_ID: encrypting or uploading failed (pg_dump, age, upload: ${statuses[*]})"
   finish_backup "$version" age
@@ -47,8 +50,11 @@ restore_postgres_dump() {
   key="$(jq -r '[.objects[].key | select(endswith(".dump.age"))] | if length == 1 then .[0] else "" end' "$WORK/manifest.json")"
   [ -n "$key" ] || die "postgres $id: the manifest lists $(jq -c '[.objects[].key]' "$WORK/manifest.json"), not one <database>.dump.age"
   log "postgres $id: restoring $key into $PGDATABASE at $PGHOST:$PGPORT"
+  # Under set -e a failed pipeline would end the run before its statuses are read.
+  set +e
   decrypt_object "$key" | pg_restore -w --clean --if-exists --single-transaction -d "$PGDATABASE" 2>"$WORK/pg_restore.err"
   local statuses=("${PIPESTATUS[@]}")
+  set -e
   [ "${statuses[0]}" = 0 ] || die "postgres $id: decrypting $key failed (age)"
   [ "${statuses[1]}" = 0 ] || die "postgres $id: pg_restore failed (nothing applied: one transaction): $(tail -n 3 "$WORK/pg_restore.err" | tr '\n' ' ')"
   log "postgres $id: restored into $PGDATABASE"

@@ -40,8 +40,11 @@ run_redis_rdb() {
     die "redis $BACKUP_ID: the snapshot does not check (redis-check-rdb): $(tail -n 1 "$WORK/check.out")"
   log "redis $BACKUP_ID: snapshot of $(stat -c %s "$WORK/dump.rdb") bytes"
   recipient="$(age_recipient)" || exit 1
+  # Under set -e a failed pipeline would end the run before its statuses are read.
+  set +e
   age -r "$recipient" <"$WORK/dump.rdb" | upload_stream "$REDIS_OBJECT"
   local statuses=("${PIPESTATUS[@]}")
+  set -e
   [ "${statuses[*]}" = "0 0" ] || die "redis $BACKUP_ID: encrypting or uploading failed (age, upload: ${statuses[*]})"
   rm -f "$WORK/dump.rdb"
   finish_backup "$version" age

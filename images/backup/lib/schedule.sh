@@ -126,6 +126,16 @@ cmd_schedule() {
   # Postgres only copies segments into the spool; nothing reaches the bucket without it.
   rm -f "$SCHEDULE_DIR/wal-push.pid"
   if [ -n "${WAL_SPOOL:-}" ]; then
+    # pgBackRest's stanza must exist before any archive-push or backup; creating it is idempotent.
+    # Postgres may still be starting beside this container: retry for 5 minutes, then fail (the
+    # restart policy tries again, and the log says why).
+    local tries=0
+    until "$(schedule_self)" stanza-create; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 30 ] || die "schedule: pgBackRest stanza-create failed 30 times (5 minutes); see the lines above"
+      log "schedule: stanza-create failed (try $tries of 30); again in 10 s"
+      sleep 10
+    done
     "$(schedule_self)" wal-push &
     pids+=("$!")
     printf '%s\n' "$!" >"$SCHEDULE_DIR/wal-push.pid"
@@ -171,6 +181,21 @@ cmd_health() {
     if [[ ! "$pid" =~ ^[0-9]+$ ]] || [ ! -d "/proc/$pid" ]; then
       echo "health: the WAL pusher is not running"
       exit 1
+    fi
+    # A pusher that runs but cannot push (keys, bucket, stanza) leaves segments waiting: past the
+    # RPO the point-in-time promise is broken, so the container is unhealthy, with the last error.
+    local name stamp oldest="" max="${WAL_MAX_WAIT_SECONDS:-300}" waited
+    while IFS= read -r name; do
+      [[ "$name" =~ $PGBR_WAL_NAME ]] || continue
+      stamp="$(stat -c %Y "$WAL_SPOOL/$name" 2>/dev/null)" || continue
+      if [ -z "$oldest" ] || [ "$stamp" -lt "$oldest" ]; then oldest="$stamp"; fi
+    done < <(find "$WAL_SPOOL" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' 2>/dev/null)
+    if [ -n "$oldest" ]; then
+      waited=$(($(date +%s) - oldest))
+      if [ "$waited" -gt "$max" ]; then
+        echo "health: WAL: a segment has waited ${waited} s to be archived (over ${max} s): $(tail -n 1 "$WAL_SPOOL/.push-error" 2>/dev/null || echo "no push error recorded")"
+        exit 1
+      fi
     fi
   fi
   for file in "$STATE_DIR"/status/*; do
