@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackupStoreError, S3BackupStore } from "../infra/backup/backupStore";
 import type { BackupSettings } from "./configBackup";
-import { revealForPriceLookup as reveal, type LoadedStack } from "./loadStack";
+import { revealForGate, type LoadedStack } from "./loadStack";
 
 /** What the gate needs of a store: S3BackupStore in use, a fake in tests. */
 export interface WritableCheck {
@@ -59,8 +59,8 @@ export async function backupBucketGate(stack: LoadedStack, open: OpenCheck = ope
   // loadStack refuses a layer that keeps backups without both; this only narrows the types.
   if (accessKeyId === undefined || secretAccessKey === undefined) return;
   const store = open(settings, {
-    accessKeyId: (await reveal(accessKeyId)).trim(),
-    secretAccessKey: (await reveal(secretAccessKey)).trim(),
+    accessKeyId: (await revealForGate(accessKeyId)).trim(),
+    secretAccessKey: (await revealForGate(secretAccessKey)).trim(),
   });
   try {
     await store.checkWritable(stack.identity.stack);

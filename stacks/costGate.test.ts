@@ -10,7 +10,7 @@ import { startTestEmulator, TEST_API_KEY, unsetEnv } from "../infra/testing/emul
 import { validateStackConfig } from "./config";
 import { costReportForStack, costReportOutput, priceStackConfig } from "./costGate";
 import { priceStack } from "./costPlan";
-import { loadStack, revealForPriceLookup } from "./loadStack";
+import { loadStack, revealForGate } from "./loadStack";
 
 const staging = {
   layer: "staging",
@@ -117,7 +117,7 @@ describe("the API key from stack config", () => {
     const stack = loadStack();
     const apiKey = stack.lambda.apiKey;
     expect(apiKey === undefined ? false : await pulumi.isSecret(apiKey)).toBe(true);
-    expect(apiKey === undefined ? undefined : await revealForPriceLookup(apiKey)).toBe(TEST_API_KEY);
+    expect(apiKey === undefined ? undefined : await revealForGate(apiKey)).toBe(TEST_API_KEY);
     expect(JSON.stringify(stack.config)).not.toContain(TEST_API_KEY);
     const report = await costReportForStack(stack.config, stack.lambda);
     expect([report.priceSource, report.status, report.totalMonthlyUsd]).toEqual(["lambda-api", "OK", 2394.4]);

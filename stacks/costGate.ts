@@ -21,7 +21,7 @@ import { loadPriceBook } from "../infra/pricing/priceBook";
 import type { LambdaSettings } from "../infra/lambda/settings";
 import type { StackConfig } from "./config";
 import type { StackIdentity } from "./layerPlan";
-import { revealForPriceLookup, type LambdaAccess, type LoadedStack } from "./loadStack";
+import { revealForGate, type LambdaAccess, type LoadedStack } from "./loadStack";
 import { isCostReport, needsInstancePrices, priceStack } from "./costPlan";
 
 export interface PricedStack {
@@ -55,7 +55,7 @@ export async function priceStackConfig(
  * client falls back to LAMBDA_API_URL / LAMBDA_API_KEY (infra/lambda/settings.ts owns that order).
  */
 async function programLambdaSettings(lambda: LambdaAccess): Promise<Partial<LambdaSettings>> {
-  const apiKey = lambda.apiKey === undefined ? undefined : await revealForPriceLookup(lambda.apiKey);
+  const apiKey = lambda.apiKey === undefined ? undefined : await revealForGate(lambda.apiKey);
   return {
     ...(apiKey !== undefined && apiKey !== "" ? { apiKey } : {}),
     ...(lambda.apiUrl !== undefined ? { apiUrl: lambda.apiUrl } : {}),

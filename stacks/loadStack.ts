@@ -79,10 +79,11 @@ export function readSecrets(
 }
 
 /**
- * A secret's plain value, for the one place that needs it before any resource exists (the budget
- * gate's price lookup). Config values are always known, so this resolves at preview too.
- * Hand the value to the Lambda client only: never log, throw or export it.
+ * A secret's plain value, for the gates that need one before any resource exists: the budget
+ * gate's price lookup (the Lambda API key) and the backup bucket check (the bucket's keys). Config
+ * values are always known, so this resolves at preview too. Hand the value to its client only:
+ * never log, throw or export it.
  */
-export function revealForPriceLookup(secret: pulumi.Output<string>): Promise<string> {
+export function revealForGate(secret: pulumi.Output<string>): Promise<string> {
   return new Promise((resolve) => secret.apply(resolve));
 }
