@@ -22,7 +22,7 @@ import type { ContainerSpec } from "../../components/containerSpec";
 import { newestComplete, S3BackupStore, type BackupListing } from "./backupStore";
 import type { BackupSettings } from "./layout";
 import type { Manifest } from "./manifest";
-import { freePorts, uniqueRunId } from "../testing/dockerCli";
+import { freePorts, removeRunObjects, runObjects, uniqueRunId } from "../testing/dockerCli";
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
 import {
@@ -403,18 +403,14 @@ afterAll(() => {
   for (const [name, value] of Object.entries(savedEnv))
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
-  const names = docker(["ps", "-a", "--filter", `name=^${RUN}-`, "--format", "{{.Names}}"]).split("\n");
-  for (const name of names.filter(Boolean)) docker(["rm", "-f", "-v", name]);
-  const volumes = docker(["volume", "ls", "--filter", `name=^${RUN}-`, "--format", "{{.Name}}"]).split("\n");
-  for (const volume of volumes.filter(Boolean)) docker(["volume", "rm", volume]);
+  removeRunObjects(RUN);
   try {
     if (serverDir !== undefined) stopS3Server(serverDir);
   } finally {
     for (const dir of [serverDir, secretsDir, watchDir])
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
-  expect(docker(["ps", "-a", "--filter", `name=^${RUN}-`, "--format", "{{.Names}}"])).toBe("");
-  expect(docker(["volume", "ls", "--filter", `name=^${RUN}-`, "--format", "{{.Name}}"])).toBe("");
+  expect(runObjects(RUN)).toEqual({ containers: "", volumes: "" });
 });
 
 // --- the steps ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import { planDataServices } from "../../components/dataServicesPlan";
 import type { BackupSettings as PlanSettings } from "../../stacks/configBackup";
 import { S3BackupStore, type BackupListing } from "./backupStore";
 import type { Manifest } from "./manifest";
-import { freePorts, uniqueRunId } from "../testing/dockerCli";
+import { freePorts, removeRunObjects, runObjects, uniqueRunId } from "../testing/dockerCli";
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
 import { ageIdentity, argvWatcher, buildBackupImage } from "../testing/backupImage";
@@ -343,10 +343,7 @@ afterAll(() => {
   for (const [name, value] of Object.entries(savedEnv))
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
-  const names = docker(["ps", "-a", "--filter", `name=^${RUN}-`, "--format", "{{.Names}}"]).split("\n");
-  for (const name of names.filter(Boolean)) docker(["rm", "-f", "-v", name]);
-  const volumes = docker(["volume", "ls", "--filter", `name=^${RUN}-`, "--format", "{{.Name}}"]).split("\n");
-  for (const volume of volumes.filter(Boolean)) docker(["volume", "rm", volume]);
+  removeRunObjects(RUN);
   spawnSync("docker", ["image", "rm", IMAGE]);
   try {
     if (serverDir !== undefined) stopS3Server(serverDir);
@@ -354,8 +351,7 @@ afterAll(() => {
     for (const dir of [serverDir, filesDir])
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
-  expect(docker(["ps", "-a", "--filter", `name=^${RUN}-`, "--format", "{{.Names}}"])).toBe("");
-  expect(docker(["volume", "ls", "--filter", `name=^${RUN}-`, "--format", "{{.Name}}"])).toBe("");
+  expect(runObjects(RUN)).toEqual({ containers: "", volumes: "" });
 });
 
 // --- the steps ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 /**
  * Test support for the services tier: how a ContainerSpec's parts are written for the docker CLI
- * (shell words, the health-check string), and the per-run names and free ports a run needs.
+ * (shell words, the health-check string), the per-run names and free ports a run needs, and the
+ * clean-up of a run's containers and volumes.
  */
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 
 /** Single-quotes one word for /bin/sh. */
@@ -44,4 +46,23 @@ export async function freePorts(count: number): Promise<number[]> {
 /** A run id unique to this process and moment: `<prefix>-<base36 time><random>`. */
 export function uniqueRunId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** A run's containers and volumes: those whose names start with `<run>-`, one name per line ("" when none). */
+export function runObjects(run: string): { containers: string; volumes: string } {
+  const list = (args: string[]) =>
+    execFileSync("docker", [...args, "--filter", `name=^${run}-`], { encoding: "utf8" }).trim();
+  return {
+    containers: list(["ps", "-a", "--format", "{{.Names}}"]),
+    volumes: list(["volume", "ls", "--format", "{{.Name}}"]),
+  };
+}
+
+/** Removes a run's containers (with their anonymous volumes) and named volumes; throws if docker fails. */
+export function removeRunObjects(run: string): void {
+  const { containers, volumes } = runObjects(run);
+  for (const name of containers.split("\n").filter(Boolean))
+    execFileSync("docker", ["rm", "-f", "-v", name], { stdio: ["ignore", "pipe", "pipe"] });
+  for (const volume of volumes.split("\n").filter(Boolean))
+    execFileSync("docker", ["volume", "rm", volume], { stdio: ["ignore", "pipe", "pipe"] });
 }
