@@ -39,22 +39,13 @@ pgbr_option() {
   printf '%s\n' "$value"
 }
 
-# The contents of secret file `name` (without a trailing newline); dies naming the file, never its content.
-pgbr_secret() {
-  local file="${BACKUP_SECRETS_DIR:-/run/secrets}/$1" value
-  [ -r "$file" ] || die "secret file $file is missing or unreadable"
-  value="$(<"$file")"
-  [ -n "$value" ] || die "secret file $file is empty"
-  printf '%s' "$value"
-}
-
 # pgBackRest's secrets as its own PGBACKREST_* variables, exported in this process only (the
 # dispatcher's). BACKUP_CA_FILE (a test's self-signed server) becomes repo1-storage-ca-file.
 pgbr_env() {
   [ -r "$PGBR_CONFIG" ] || die "pgBackRest: no config $PGBR_CONFIG"
-  PGBACKREST_REPO1_S3_KEY="$(pgbr_secret backupAccessKeyId)"
-  PGBACKREST_REPO1_S3_KEY_SECRET="$(pgbr_secret backupSecretAccessKey)"
-  PGBACKREST_REPO1_CIPHER_PASS="$(pgbr_secret backupEncryptionKey)"
+  PGBACKREST_REPO1_S3_KEY="$(secret_value backupAccessKeyId)" || exit 1
+  PGBACKREST_REPO1_S3_KEY_SECRET="$(secret_value backupSecretAccessKey)" || exit 1
+  PGBACKREST_REPO1_CIPHER_PASS="$(secret_value backupEncryptionKey)" || exit 1
   export PGBACKREST_REPO1_S3_KEY PGBACKREST_REPO1_S3_KEY_SECRET PGBACKREST_REPO1_CIPHER_PASS
   if [ -n "${BACKUP_CA_FILE:-}" ]; then
     [ -r "$BACKUP_CA_FILE" ] || die "BACKUP_CA_FILE $BACKUP_CA_FILE is unreadable"
@@ -157,28 +148,11 @@ pgbr_backup() {
 run_postgres_full() { pgbr_backup full; }
 run_postgres_diff() { pgbr_backup diff; }
 
-# rclone's remote `pgbr:` for the bucket, configured only through RCLONE_CONFIG_PGBR_* variables of
-# this process (the keys from pgbr_env's variables: never argv, never a config file).
-pgbr_rclone_env() {
-  # No config file (its absence is a NOTICE on every command otherwise).
-  export RCLONE_CONFIG_PGBR_TYPE=s3 RCLONE_CONFIG_PGBR_NO_CHECK_BUCKET=true RCLONE_LOG_LEVEL=ERROR
-  export RCLONE_CONFIG_PGBR_ACCESS_KEY_ID="$PGBACKREST_REPO1_S3_KEY"
-  export RCLONE_CONFIG_PGBR_SECRET_ACCESS_KEY="$PGBACKREST_REPO1_S3_KEY_SECRET"
-  export RCLONE_CONFIG_PGBR_REGION="${BACKUP_REGION:?BACKUP_REGION is not set}"
-  if [ -n "${BACKUP_ENDPOINT:-}" ]; then
-    export RCLONE_CONFIG_PGBR_PROVIDER=Other RCLONE_CONFIG_PGBR_ENDPOINT="$BACKUP_ENDPOINT"
-    export RCLONE_CONFIG_PGBR_FORCE_PATH_STYLE=true
-  else
-    export RCLONE_CONFIG_PGBR_PROVIDER=AWS
-  fi
-  if [ -n "${BACKUP_CA_FILE:-}" ]; then export RCLONE_CA_CERT="$BACKUP_CA_FILE"; fi
-}
-
 # `key<TAB>size<TAB>sha256` of every object under the repository folder `rel` (relative to
 # repo1-path), sorted by key; the SHA-256 of the stored bytes, re-read from the bucket.
 pgbr_stored_objects() {
   local rel="$1" base sizes hashes
-  base="pgbr:${BACKUP_BUCKET:?BACKUP_BUCKET is not set}$(pgbr_option repo1-path)/$rel"
+  base="backup:${BACKUP_BUCKET:?BACKUP_BUCKET is not set}$(pgbr_option repo1-path)/$rel"
   sizes="$(rclone lsjson -R --files-only "$base" | jq -r '.[] | "\(.Path)\t\(.Size)"' | LC_ALL=C sort)"
   hashes="$(rclone hashsum sha256 --download "$base" | awk '{ print $2 "\t" $1 }' | LC_ALL=C sort)"
   LC_ALL=C join -t "$(printf '\t')" <(printf '%s\n' "$sizes") <(printf '%s\n' "$hashes") |
@@ -193,7 +167,7 @@ pgbr_stored_objects() {
 # folder and layout.ts refuses "..".
 pgbr_write_manifest() {
   local info set label type start stop backupId folder tmp engine archive size sha
-  pgbr_rclone_env
+  rclone_setup
   info="$(pgbr info --output=json)"
   set="$(jq -c '.[0].backup[-1]' <<<"$info")"
   label="$(jq -r '.label' <<<"$set")"
@@ -224,7 +198,7 @@ pgbr_write_manifest() {
     '{stanza: $stanza, label: $set.label, type: $set.type, reference: ($set.reference // []),
       archiveId: $archive, archiveStart: $set.archive.start, archiveStop: $set.archive.stop,
       repository: $repository, objects: $objects[0]}' >"$tmp/pgbackrest-set.json"
-  rclone copyto "$tmp/pgbackrest-set.json" "pgbr:$BACKUP_BUCKET/$folder/pgbackrest-set.json" ||
+  rclone copyto "$tmp/pgbackrest-set.json" "backup:$BACKUP_BUCKET/$folder/pgbackrest-set.json" ||
     die "postgres: uploading $folder/pgbackrest-set.json failed"
   size="$(stat -c %s "$tmp/pgbackrest-set.json")"
   sha="$(sha256sum "$tmp/pgbackrest-set.json" | cut -d ' ' -f 1)"
@@ -236,7 +210,7 @@ pgbr_write_manifest() {
       engine: {name: "postgres", version: $version}, startedAt: $startedAt, finishedAt: $finishedAt,
       encryption: "pgbackrest-aes-256-cbc",
       objects: [{key: "pgbackrest-set.json", size: $size, sha256: $sha}]}' >"$tmp/manifest.json"
-  rclone copyto "$tmp/manifest.json" "pgbr:$BACKUP_BUCKET/$folder/manifest.json" ||
+  rclone copyto "$tmp/manifest.json" "backup:$BACKUP_BUCKET/$folder/manifest.json" ||
     die "postgres: uploading $folder/manifest.json failed"
   log "postgres: manifest written: $folder/manifest.json ($label, $(jq length "$tmp/objects.json") repository objects)"
   rm -rf "$tmp"
