@@ -121,7 +121,7 @@ function jobArgs(dataVolume: string, dataReadOnly: boolean): string[] {
     "-e",
     `WAL_SPOOL=${SPOOL}`,
     "-e",
-    `WAL_WAL_PUSH_INTERVAL_SECONDS=${WAL_PUSH_INTERVAL_SECONDS}`,
+    `WAL_PUSH_INTERVAL_SECONDS=${WAL_PUSH_INTERVAL_SECONDS}`,
     "-e",
     "BACKUP_SECRETS_DIR=/run/secrets",
     "-e",
@@ -495,7 +495,7 @@ test("2. batch A, the target time T, batch B; WAL switched and pushed", async ()
   // to T stops before the first commit after it.
   target = psql(
     names.postgres,
-    "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
+    `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   );
   digestAtT = psql(names.postgres, TABLE_DIGEST);
   rowsAtT = Number(digestAtT.split(" ")[0]);
@@ -571,6 +571,39 @@ test("3. Postgres and its volume destroyed; restore to T has exactly the rows be
   measure(
     `repository: ${bytesUnder(repo)} bytes (backups ${bytesUnder(join(repo, "backup"))}, WAL archive ${bytesUnder(join(repo, "archive"))})`,
   );
+});
+
+test("3b. in place: refused while Postgres runs and for a loose --at; over the stopped cluster, back to exactly T", async () => {
+  // The cluster restored to latest in step 3 (killed there, so its postmaster.pid is stale).
+  startPostgres(names.check, volumes.latest, false);
+  await waitPrimary(names.check);
+  const running = jobOnce(volumes.latest, "restore", "postgres", "--at", target, "--in-place");
+  expect(running.status).toBe(1);
+  expect(running.stderr).toContain(
+    `[orchestra-backup] ERROR: restore: Postgres is running on ${DATA} (postmaster.pid); stop its container first`,
+  );
+  must(["stop", names.check]);
+  for (const loose of ["yesterday", target.replace(/Z$/, ""), "2026-11-30 10:15:00Z"]) {
+    const refused = jobOnce(volumes.latest, "restore", "postgres", "--at", loose, "--in-place");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(
+      `[orchestra-backup] ERROR: restore: --at '${loose}' is not a time of the form 2026-11-30T10:15:00Z (ISO 8601 with seconds and Z or an offset such as +01:00)`,
+    );
+  }
+  const started = Date.now();
+  const inPlace = expectOk(jobOnce(volumes.latest, "restore", "postgres", "--at", target, "--in-place"));
+  measure(
+    `in-place restore to T (pgBackRest --delta + WAL fetch): ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  expect(inPlace.stderr).toContain(
+    `[orchestra-backup] postgres: in place over the stopped cluster in ${DATA} (pgBackRest --delta)`,
+  );
+  must(["rm", names.check]);
+  startPostgres(names.check, volumes.latest, false);
+  await waitPrimary(names.check);
+  expect(psql(names.check, TABLE_DIGEST)).toBe(digestAtT);
+  expect(psql(names.check, "select count(*) from items where v like 'B%'")).toBe("0");
+  must(["rm", "-f", names.check]);
 });
 
 test("4. pgbackrest verify passes; one flipped byte makes verify fail naming the file, and a restore fail", async () => {

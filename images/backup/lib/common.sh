@@ -321,8 +321,15 @@ cmd_run() {
   exit "$code"
 }
 
+# `orchestra-backup restore ...`: under the store's lock, like a run, so a scheduled backup never
+# reads a store while a restore rewrites it (nor a restore starts under a running backup).
 cmd_restore() {
-  [ $# -ge 2 ] || die "usage: orchestra-backup restore <store> <backupId> | restore postgres --at <ISO time> | --latest"
+  [ $# -ge 2 ] || die "usage: orchestra-backup restore <store> <backupId> | restore postgres --at <ISO time> | --latest [--in-place]"
+  [[ "$1" =~ ^[a-z]+$ ]] || die "restore: store '$1' is not a store name (postgres, redis, weaviate)"
+  mkdir -p "$STATE_DIR/locks"
+  exec {LOCK_FD}>"$STATE_DIR/locks/$1"
+  flock -n "$LOCK_FD" ||
+    die "restore: a backup of $1 is running (it holds $STATE_DIR/locks/$1); restore once it has ended"
   # Postgres with WAL archiving restores to a point in time, not to one backup (pgbackrest.sh).
   if [ "$1" = postgres ] && { [ "$2" = --at ] || [ "$2" = --latest ]; }; then
     shift

@@ -5,8 +5,10 @@
 #   orchestra-backup stanza-create                create the stanza (idempotent)
 #   orchestra-backup run postgres full|diff       a backup (`pgbackrest backup --type=...`), then its
 #                                                 <prefix>/<stack>/postgres/<backupId>/manifest.json
-#   orchestra-backup restore postgres [--at TIME] restore into the empty data directory: to TIME
-#                                                 (ISO 8601 with a zone), else to the archive's end
+#   orchestra-backup restore postgres --at TIME | --latest [--in-place]
+#                                                 restore into the empty data directory (or over
+#                                                 the stopped cluster): to TIME (ISO 8601 with a
+#                                                 zone), or to the archive's end
 #   orchestra-backup pgbackrest-verify            `pgbackrest verify`: every file's checksum in the repo
 #   orchestra-backup pgbackrest-info              `pgbackrest info --output=json` on stdout
 #
@@ -87,7 +89,9 @@ pgbr_spool() {
 pgbr_push_round() {
   local spool="$1" data name pushed=0
   data="$(pgbr_option pg1-path)"
-  if [ -d "$spool/$PGBR_RESTORE_DIR" ] && [ -e "$data/PG_VERSION" ] && [ ! -e "$data/recovery.signal" ]; then
+  # Only a RUNNING cluster (postmaster.pid) without recovery.signal has left recovery: during an
+  # in-place restore the stopped cluster has PG_VERSION and no signal yet, and its WAL must stay.
+  if [ -d "$spool/$PGBR_RESTORE_DIR" ] && [ -e "$data/postmaster.pid" ] && [ ! -e "$data/recovery.signal" ]; then
     rm -rf "${spool:?}/$PGBR_RESTORE_DIR"
     log "wal-push: the cluster left recovery; removed the restore's WAL from the spool"
   fi
@@ -238,42 +242,73 @@ pgbr_fetch_wal() {
   log "restore: fetched $count WAL file(s) from $archive into $dir"
 }
 
-# `orchestra-backup restore postgres --at TIME | --latest` (common.sh's cmd_restore hands these
-# here): pgBackRest's restore into the empty data directory (the data volume, mounted read-write for
-# this), recovering to TIME (`--type=time`, then promote) or to the end of the archive. Postgres is
-# started on it afterwards by its own container.
+# The restore target's accepted form: ISO 8601 with seconds and a zone, e.g. 2026-11-30T10:15:00Z or
+# 2026-11-30T11:15:00.5+01:00. `date -d` alone would take "yesterday" or a time without a zone,
+# which Postgres would then read in the server's zone.
+PGBR_TIME_FORM='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$'
+PGBR_RESTORE_USAGE="usage: orchestra-backup restore postgres --at <time> | --latest [--in-place]"
+
+# `orchestra-backup restore postgres --at TIME | --latest [--in-place]` (common.sh's cmd_restore
+# hands these here, holding the store's lock): pgBackRest's restore into the data directory (the
+# data volume, mounted read-write for this), recovering to TIME (`--type=time`, then promote) or to
+# the end of the archive. Postgres is started on it afterwards by its own container.
+# - Without --in-place the data directory must be EMPTY (a new volume, a drill's scratch one).
+# - With --in-place it holds the stopped cluster, which pgBackRest overwrites (`--delta`: files that
+#   match the backup are kept, the rest replaced or removed; pgBackRest itself refuses while
+#   postmaster.pid exists). What it overwrites is in the archive up to the last WAL pushed: switch
+#   and push the WAL before stopping Postgres (npm run backup -- restore does).
 restore_postgres_pitr() {
-  local at="" data spool owner
+  local at="" in_place=0 data spool owner
   case "${1:-}" in
   --at)
-    [ $# -eq 2 ] || die "usage: orchestra-backup restore postgres --at <ISO time> | --latest"
+    [ $# -ge 2 ] || die "$PGBR_RESTORE_USAGE"
     at="$2"
+    shift 2
+    if ! [[ "$at" =~ $PGBR_TIME_FORM ]] || ! date -d "$at" >/dev/null 2>&1; then
+      die "restore: --at '$at' is not a time of the form 2026-11-30T10:15:00Z (ISO 8601 with seconds and Z or an offset such as +01:00)"
+    fi
     ;;
-  --latest) [ $# -eq 1 ] || die "usage: orchestra-backup restore postgres --at <ISO time> | --latest" ;;
-  *) die "usage: orchestra-backup restore postgres --at <ISO time> | --latest" ;;
+  --latest) shift ;;
+  *) die "$PGBR_RESTORE_USAGE" ;;
   esac
+  case "${1:-}" in
+  --in-place) in_place=1 && shift ;;
+  esac
+  [ $# -eq 0 ] || die "$PGBR_RESTORE_USAGE"
   pgbr_env
   data="$(pgbr_option pg1-path)"
   spool="$(pgbr_spool)"
   [ -d "$data" ] || die "restore: $data does not exist"
-  [ -z "$(ls -A "$data")" ] || die "restore: $data is not empty (restore into a new volume)"
+  if [ "$in_place" -eq 1 ]; then
+    [ -e "$data/PG_VERSION" ] || die "restore: --in-place, but $data holds no cluster (PG_VERSION); restore into it without --in-place"
+    [ ! -e "$data/postmaster.pid" ] || die "restore: Postgres is running on $data (postmaster.pid); stop its container first"
+  else
+    [ -z "$(ls -A "$data")" ] || die "restore: $data is not empty (restore into a new volume, or stop Postgres and add --in-place)"
+  fi
   owner="$(pgbr_owner)"
   chown "$owner" "$data" "$spool"
   chmod 0700 "$data"
   rm -rf "${spool:?}/$PGBR_RESTORE_DIR"
-  install -d -o "${owner%%:*}" -g "${owner##*:}" -m 0700 "$spool/$PGBR_RESTORE_DIR"
-  local target=()
+  # Readable by every uid: Postgres's restore_command reads it as the server's user, which in its own
+  # image need not be this image's postgres (the official image's is 999). Only the two containers
+  # mount the spool.
+  install -d -o "${owner%%:*}" -g "${owner##*:}" -m 0755 "$spool/$PGBR_RESTORE_DIR"
+  local options=()
+  [ "$in_place" -eq 0 ] || options+=(--delta)
   if [ -n "$at" ]; then
-    # Postgres parses the target itself; pgBackRest picks the newest backup that ended before it.
-    date -d "$at" >/dev/null 2>&1 || die "restore: --at '$at' is not a time"
-    target=(--type=time "--target=$at" --target-action=promote)
+    # pgBackRest picks the newest backup that ended before the target, and takes only its own form
+    # (`YYYY-MM-DD HH:MM:SS[.fraction][+HH]`: [029] otherwise); Postgres reads that form too. So the
+    # ISO time becomes UTC in that form, to the microsecond (Postgres's timestamp precision).
+    options+=(--type=time "--target=$(date -u -d "$at" '+%Y-%m-%d %H:%M:%S.%6N+00')" --target-action=promote)
     log "postgres: restoring to $at"
   else
     log "postgres: restoring to the end of the WAL archive"
   fi
-  pgbr restore "${target[@]}" \
+  [ "$in_place" -eq 0 ] || log "postgres: in place over the stopped cluster in $data (pgBackRest --delta)"
+  pgbr restore "${options[@]}" \
     "--recovery-option=restore_command=cp $spool/$PGBR_RESTORE_DIR/%f \"%p\""
   pgbr_fetch_wal "$data" "$spool/$PGBR_RESTORE_DIR"
+  chmod -R a+rX "$spool/$PGBR_RESTORE_DIR"
   log "postgres: restored into $data; start Postgres on it to replay the WAL"
 }
 
@@ -300,5 +335,5 @@ cmd_pgbackrest_info() {
 }
 
 # A pgBackRest backupId names a backup set, but its restore is to a point in time: say how.
-restore_postgres_full() { die "a pgBackRest backup is restored to a time: orchestra-backup restore postgres --at <ISO time> | --latest"; }
+restore_postgres_full() { die "a pgBackRest backup is restored to a time: orchestra-backup restore postgres --at <time> | --latest [--in-place]"; }
 restore_postgres_diff() { restore_postgres_full; }

@@ -87,6 +87,8 @@ restore_redis_rdb() {
     [ ! -e "$dir/appendonlydir" ] || mv "$dir/appendonlydir" "$aside/"
     log "redis $id: moved the previous dump.rdb and appendonlydir to $aside"
   fi
+  # A restore that failed here before (a full disk) left its .new files: start them again.
+  rm -rf "$dir/appendonlydir.new" "$dir/dump.rdb.new"
   mkdir "$dir/appendonlydir.new"
   cp "$WORK/dump.rdb" "$dir/appendonlydir.new/appendonly.aof.1.base.rdb"
   printf 'file appendonly.aof.1.base.rdb seq 1 type b\n' >"$dir/appendonlydir.new/appendonly.aof.manifest"
