@@ -58,6 +58,17 @@ export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# --- one build at a time ----------------------------------------------------
+# .ci/run builds the toolchain in the background while the test tiers that do not need it run; the
+# engine tier then calls this script too, and waits here for that build instead of starting a
+# second one into the same prefix (it then takes the fast path).
+mkdir -p "$TOOLCHAIN_ROOT"
+exec {TOOLCHAIN_LOCK}>"$TOOLCHAIN_ROOT/.toolchain.lock"
+if ! flock -n "$TOOLCHAIN_LOCK"; then
+    log "another toolchain build holds $TOOLCHAIN_ROOT/.toolchain.lock; waiting for it"
+    flock "$TOOLCHAIN_LOCK"
+fi
+
 # --- fast path -------------------------------------------------------------
 toolchain_ok() {
     [[ -x "$BIN/pulumi" && -x "$BIN/pulumi-language-nodejs" && -x "$BIN/pulumi-resource-pulumi-nodejs" && -f "$PREFIX/env.sh" ]] || return 1
