@@ -99,8 +99,13 @@ export function crontab(
 
 /** Where pgBackRest reaches the bucket: the endpoint's host and port, or AWS S3 in the region. */
 function s3Location(settings: BackupSettings): { host: string; port?: string; uriStyle: "host" | "path" } {
+  // A bucket name with a dot cannot be a host name under AWS's wildcard certificate
+  // (*.s3.<region>.amazonaws.com matches one label): pgBackRest, which checks it, names it in the path.
   if (settings.endpoint === undefined)
-    return { host: `s3.${settings.region}.amazonaws.com`, uriStyle: "host" };
+    return {
+      host: `s3.${settings.region}.amazonaws.com`,
+      uriStyle: settings.bucket.includes(".") ? "path" : "host",
+    };
   const url = new URL(settings.endpoint);
   // An S3-compatible server names buckets in the path (the CLI's forcePathStyle, too).
   return { host: url.hostname, ...(url.port !== "" ? { port: url.port } : {}), uriStyle: "path" };

@@ -410,6 +410,18 @@ describe("settings", () => {
   });
 });
 
+describe("a bucket name with a dot on AWS S3", () => {
+  test("pgBackRest names it in the path: AWS's wildcard certificate matches one label of a host name", () => {
+    const config = fileAt(
+      containerOf(planned("production", withBackup({ bucket: "backups.example.com" })), "data"),
+      "/etc/pgbackrest/pgbackrest.conf",
+    )?.content;
+    expect(config).toContain(
+      "\nrepo1-s3-bucket=backups.example.com\nrepo1-s3-endpoint=s3.us-east-1.amazonaws.com\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\n",
+    );
+  });
+});
+
 describe("secrets reach the container only as {secret:...} files of mode 0600", () => {
   const SECRET_VALUE = "s3cr3t-value";
   const AGE_IDENTITY = `AGE-SECRET-KEY-1${"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".repeat(2).slice(0, 58)}`;
