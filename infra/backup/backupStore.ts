@@ -41,6 +41,7 @@ import {
   type ManifestObject,
   type ManifestRead,
 } from "./manifest";
+import { parsePgbackrestSet, PGBACKREST_SET_NAME, type PgbackrestSet } from "./pgbackrestSet";
 import { retentionPlan, type RetentionDeletion } from "./retention";
 
 /** A manifest larger than this is not read into memory (a real one is a few hundred bytes per object). */
@@ -392,6 +393,10 @@ export class S3BackupStore {
    * `<store> <backupId>: object <key>: missing`,
    * `<store> <backupId>: object <key>: <got> bytes, the manifest's <size>`,
    * `<store> <backupId>: object <key>: sha256 <got> does not match the manifest's <want>`.
+   * A pgBackRest backup (its one object is pgbackrest-set.json) also has every repository object its
+   * record lists re-read: `postgres <backupId>: repository object <key>: sha256 <got> does not match
+   * pgbackrest-set.json's <want>` (or `missing`, or the sizes), `unreadable pgbackrest-set.json: <why>`;
+   * its success line adds `; pgBackRest set <label>: N repository objects, B bytes`.
    * Rejects with BackupStoreError for any other S3 failure (access, network).
    */
   async verify(stack: string, store: Store, backupId: string): Promise<VerifyOutcome> {
@@ -413,32 +418,57 @@ export class S3BackupStore {
       return fail(`${MANIFEST_NAME} is for ${claimed}, not this folder`);
     let bytes = 0;
     for (const object of manifest.objects) {
-      const key = objectKeyIn(folder, object.key);
-      let got: { size: number; sha256: string };
-      try {
-        const response = await this.client.send(
-          new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
-        );
-        got = await digestStream(response.Body as AsyncIterable<Uint8Array>);
-      } catch (error) {
-        if (s3ErrorName(error) === "NoSuchKey") return fail(`object ${object.key}: missing`);
-        throw this.failure("reading", key, error);
-      }
-      if (got.size !== object.size)
-        return fail(`object ${object.key}: ${got.size} bytes, the manifest's ${object.size}`);
-      if (got.sha256 !== object.sha256)
-        return fail(
-          `object ${object.key}: sha256 ${got.sha256} does not match the manifest's ${object.sha256}`,
-        );
-      bytes += got.size;
+      const problem = await this.checkObject(objectKeyIn(folder, object.key), object, "the manifest's");
+      if (typeof problem === "string") return fail(`object ${object.key}: ${problem}`);
+      bytes += object.size;
     }
     const count = manifest.objects.length;
-    return {
-      ok: true,
-      objects: count,
-      bytes,
-      line: `verified ${store} ${backupId}: ${count} objects, ${bytes} bytes`,
-    };
+    let line = `verified ${store} ${backupId}: ${count} objects, ${bytes} bytes`;
+    if (manifest.objects.some((object) => object.key === PGBACKREST_SET_NAME)) {
+      // The record lists the pgBackRest set's own files and WAL: re-read those too.
+      const recordText = await this.readText(objectKeyIn(folder, PGBACKREST_SET_NAME));
+      if (recordText === undefined) return fail(`object ${PGBACKREST_SET_NAME}: missing`);
+      let set: PgbackrestSet;
+      try {
+        set = parsePgbackrestSet(recordText, this.settings.prefix, stack);
+      } catch (error) {
+        return fail(`unreadable ${PGBACKREST_SET_NAME}: ${(error as Error).message}`);
+      }
+      let setBytes = 0;
+      for (const object of set.objects) {
+        const key = `${set.repository}${object.key}`;
+        const problem = await this.checkObject(key, object, `${PGBACKREST_SET_NAME}'s`);
+        if (typeof problem === "string") return fail(`repository object ${object.key}: ${problem}`);
+        setBytes += object.size;
+      }
+      line += `; pgBackRest set ${set.label}: ${set.objects.length} repository objects, ${setBytes} bytes`;
+    }
+    return { ok: true, objects: count, bytes, line };
+  }
+
+  /**
+   * Re-reads `key` through SHA-256 and compares it with `want`: undefined when it matches, else the
+   * problem (`missing`, `<got> bytes, <whose> <size>`, `sha256 <got> does not match <whose> <want>`).
+   * Rejects with BackupStoreError for any other S3 failure.
+   */
+  private async checkObject(
+    key: string,
+    want: { readonly size: number; readonly sha256: string },
+    whose: string,
+  ): Promise<string | undefined> {
+    let got: { size: number; sha256: string };
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      );
+      got = await digestStream(response.Body as AsyncIterable<Uint8Array>);
+    } catch (error) {
+      if (s3ErrorName(error) === "NoSuchKey") return "missing";
+      throw this.failure("reading", key, error);
+    }
+    if (got.size !== want.size) return `${got.size} bytes, ${whose} ${want.size}`;
+    if (got.sha256 !== want.sha256) return `sha256 ${got.sha256} does not match ${whose} ${want.sha256}`;
+    return undefined;
   }
 
   /** Puts one file, streamed, with its SHA-256 for the server to check against what arrives. */

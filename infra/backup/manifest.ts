@@ -101,7 +101,8 @@ export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-const objectsSchema = z
+/** A sorted list of objects, each listed once (also pgBackRest's set record: pgbackrestSet.ts). */
+export const objectsSchema = z
   .array(objectSchema, { error: expected("a list of objects") })
   .min(1, { error: "must list at least one object" })
   .superRefine((objects, ctx) => {
@@ -188,7 +189,7 @@ const manifestSchema = z
   });
 
 /** `objects[2].sha256`, `engine.name`, `` for the root. */
-function fieldPath(path: readonly PropertyKey[]): string {
+export function fieldPath(path: readonly PropertyKey[]): string {
   return path
     .map((part, index) =>
       typeof part === "number" ? `[${part}]` : `${index === 0 ? "" : "."}${String(part)}`,

@@ -285,6 +285,8 @@ function s3Client(): S3Client {
     endpoint: server.S3_ENDPOINT,
     region: server.AWS_REGION,
     forcePathStyle: true,
+    // As S3BackupStore's own client: verify's SHA-256 is the check that names the object.
+    responseChecksumValidation: "WHEN_REQUIRED",
     credentials: { accessKeyId: server.AWS_ACCESS_KEY_ID, secretAccessKey: server.AWS_SECRET_ACCESS_KEY },
     requestHandler: { httpsAgent: new Agent({ ca: readFileSync(server.S3_CA_FILE) }) },
   });
@@ -446,9 +448,6 @@ test("1b. each backup wrote its manifest: `list` sees both as complete, `verify`
       expect(manifest.encryption).toBe("pgbackrest-aes-256-cbc");
       expect(manifest.engine.version).toMatch(/^15\.\d+$/);
       expect(manifest.objects.map((object) => object.key)).toEqual(["pgbackrest-set.json"]);
-      expect((await store.verify(STACK, "postgres", id)).line).toBe(
-        `verified postgres ${id}: 1 objects, ${manifest.objects[0].size} bytes`,
-      );
       const record = JSON.parse(
         readFileSync(
           join(serverDir, "data", BUCKET, PREFIX, STACK, "postgres", id, "pgbackrest-set.json"),
@@ -456,6 +455,11 @@ test("1b. each backup wrote its manifest: `list` sees both as complete, `verify`
         ),
       ) as { label: string; type: string; objects: { key: string; size: number; sha256: string }[] };
       expect([record.label, record.type]).toEqual([sets[index].label, sets[index].type]);
+      // verify re-reads the record and then every repository object it lists.
+      const setBytes = record.objects.reduce((total, object) => total + object.size, 0);
+      expect((await store.verify(STACK, "postgres", id)).line).toBe(
+        `verified postgres ${id}: 1 objects, ${manifest.objects[0].size} bytes; pgBackRest set ${record.label}: ${record.objects.length} repository objects, ${setBytes} bytes`,
+      );
       // Every file of the set as versitygw stores it, with its size and SHA-256, then its WAL.
       const setDir = join(repoDir(), "backup", "orchestra", record.label);
       const own = filesUnder(setDir)
@@ -644,6 +648,27 @@ test("4. pgbackrest verify passes; one flipped byte makes verify fail naming the
   process.stderr.write(
     `[pitr] verify on the damaged file said: ${bad.stderr.split("\n").find((line) => line.includes(named))}\n`,
   );
+
+  // The CLI's verify (npm run backup -- verify) re-reads the set's files through its record too.
+  const diffId = backupIdFor("postgres", new Date(diff.start * 1000), diff.type);
+  const client = s3Client();
+  const store = new S3BackupStore(
+    { endpoint: server.S3_ENDPOINT, region: server.AWS_REGION, bucket: BUCKET, prefix: PREFIX },
+    { client },
+  );
+  try {
+    const damaged = createHash("sha256").update(bytes).digest("hex");
+    bytes[bytes.length >> 1] ^= 0x01;
+    const intact = createHash("sha256").update(bytes).digest("hex");
+    bytes[bytes.length >> 1] ^= 0x01;
+    expect(await store.verify(STACK, "postgres", diffId)).toEqual({
+      ok: false,
+      line: `postgres ${diffId}: repository object backup/orchestra/${diff.label}/${file}: sha256 ${damaged} does not match pgbackrest-set.json's ${intact}`,
+    });
+  } finally {
+    store.destroy();
+    client.destroy();
+  }
 
   must(["volume", "create", volumes.damaged]);
   const refused = jobOnce(volumes.damaged, "restore", "postgres", "--latest");
