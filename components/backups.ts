@@ -13,7 +13,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { backupOutputs, type BackupOutput, type BackupsPlan, type NotBackedUpOutput } from "./backupsPlan";
+import { backupOutputs, type BackupOutput, type BackupsPlan } from "./backupsPlan";
 import { declareContainer, type ContainerSecrets, type DeclaredContainer } from "./containerResources";
 import type { BackupStore } from "../stacks/policy";
 
@@ -35,7 +35,7 @@ export class Backups extends pulumi.ComponentResource {
   /** Node key -> the backup container there. */
   public readonly containers: Readonly<Record<string, DeclaredContainer>>;
   /** Per store: where its backups go, the schedule, retention, RPO and the restore command. */
-  public readonly outputs: Partial<Record<BackupStore, BackupOutput | NotBackedUpOutput>>;
+  public readonly outputs: Partial<Record<BackupStore, BackupOutput>>;
 
   constructor(name: string, args: BackupsArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(BACKUPS_TYPE, name, {}, opts);
@@ -57,9 +57,6 @@ export class Backups extends pulumi.ComponentResource {
     }
     this.containers = containers;
     this.outputs = backupOutputs(args.plan);
-    // Said on every preview and update: a store whose data is not copied must not go unnoticed.
-    for (const { store, reason } of args.plan.notBackedUp)
-      void pulumi.log.warn(`Backups: ${store} ${reason}`, this);
     this.registerOutputs({ outputs: this.outputs });
   }
 }

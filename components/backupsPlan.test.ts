@@ -8,7 +8,7 @@
 import { validateStackConfig } from "../stacks/config";
 import { stackValues } from "../stacks/configFiles";
 import { planLayer } from "../stacks/layerPlan";
-import { backupOutputs, NOT_IN_IMAGE, RESTORE_HOW, type BackupsPlan } from "./backupsPlan";
+import { backupOutputs, RESTORE_HOW, type BackupsPlan } from "./backupsPlan";
 import { fileSecrets, renderFileSecrets, SECRET_NAMES, type ContainerSpec } from "./containerSpec";
 
 type Edit = (values: Record<string, unknown>) => Record<string, unknown>;
@@ -47,7 +47,7 @@ const secretFile = (name: string) => ({
 });
 const BUCKET_SECRETS = ["backupAccessKeyId", "backupSecretAccessKey", "backupEncryptionKey"].map(secretFile);
 
-describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not yet), kept 30 days", () => {
+describe("production: Postgres with WAL archiving, Redis and Weaviate hourly, kept 30 days", () => {
   const plan = planned("production");
 
   test("every store on the data node: method, UTC schedule, retention, RPO, key prefix and encryption", () => {
@@ -75,6 +75,16 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         retentionDays: 30,
         rpoMinutes: 60,
         keyPrefix: "orchestra/production/redis/",
+        encryption: "age",
+      },
+      {
+        store: "weaviate",
+        node: "data",
+        method: "weaviate-snapshot",
+        schedule: [{ type: "snapshot", cron: "30 * * * *" }],
+        retentionDays: 30,
+        rpoMinutes: 60,
+        keyPrefix: "orchestra/production/weaviate/",
         encryption: "age",
       },
     ]);
@@ -106,7 +116,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       BACKUP_REGION: "us-east-1",
       BACKUP_PREFIX: "orchestra",
       BACKUP_RETENTION_DAYS: "30",
-      BACKUP_STORES: "postgres:pgbackrest redis:redis-rdb",
+      BACKUP_STORES: "postgres:pgbackrest redis:redis-rdb weaviate:weaviate-snapshot",
       BACKUP_SECRETS_DIR: "/run/secrets",
       WAL_SPOOL: "/var/lib/orchestra-backup/pgbackrest-spool",
       WAL_PUSH_INTERVAL_SECONDS: "10",
@@ -114,10 +124,12 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       REDIS_HOST: "orchestra-production-stores-redis",
       REDIS_PORT: "6379",
       REDIS_DATA_DIR: "/data",
+      WEAVIATE_URL: "http://orchestra-production-stores-weaviate:8080",
+      WEAVIATE_BACKUP_PATH: "/var/lib/weaviate/backups",
     });
   });
 
-  test("Postgres's data read-only, the WAL spool and socket shared with Postgres", () => {
+  test("Postgres's data read-only, the WAL spool and socket shared with Postgres, Redis's and Weaviate's data", () => {
     expect(containerOf(plan, "data").volumes).toEqual([
       {
         volumeName: "orchestra-production-stores-postgres-data",
@@ -131,6 +143,8 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
       // Redis's data, for a restore into the stopped store.
       { volumeName: "orchestra-production-stores-redis-data", containerPath: "/data" },
+      // Weaviate's, where its backup-filesystem module writes the snapshots the job packs and removes.
+      { volumeName: "orchestra-production-stores-weaviate-data", containerPath: "/var/lib/weaviate" },
     ]);
     // The spool beside the stores' data on the filesystem; the socket on the node (not over NFS).
     expect(plan.volumes).toEqual([
@@ -162,7 +176,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
     });
   });
 
-  test("the crontab: full on Sunday, differential the other days, Redis hourly, no other line", () => {
+  test("the crontab: full on Sunday, differential the other days, Redis and Weaviate hourly, no other line", () => {
     expect(fileAt(containerOf(plan, "data"), "/etc/orchestra-backup/crontab")).toEqual({
       path: "/etc/orchestra-backup/crontab",
       content: [
@@ -170,6 +184,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         "0 3 * * 0 orchestra-backup run postgres full",
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
+        "30 * * * * orchestra-backup run weaviate snapshot",
         "",
       ].join("\n"),
       mode: "0644",
@@ -218,6 +233,7 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
     expect(files.filter((file) => file.path.startsWith("/run/secrets/"))).toEqual([
       ...BUCKET_SECRETS,
       secretFile("redisPassword"),
+      secretFile("weaviateApiKey"),
     ]);
   });
 
@@ -238,8 +254,13 @@ describe("production: Postgres with WAL archiving, Redis hourly (Weaviate not ye
         rpo: "at most 1 hour plus one backup's run time",
         restore: RESTORE_HOW,
       },
-      // Planned, but the image cannot take it yet: the output says so.
-      weaviate: { notBackedUp: NOT_IN_IMAGE },
+      weaviate: {
+        destination: "s3://orchestra-backups-production/orchestra/production/weaviate/",
+        schedule: "snapshot at 30 * * * * (cron, UTC)",
+        retentionDays: 30,
+        rpo: "at most 1 hour plus one backup's run time",
+        restore: RESTORE_HOW,
+      },
     });
   });
 });
@@ -260,6 +281,7 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
     ).toEqual([
       ["postgres", "pg_dump", [{ type: "dump", cron: "0 3 * * *" }], 7, 1440, "age"],
       ["redis", "redis-rdb", [{ type: "rdb", cron: "15 3 * * *" }], 7, 1440, "age"],
+      ["weaviate", "weaviate-snapshot", [{ type: "snapshot", cron: "30 3 * * *" }], 7, 1440, "age"],
     ]);
     expect([plan.postgresArchiving, plan.volumes]).toEqual([undefined, []]);
   });
@@ -273,7 +295,7 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
       BACKUP_REGION: "us-east-1",
       BACKUP_PREFIX: "orchestra",
       BACKUP_RETENTION_DAYS: "7",
-      BACKUP_STORES: "postgres:pg_dump redis:redis-rdb",
+      BACKUP_STORES: "postgres:pg_dump redis:redis-rdb weaviate:weaviate-snapshot",
       BACKUP_SECRETS_DIR: "/run/secrets",
       PGHOST: "orchestra-staging-stores-postgres",
       PGPORT: "5432",
@@ -282,22 +304,28 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
       REDIS_HOST: "orchestra-staging-stores-redis",
       REDIS_PORT: "6379",
       REDIS_DATA_DIR: "/data",
+      WEAVIATE_URL: "http://orchestra-staging-stores-weaviate:8080",
+      WEAVIATE_BACKUP_PATH: "/var/lib/weaviate/backups",
     });
     expect(spec.volumes).toEqual([
       { volumeName: "orchestra-staging-stores-redis-data", containerPath: "/data" },
+      { volumeName: "orchestra-staging-stores-weaviate-data", containerPath: "/var/lib/weaviate" },
     ]);
     expect(spec.files?.map((file) => [file.path, file.mode])).toEqual([
       ["/etc/orchestra-backup/crontab", "0644"],
-      ...[...BUCKET_SECRETS, secretFile("databasePassword"), secretFile("redisPassword")].map((file) => [
-        file.path,
-        "0600",
-      ]),
+      ...[
+        ...BUCKET_SECRETS,
+        secretFile("databasePassword"),
+        secretFile("redisPassword"),
+        secretFile("weaviateApiKey"),
+      ].map((file) => [file.path, "0600"]),
     ]);
     expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toBe(
       [
         "# Backups of stack staging (planned by components/backupsPlan.ts); times in UTC.",
         "0 3 * * * orchestra-backup run postgres dump",
         "15 3 * * * orchestra-backup run redis rdb",
+        "30 3 * * * orchestra-backup run weaviate snapshot",
         "",
       ].join("\n"),
     );
@@ -307,6 +335,13 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
     expect(backupOutputs(plan).postgres).toEqual({
       destination: "s3://orchestra-backups-staging/orchestra/staging/postgres/",
       schedule: "logical dump (pg_dump) at 0 3 * * * (cron, UTC)",
+      retentionDays: 7,
+      rpo: "at most 24 hours plus one backup's run time",
+      restore: RESTORE_HOW,
+    });
+    expect(backupOutputs(plan).weaviate).toEqual({
+      destination: "s3://orchestra-backups-staging/orchestra/staging/weaviate/",
+      schedule: "snapshot at 30 3 * * * (cron, UTC)",
       retentionDays: 7,
       rpo: "at most 24 hours plus one backup's run time",
       restore: RESTORE_HOW,
@@ -384,6 +419,7 @@ describe("settings", () => {
     ).toEqual([
       ["team/orchestra/production/postgres/", ["0 22 * * 0", "0 22 * * 1-6"]],
       ["team/orchestra/production/redis/", ["15 * * * *"]],
+      ["team/orchestra/production/weaviate/", ["30 * * * *"]],
     ]);
     expect(fileAt(spec, "/etc/orchestra-backup/crontab")?.content).toBe(
       [
@@ -391,6 +427,7 @@ describe("settings", () => {
         "0 22 * * 0 orchestra-backup run postgres full",
         "0 22 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
+        "30 * * * * orchestra-backup run weaviate snapshot",
         "",
       ].join("\n"),
     );

@@ -95,23 +95,7 @@ export interface BackupsPlan {
    */
   readonly volumes: readonly VolumePlan[];
   readonly postgresArchiving?: PostgresArchiving;
-  /**
-   * Stores the layer runs that the backup image cannot back up yet, each with why: nothing of
-   * theirs is copied. The component warns on every preview and the outputs say so.
-   */
-  readonly notBackedUp: readonly { readonly store: BackupStore; readonly reason: string }[];
 }
-
-/**
- * What the backup image (images/backup) implements. Weaviate's snapshot is planned (method,
- * schedule, the backup-filesystem path) but not in the image: proving it needs a real Weaviate
- * (issue 11), so no container is told to run it and the layer says its data is not backed up.
- */
-const IMAGE_METHODS: readonly BackupMethod[] = ["pgbackrest", "pg_dump", "redis-rdb"];
-
-/** Why a store whose method the image lacks is not backed up (the outputs and the warning). */
-export const NOT_IN_IMAGE =
-  "not backed up: the backup image has no Weaviate snapshot yet (issue 11); back it up by hand with Weaviate's backup API until then";
 
 /** The backup container's limits: pgBackRest compresses with process-max 2; the rest stream. */
 const LIMITS = { memoryMiB: 1024, cpus: 2 };
@@ -160,7 +144,7 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
     (DATA_SERVICES as readonly string[]).includes(store),
   );
   if (running.length === 0) throw new Error(`Backups ${prefix}: the layer runs no store to back up`);
-  const planned: StoreBackupPlan[] = running.map((store) => {
+  const stores: StoreBackupPlan[] = running.map((store) => {
     const method = methodOf(store, wal);
     const backups = settings.schedule[store];
     return {
@@ -179,12 +163,6 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
       encryption: method === "pgbackrest" ? "pgbackrest-aes-256-cbc" : "age",
     };
   });
-  const stores = planned.filter((store) => IMAGE_METHODS.includes(store.method));
-  const notBackedUp = planned
-    .filter((store) => !IMAGE_METHODS.includes(store.method))
-    .map((store) => ({ store: store.store, reason: NOT_IN_IMAGE }));
-  if (stores.length === 0)
-    throw new Error(`Backups ${prefix}: the image backs up none of the layer's stores`);
 
   const storeSpec = (store: BackupStore) => {
     const spec = data.containers.find((container) => container.service === store);
@@ -324,7 +302,6 @@ export function planBackups(prefix: string, input: BackupsPlanSettings): Backups
   return {
     settings: input,
     stores,
-    notBackedUp,
     containers: { [node]: [spec] },
     networkName: data.networkName,
     volumes: pgbackrest !== undefined ? [spool, socket] : [],
@@ -366,23 +343,11 @@ function duration(minutes: number): string {
   return minutes === 1 ? "1 minute" : `${minutes} minutes`;
 }
 
-/** A store the layer runs but does not back up yet, as the outputs show it. */
-export interface NotBackedUpOutput {
-  readonly notBackedUp: string;
-}
-
-/**
- * The `backups` stack output: per store, where its backups go, when, for how long, and how to
- * restore; a store the image cannot back up yet says so instead.
- */
-export function backupOutputs(
-  plan: BackupsPlan,
-): Partial<Record<BackupStore, BackupOutput | NotBackedUpOutput>> {
+/** The `backups` stack output: per store, where its backups go, when, for how long, and how to restore. */
+export function backupOutputs(plan: BackupsPlan): Partial<Record<BackupStore, BackupOutput>> {
   const { settings } = plan.settings;
-  const missing = plan.notBackedUp.map(({ store, reason }) => [store, { notBackedUp: reason }] as const);
-  return Object.fromEntries([
-    ...missing,
-    ...plan.stores.map((planned) => {
+  return Object.fromEntries(
+    plan.stores.map((planned) => {
       const scheduled = planned.schedule
         .map((backup) => `${TYPE_WORDS[backup.type]} at ${backup.cron}`)
         .join(", ");
@@ -405,7 +370,7 @@ export function backupOutputs(
         },
       ] as const;
     }),
-  ]);
+  );
 }
 
 /** Where the restore steps are: `npm run backup -- restore` is not built yet (issue 11). */

@@ -21,7 +21,9 @@
 # server) in <cache root>/versitygw-v1.8.0/bin: about 5 minutes cold (298 s measured on an empty
 # Go module and build cache), a no-op when present; on the cached path too. So does
 # scripts/lint-workflows.sh install, with actionlint v1.7.12 (the workflows' linter) in
-# <cache root>/actionlint-v1.7.12/bin: 38 s cold.
+# <cache root>/actionlint-v1.7.12/bin: 38 s cold. And scripts/weaviate-server.sh install, with
+# Weaviate v1.27.0 (the services tier's real Weaviate, for the backups' snapshot test) in
+# <cache root>/weaviate-v1.27.0/bin: about 7 minutes cold on 2 shared cores, 85 MB.
 #
 # Environment knobs:
 #   ORCHESTRA_TOOLCHAIN_DIR   cache root (default $HOME/.cache/orchestra-toolchain)
@@ -79,6 +81,7 @@ if [[ "${ORCHESTRA_TOOLCHAIN_FORCE:-0}" != "1" ]] && toolchain_ok; then
     log "pulumi $PULUMI_VERSION already built in $BIN (set ORCHESTRA_TOOLCHAIN_FORCE=1 to rebuild)"
     bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
     bash "$(dirname "$0")/s3-server.sh" install
+    bash "$(dirname "$0")/weaviate-server.sh" install
     bash "$(dirname "$0")/lint-workflows.sh" install
     printf '%s\n' "$BIN"
     exit 0
@@ -230,6 +233,7 @@ EOF
 toolchain_ok || die "toolchain incomplete after build"
 bash "$(dirname "$0")/toolchain-docker-plugin.sh" "$BIN"
 bash "$(dirname "$0")/s3-server.sh" install
+bash "$(dirname "$0")/weaviate-server.sh" install
 bash "$(dirname "$0")/lint-workflows.sh" install
 log "done; source $PREFIX/env.sh (PULUMI_HOME=$PULUMI_HOME)"
 printf '%s\n' "$BIN"

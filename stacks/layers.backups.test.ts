@@ -4,7 +4,7 @@
  * secret only as a 0600 file inside a secret envelope and none on any command line, and the
  * outputs per store.
  */
-import { NOT_IN_IMAGE, RESTORE_HOW } from "../components/backupsPlan";
+import { RESTORE_HOW } from "../components/backupsPlan";
 import { build, inputsOf, registered, secretValue, setLayerMocks, TEST_SECRETS } from "./layerMocks";
 
 beforeAll(setLayerMocks);
@@ -48,6 +48,7 @@ describe("production (backups on by default)", () => {
       },
       { volumeName: "orchestra-production-backups-postgres-socket", containerPath: "/var/run/postgresql" },
       { volumeName: "orchestra-production-stores-redis-data", containerPath: "/data" },
+      { volumeName: "orchestra-production-stores-weaviate-data", containerPath: "/var/lib/weaviate" },
     ]);
     const uploads = uploadsOf(backup);
     expect(uploads[0]).toEqual({
@@ -57,6 +58,7 @@ describe("production (backups on by default)", () => {
         "0 3 * * 0 orchestra-backup run postgres full",
         "0 3 * * 1-6 orchestra-backup run postgres diff",
         "15 * * * * orchestra-backup run redis rdb",
+        "30 * * * * orchestra-backup run weaviate snapshot",
         "",
       ].join("\n"),
       permissions: "0644",
@@ -69,7 +71,13 @@ describe("production (backups on by default)", () => {
     const uploads = uploadsOf(backup);
     const secretFiles = uploads.filter((upload) => upload.file.startsWith("/run/secrets/"));
     expect(secretFiles).toEqual(
-      ["backupAccessKeyId", "backupSecretAccessKey", "backupEncryptionKey", "redisPassword"].map((name) => ({
+      [
+        "backupAccessKeyId",
+        "backupSecretAccessKey",
+        "backupEncryptionKey",
+        "redisPassword",
+        "weaviateApiKey",
+      ].map((name) => ({
         file: `/run/secrets/${name}`,
         content: TEST_SECRETS[name as keyof typeof TEST_SECRETS],
         // Readable by the container's root only.
@@ -129,6 +137,12 @@ describe("production (backups on by default)", () => {
       rpo: "at most 1 hour plus one backup's run time",
       restore: RESTORE_HOW,
     });
-    expect(built.backups?.outputs.weaviate).toEqual({ notBackedUp: NOT_IN_IMAGE });
+    expect(built.backups?.outputs.weaviate).toEqual({
+      destination: "s3://orchestra-backups-production/orchestra/production/weaviate/",
+      schedule: "snapshot at 30 * * * * (cron, UTC)",
+      retentionDays: 30,
+      rpo: "at most 1 hour plus one backup's run time",
+      restore: RESTORE_HOW,
+    });
   });
 });
