@@ -389,6 +389,18 @@ let before: Awaited<ReturnType<typeof weaviateState>>;
 let backupId: string;
 let manifest: Manifest;
 
+test("0. a Weaviate with no class yet: the run succeeds, says so and stores nothing", async () => {
+  const run = job(["run", "weaviate", "snapshot"]);
+  expect(run.status).toBe(0);
+  const started = /weaviate (\d{8}T\d{6}Z-snapshot): started/.exec(run.stderr)?.[1];
+  expect(ownLines(run.stderr)).toEqual([
+    `[orchestra-backup] weaviate ${started}: started; writing to s3://${BUCKET}/${PREFIX}/${STACK}/weaviate/${started}/`,
+    `[orchestra-backup] weaviate ${started}: Weaviate ${WEAVIATE_TEST_VERSION} has no classes yet: nothing to back up, nothing stored`,
+  ]);
+  expect((await store.list(STACK, "weaviate")).backups).toEqual([]);
+  expect(snapshotFolders()).toEqual([]);
+});
+
 test("1. Weaviate holds a class of objects with vectors, imported in batches", async () => {
   await api("POST", "/v1/schema", {
     class: CLASS,

@@ -127,8 +127,9 @@ backup_folder() {
 # --- run state -----------------------------------------------------------------------------------
 
 # The container's own filesystem (not a volume: it describes this container's runs).
-#   status/<store>  the store's last run, one line: `ok <backupId> <finishedAt>` or
-#                   `failed <time> <exit code>` (times ISO-8601 UTC with milliseconds)
+#   status/<store>  the store's last run, one line: `ok <backupId> <finishedAt>`, `ok none <time>`
+#                   (nothing to back up yet) or `failed <time> <exit code>` (times ISO-8601 UTC
+#                   with milliseconds)
 #   locks/<store>   the store's run lock (flock), held for the whole run
 STATE_DIR=/var/lib/orchestra-backup
 
@@ -144,6 +145,12 @@ write_status() {
 # manifest otherwise must call it too, or its runs count as failed.
 record_backup() {
   [ -z "${RUN_RESULT:-}" ] || printf 'ok %s %s\n' "$1" "$2" >"$RUN_RESULT"
+}
+
+# Records a run that found nothing to back up (a store that holds no data yet, such as a Weaviate
+# before the application's first class): the run succeeded and wrote nothing; status `ok none <time>`.
+record_nothing() {
+  [ -z "${RUN_RESULT:-}" ] || printf 'ok none %s\n' "$(iso_time "$(date -u +%s.%N)")" >"$RUN_RESULT"
 }
 
 # --- taking a backup -----------------------------------------------------------------------------

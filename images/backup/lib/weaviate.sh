@@ -143,6 +143,16 @@ run_weaviate_snapshot() {
   id="$(weaviate_backup_id "$BACKUP_ID")" || exit 1
   dir="$WEAVIATE_BACKUP_PATH/$id"
   version="$(weaviate_version "weaviate $BACKUP_ID")" || exit 1
+  # Weaviate refuses a backup of nothing ("no available classes to backup"): a new stack's Weaviate,
+  # before the application's first class, is a store with nothing to lose, not a failed run (which
+  # would turn the container unhealthy from the first hour on).
+  code="$(weaviate_api GET /v1/schema)"
+  [ "$code" = 200 ] || die "weaviate $BACKUP_ID: GET /v1/schema at $WEAVIATE_URL answered $code: $(weaviate_said "$code")"
+  if [ "$(jq '.classes // [] | length' "$WORK/response")" = 0 ]; then
+    log "weaviate $BACKUP_ID: Weaviate $version has no classes yet: nothing to back up, nothing stored"
+    record_nothing
+    return 0
+  fi
   log "weaviate $BACKUP_ID: Weaviate $version at $WEAVIATE_URL writing backup $id to $dir"
   WEAVIATE_SNAPSHOT_DIR="$dir"
   code="$(weaviate_api POST /v1/backups/filesystem "{\"id\":\"$id\"}")"
