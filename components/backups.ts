@@ -32,7 +32,7 @@ export interface BackupsArgs {
 
 export class Backups extends pulumi.ComponentResource {
   public readonly plan: BackupsPlan;
-  /** Node key -> the backup container there. */
+  /** Container name -> the backup container (a node may hold more than one: keyed by name, not node). */
   public readonly containers: Readonly<Record<string, DeclaredContainer>>;
   /** Per store: where its backups go, the schedule, retention, RPO and the restore command. */
   public readonly outputs: Partial<Record<BackupStore, BackupOutput>>;
@@ -48,7 +48,7 @@ export class Backups extends pulumi.ComponentResource {
           `Backups ${name}: no Docker provider for node "${node}" (the plan puts a backup container there)`,
         );
       for (const spec of specs) {
-        containers[node] = declareContainer(
+        containers[spec.containerName] = declareContainer(
           spec,
           { secrets: args.secrets, placeholders: {}, networkName: args.networkName },
           { parent: this, provider },
