@@ -11,7 +11,8 @@
  *   of a 0600 temp file removed right after `docker create`, never `-e NAME=value`.
  * - the scratch job: a one-off container of the live backup container's image and environment
  *   with the store's address pointed at the scratch store (REDIS_HOST, PGHOST, WEAVIATE_URL) and
- *   the scratch volumes where the live backup container mounts the live ones; its secret files
+ *   the scratch volumes where the live backup container mounts the live ones (the scratch store is
+ *   reached by its network alias `<store>-drill-<stamp>`); its secret files
  *   (and pgBackRest's config) copied from the live backup container, `docker cp <live>:<dir> - |
  *   docker cp - <scratch>:<parent>`. It runs `orchestra-backup restore ...` as its command.
  * Order: Redis and pgBackRest restore into the stopped scratch volume, then the store starts on
@@ -114,7 +115,7 @@ async function inspect(deps: DrillDeps, container: string): Promise<Inspected> {
   return parseInspect(result.stdout, container);
 }
 
-/** The scratch store's address variables in the job's environment. */
+/** The scratch store's address variables in the job's environment (`scratch`: its network alias). */
 function addressOverrides(target: StoreTarget, scratch: string): Record<string, string> {
   switch (target.method) {
     case "redis-rdb":
@@ -305,6 +306,9 @@ async function drillSteps(
   const liveJob = await inspect(deps, backupContainer);
   const scratchStore = `${target.container}-drill-${stamp}`;
   const scratchJob = `${backupContainer}-drill-${stamp}`;
+  // The job reaches the scratch store by this alias: a container name can pass DNS's 63-character
+  // label limit (a long stack name), and then does not resolve.
+  const alias = `${target.store}-drill-${stamp}`;
   const renamed = new Map(live.volumes.map((volume) => [volume.name, `${volume.name}-drill-${stamp}`]));
   for (const volume of renamed.values()) {
     deps.out(`${prefix}creating volume ${volume}\n`);
@@ -323,6 +327,8 @@ async function drillSteps(
         ...label,
         "--network",
         live.network,
+        "--network-alias",
+        alias,
         ...live.volumes.flatMap((volume) => ["-v", `${renamed.get(volume.name)}:${volume.path}`]),
       ],
       live.image,
@@ -361,7 +367,7 @@ async function drillSteps(
     await createWithEnv(
       deps,
       scratchJob,
-      { ...liveJob.env, ...addressOverrides(target, scratchStore) },
+      { ...liveJob.env, ...addressOverrides(target, alias) },
       [...label, "--network", liveJob.network, ...mounts],
       liveJob.image,
       command,
