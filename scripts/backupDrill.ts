@@ -25,7 +25,7 @@
  */
 import { BACKUP_FILE_PATHS } from "../components/backupsFiles";
 import type { Store } from "../infra/backup/layout";
-import type { DockerResult, EnvFile } from "./backupDocker";
+import { envFileProblem, type DockerResult, type EnvFile } from "./backupDocker";
 import {
   elapsed,
   failureLine,
@@ -261,6 +261,9 @@ async function createWithEnv(
   image: string,
   command: readonly string[],
 ) {
+  // Checked here too, whatever writes the file: a value cut at its line break would be a wrong secret.
+  const problem = envFileProblem(env);
+  if (problem !== undefined) throw new StepError(`the environment for ${name}: ${problem}`);
   let file: EnvFile;
   try {
     file = deps.writeEnvFile(env);
