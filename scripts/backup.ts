@@ -1,5 +1,6 @@
 /**
- * `npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]`
+ * `npm run backup -- list|verify|prune|restore|drill --stack <name> [--store postgres|redis|weaviate]
+ *   [--backup <backupId>] [--at <ISO time> | --latest] [--yes] [--docker-host <url>]`
  *
  * Reads a stack's backups in its bucket (`orchestra:backup` in Pulumi.<stack>.yaml: region, bucket,
  * optional endpoint and prefix) with the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
@@ -18,11 +19,21 @@
  *   newer backup that fails verify is named (exit 1); like any backup, it goes once past the days.
  *   The backups workflow runs it daily for staging and production; pgBackRest expires its own
  *   repository after each backup.
- * restore and drill are not built yet (they come with the restore drills, issue 11): refused, exit 2.
+ * - restore (one --store): verifies the backup (--backup, default the newest complete) as verify
+ *   does and refuses with its line; without --yes prints what it would run and exits 2; with --yes
+ *   drives the backup container's job on the data node through the docker CLI (backupRestore.ts).
+ *   A pgBackRest Postgres is restored to --at <time> or --latest instead of a backup.
+ * - drill: per store, the newest complete backup (verified) restored into scratch containers on the
+ *   node and compared with the live store, the scratch objects removed after (backupDrill.ts).
+ * restore and drill reach the node's Docker engine through DOCKER_HOST (ssh://<sshUser>@<data node
+ * ip>) or --docker-host, else the local engine; container names come from the stack's own plan
+ * (backupTargets.ts), so Pulumi.<stack>.yaml must validate as for preview.
  *
- * Exit codes: 0 listed, every backup verified, or pruned; 1 a verify failed (in prune too),
- * a store had backups but none complete (or was named and had none), nothing was backed up at
- * all, the settings or the layer were invalid or S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
+ * Exit codes: 0 listed, every backup verified, pruned, restored, or every drilled store equal; 1 a
+ * verify failed (in prune, restore and drill too), a store had backups but none complete (or was
+ * named and had none), nothing was backed up at all, the settings or the layer were invalid, S3
+ * failed, a restore or drill step failed, or a drill found a difference; 2 bad arguments, restore
+ * without --yes, or no Pulumi.<stack>.yaml.
  */
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
