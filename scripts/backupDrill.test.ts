@@ -298,3 +298,81 @@ test("parseInspect keeps named volumes only and drops a NONE health check", () =
     volumes: [{ name: "v", path: "/d" }],
   });
 });
+
+test("postgres (pgBackRest): restore --latest into scratch data and spool volumes with pgBackRest's config, then the scratch Postgres replays and leaves recovery", async () => {
+  const target: StoreTarget = {
+    store: "postgres",
+    container: "orchestra-production-stores-postgres",
+    port: 5432,
+    method: "pgbackrest",
+  };
+  const backup = "orchestra-production-backups-data";
+  const spool = "/var/lib/orchestra-backup/pgbackrest-spool";
+  const volumes: [string, string][] = [
+    ["orchestra-production-stores-postgres-data", "/var/lib/postgresql/data"],
+    ["orchestra-production-backups-wal-spool-data", spool],
+    ["orchestra-production-backups-postgres-socket", "/var/run/postgresql"],
+  ];
+  const live = inspectJson({
+    image: "postgres:15.8",
+    cmd: ["postgres", "-c", "archive_mode=on"],
+    env: [`POSTGRES_PASSWORD=${PG_PASSWORD}`],
+    volumes,
+    health: ["CMD-SHELL", "pg_isready -h 127.0.0.1"],
+  });
+  const job = inspectJson({
+    image: "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+    cmd: null,
+    env: ["BACKUP_STACK=production", `WAL_SPOOL=${spool}`],
+    volumes: [...volumes, ["orchestra-production-stores-redis-data", "/data"]],
+  });
+  let recovery = 0;
+  const { calls, docker } = fakeDocker((args, input) => {
+    if (args[0] === "inspect") return { stdout: args[1] === backup ? job : live };
+    if (input === "SELECT pg_is_in_recovery();\n") return { stdout: ++recovery < 3 ? "t\n" : "f\n" };
+    if (input === TABLE_CHECKSUMS) return { stdout: "public.items|3|abc\n" };
+    return undefined;
+  });
+  const envFiles = fakeEnvFiles();
+  const out: string[] = [];
+  const code = await drillStore(
+    {
+      docker,
+      out: (text) => out.push(text),
+      err: (text) => out.push(text),
+      ...fakeClock(),
+      writeEnvFile: envFiles.write,
+    },
+    target,
+    backup,
+    { backupId: "20261129T030000Z-full", finishedAt: "2026-11-29T03:10:00.000Z" },
+    STAMP,
+  );
+  const scratch = `orchestra-production-stores-postgres-drill-${STAMP}`;
+  const scratchJob = `${backup}-drill-${STAMP}`;
+  const mounts = volumes.map(([name, path]) => `-v ${name}-drill-${STAMP}:${path}`).join(" ");
+  const psql = (container: string) => `docker ${psqlArgs(container, 5432).join(" ")}`;
+  expect(calls).toEqual([
+    "docker inspect orchestra-production-stores-postgres",
+    `docker inspect ${backup}`,
+    ...volumes.map(([name]) => `docker volume create ${LABEL} ${name}-drill-${STAMP}`),
+    `docker create --name ${scratchJob} --env-file /tmp/env-1 ${LABEL} --network orchestra-staging-stores-net ${mounts} ghcr.io/ai-cherry/orchestra-backup:1.0.0 orchestra-backup restore postgres --latest`,
+    `docker cp ${backup}:/run/secrets - | docker cp - ${scratchJob}:/run/`,
+    `docker cp ${backup}:/etc/pgbackrest - | docker cp - ${scratchJob}:/etc/`,
+    `docker start -a ${scratchJob}`,
+    `docker create --name ${scratch} --env-file /tmp/env-2 ${LABEL} --network orchestra-staging-stores-net --network-alias postgres-drill-${STAMP} ${mounts} postgres:15.8 postgres -c archive_mode=on`,
+    `docker start ${scratch}`,
+    `docker exec ${scratch} sh -c pg_isready -h 127.0.0.1`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(target.container)} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `${psql(scratch)} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `docker rm -f -v ${scratchJob}`,
+    `docker rm -f -v ${scratch}`,
+    ...volumes.map(([name]) => `docker volume rm ${name}-drill-${STAMP}`),
+  ]);
+  expect(envFiles.files[0].env).toEqual({ BACKUP_STACK: "production", WAL_SPOOL: spool });
+  expect(code).toBe(0);
+  expect(out.join("")).toContain("drill postgres 20261129T030000Z-full: equal\n");
+});

@@ -21,7 +21,10 @@
  * Compared: Redis DBSIZE and DEBUG DIGEST (redis-cli in the container, the password from its own
  * environment as the health check reads it); Postgres each user table's row count and the MD5 of
  * its rows in text order. A live store written after the backup finished differs: the line says
- * so. Weaviate and pgBackRest drills are not built yet (refused, naming why).
+ * so. pgBackRest: the job's `restore postgres --latest` into the scratch data volume (empty, as
+ * it wants) with a scratch spool for the WAL it fetches, pgBackRest's config copied too; the scratch
+ * Postgres replays it and is compared once out of recovery. The Weaviate drill is not built yet
+ * (skipped, naming why).
  */
 import { BACKUP_FILE_PATHS } from "../components/backupsFiles";
 import type { Store } from "../infra/backup/layout";
@@ -35,6 +38,7 @@ import {
   StepError,
   waitFor,
   HEALTH_WAIT_SECONDS,
+  RECOVERY_WAIT_SECONDS,
   type NodeDeps,
 } from "./backupRestore";
 import type { StoreTarget } from "./backupTargets";
@@ -359,6 +363,8 @@ async function drillSteps(
   const runJob = async () => {
     deps.out(`${prefix}restoring ${backup.backupId} with ${scratchJob}\n`);
     scratch.containers.push(scratchJob);
+    // Read-write, whatever the live mount is: the job writes the scratch volumes (a live pgBackRest
+    // container mounts the cluster read-only), and never sees a live store's volume.
     const mounts = liveJob.volumes.flatMap((volume) => {
       const scratchVolume = renamed.get(volume.name);
       return scratchVolume !== undefined ? ["-v", `${scratchVolume}:${volume.path}`] : [];
@@ -392,6 +398,16 @@ async function drillSteps(
     await runJob();
     await startStore();
   }
+  if (target.method === "pgbackrest")
+    // The restored cluster replays the fetched WAL from the scratch spool, then promotes.
+    await waitFor(deps, prefix, `${scratchStore} to leave recovery`, RECOVERY_WAIT_SECONDS, async () => {
+      const result = await deps.docker.run(
+        psqlArgs(scratchStore, target.port),
+        "SELECT pg_is_in_recovery();\n",
+      );
+      const state = result.code === 0 ? result.stdout.trim() : failureLine(result);
+      return { done: state === "f", state: state === "t" ? "replaying WAL" : state };
+    });
   deps.out(`${prefix}comparing ${scratchStore} with ${target.container}\n`);
   switch (target.method) {
     case "redis-rdb":
@@ -420,8 +436,6 @@ export function drillNotBuilt(target: StoreTarget): string | undefined {
   switch (target.method) {
     case "weaviate-snapshot":
       return "not built yet: the Weaviate comparison (object counts per class, nearVector top-10) comes with the job's Weaviate snapshot";
-    case "pgbackrest":
-      return "not built yet: a pgBackRest drill (restore --latest into a scratch volume with a scratch spool) is the next step; `restore --latest` works";
     default:
       return undefined;
   }
