@@ -1,5 +1,6 @@
 /** Pure tier: the drill's docker command lines, its comparison and its clean-up, over a fake docker CLI. */
-import { DRILL_LABEL, drillReport, drillStore, parseInspect, TABLE_CHECKSUMS } from "./backupDrill";
+import { drillReport, TABLE_CHECKSUMS } from "./backupCompare";
+import { DRILL_LABEL, drillStore, parseInspect } from "./backupDrill";
 import { psqlArgs } from "./backupRestore";
 import type { StoreTarget } from "./backupTargets";
 import { fakeClock, fakeDocker, fakeEnvFiles, type Answer } from "./backupTesting";

@@ -18,7 +18,7 @@
  * Order: Redis and pgBackRest restore into the stopped scratch volume, then the store starts on
  * it; pg_dump and Weaviate restore into a running, empty scratch store.
  *
- * Compared: Redis DBSIZE and DEBUG DIGEST (redis-cli in the container, the password from its own
+ * Compared (backupCompare.ts): Redis DBSIZE and DEBUG DIGEST (redis-cli in the container, the password from its own
  * environment as the health check reads it); Postgres each user table's row count and the MD5 of
  * its rows in text order. A live store written after the backup finished differs: the line says
  * so. pgBackRest: the job's `restore postgres --latest` into the scratch data volume (empty, as
@@ -27,7 +27,13 @@
  * (skipped, naming why).
  */
 import { BACKUP_FILE_PATHS } from "../components/backupsFiles";
-import type { Store } from "../infra/backup/layout";
+import {
+  comparePostgres,
+  compareRedis,
+  drillReport,
+  type CompareRow,
+  type DrillBackup,
+} from "./backupCompare";
 import { envFileProblem, type DockerResult, type EnvFile } from "./backupDocker";
 import {
   elapsed,
@@ -42,7 +48,8 @@ import {
   type NodeDeps,
 } from "./backupRestore";
 import type { StoreTarget } from "./backupTargets";
-import { renderTable } from "./costFormat";
+
+export type { DrillBackup } from "./backupCompare";
 
 /** The label on every scratch object; its value is the drill's stamp. */
 export const DRILL_LABEL = "org.orchestra.drill";
@@ -50,13 +57,6 @@ export const DRILL_LABEL = "org.orchestra.drill";
 export interface DrillDeps extends NodeDeps {
   /** Writes a 0600 env file (backupDocker.ts writeEnvFile; a recording fake in tests). */
   readonly writeEnvFile: (env: Readonly<Record<string, string>>) => EnvFile;
-}
-
-/** The backup a drill restores: the newest complete one, verified. */
-export interface DrillBackup {
-  readonly backupId: string;
-  /** Its manifest's finishedAt: writes to the live store after it make the comparison differ. */
-  readonly finishedAt: string;
 }
 
 /** `20261130T221500Z`: a drill's stamp, from its start. */
@@ -140,115 +140,6 @@ function healthExec(container: string, test: readonly string[]): string[] {
   return kind === "CMD-SHELL"
     ? ["exec", container, "sh", "-c", rest.join(" ")]
     : ["exec", container, ...rest];
-}
-
-/** One store's row of the comparison: what was measured, live and restored. */
-export interface CompareRow {
-  readonly check: string;
-  readonly live: string;
-  readonly restored: string;
-}
-
-async function redisValue(deps: DrillDeps, container: string, port: number, command: string) {
-  // The password stays in the container's environment: the shell there expands it.
-  const result = await deps.docker.run([
-    "exec",
-    container,
-    "sh",
-    "-c",
-    `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -p ${port} ${command}`,
-  ]);
-  if (result.code !== 0) return `failed: ${failureLine(result)}`;
-  const value = result.stdout.trim();
-  return /^ERR /.test(value) ? `refused: ${value}` : value;
-}
-
-async function compareRedis(deps: DrillDeps, port: number, live: string, scratch: string) {
-  const rows: CompareRow[] = [];
-  for (const command of ["DBSIZE", "DEBUG DIGEST"])
-    rows.push({
-      check: command,
-      live: await redisValue(deps, live, port, command),
-      restored: await redisValue(deps, scratch, port, command),
-    });
-  return rows;
-}
-
-/**
- * Per user table (relkind r, outside pg_catalog and information_schema): `schema.table|rows|md5`
- * with the MD5 over its rows' text in text order, one psql run (\gexec runs each table's query).
- */
-export const TABLE_CHECKSUMS = `SELECT format(
-  'SELECT %L || ''|'' || count(*) || ''|'' || md5(coalesce(string_agg(t::text, E''\\n'' ORDER BY t::text), '''')) FROM %I.%I t',
-  n.nspname || '.' || c.relname, n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-ORDER BY n.nspname, c.relname
-\\gexec
-`;
-
-async function tableChecksums(deps: DrillDeps, container: string, port: number) {
-  const result = await must(
-    deps,
-    `table checksums in ${container}`,
-    psqlArgs(container, port),
-    TABLE_CHECKSUMS,
-  );
-  const tables = new Map<string, string>();
-  for (const line of result.stdout.split("\n").filter(Boolean)) {
-    const [table, rows, md5] = line.split("|");
-    tables.set(table, `${rows} rows, md5 ${md5}`);
-  }
-  return tables;
-}
-
-async function comparePostgres(deps: DrillDeps, port: number, live: string, scratch: string) {
-  const liveTables = await tableChecksums(deps, live, port);
-  const restoredTables = await tableChecksums(deps, scratch, port);
-  const names = [...new Set([...liveTables.keys(), ...restoredTables.keys()])].sort();
-  return names.map((table) => ({
-    check: table,
-    live: liveTables.get(table) ?? "(no table)",
-    restored: restoredTables.get(table) ?? "(no table)",
-  }));
-}
-
-/** A value the check could not read (an error answer, a failed command): never counts as equal. */
-const UNREAD = /^(refused|failed): /;
-
-/**
- * The comparison as a table and the verdict line: `drill <store> <backupId>: equal`, or what
- * differs (a live store written after the backup's finishedAt differs by those writes) and what
- * could not be read on either side. Pure.
- */
-export function drillReport(store: Store, backup: DrillBackup, rows: readonly CompareRow[]): string {
-  const unread = (row: CompareRow) => UNREAD.test(row.live) || UNREAD.test(row.restored);
-  const table = renderTable(
-    ["check", "live", "restored", ""],
-    rows.map((row) => [
-      row.check,
-      row.live,
-      row.restored,
-      unread(row) ? "NOT READ" : row.live === row.restored ? "equal" : "DIFFERS",
-    ]),
-  );
-  const differing = rows.filter((row) => !unread(row) && row.live !== row.restored).map((row) => row.check);
-  const notRead = rows.filter(unread).map((row) => row.check);
-  const problems = [
-    ...(differing.length > 0
-      ? [
-          `differs in ${differing.join(", ")} (a live store written after the backup finished, ${backup.finishedAt}, differs by those writes; one without writes since must be equal)`,
-        ]
-      : []),
-    ...(notRead.length > 0 ? [`could not read ${notRead.join(", ")}`] : []),
-  ];
-  const verdict =
-    rows.length === 0
-      ? `drill ${store} ${backup.backupId}: nothing to compare`
-      : problems.length === 0
-        ? `drill ${store} ${backup.backupId}: equal`
-        : `drill ${store} ${backup.backupId}: ${problems.join("; ")}`;
-  return `${table}\n${verdict}\n`;
 }
 
 /** What one store's drill creates, for the removal. */
