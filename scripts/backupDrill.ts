@@ -18,9 +18,9 @@
  * Order: Redis and pgBackRest restore into the stopped scratch volume, then the store starts on
  * it; pg_dump and Weaviate restore into a running, empty scratch store.
  *
- * Compared (backupCompare.ts): Redis DBSIZE and DEBUG DIGEST (redis-cli in the container, the password from its own
- * environment as the health check reads it); Postgres each user table's row count and the MD5 of
- * its rows in text order. A live store written after the backup finished differs: the line says
+ * Compared (backupCompare.ts): Redis DBSIZE and DEBUG DIGEST (redis-cli in the container, the
+ * password from its own environment as the health check reads it); Postgres each user table's row
+ * count and the MD5 of its rows in text order. A live store written after the backup finished differs: the line says
  * so. pgBackRest: the job's `restore postgres --latest` into the scratch data volume (empty, as
  * it wants) with a scratch spool for the WAL it fetches, pgBackRest's config copied too; the scratch
  * Postgres replays it and is compared once out of recovery. The Weaviate drill is not built yet
