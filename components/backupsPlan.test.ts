@@ -8,7 +8,7 @@
 import { validateStackConfig } from "../stacks/config";
 import { stackValues } from "../stacks/configFiles";
 import { planLayer } from "../stacks/layerPlan";
-import { backupOutputs, RESTORE_HOW, type BackupsPlan } from "./backupsPlan";
+import { backupOutputs, type BackupsPlan } from "./backupsPlan";
 import { fileSecrets, renderFileSecrets, SECRET_NAMES, type ContainerSpec } from "./containerSpec";
 
 type Edit = (values: Record<string, unknown>) => Record<string, unknown>;
@@ -245,21 +245,24 @@ describe("production: Postgres with WAL archiving, Redis and Weaviate hourly, ke
           "WAL archived continuously (a segment at least every 60 s); full at 0 3 * * 0, differential at 0 3 * * 1-6 (cron, UTC)",
         retentionDays: 30,
         rpo: "at most 5 minutes (point-in-time recovery from the WAL archive)",
-        restore: RESTORE_HOW,
+        restore:
+          'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store postgres --at <ISO time with zone> | --latest --yes (README "Restoring a backup")',
       },
       redis: {
         destination: "s3://orchestra-backups-production/orchestra/production/redis/",
         schedule: "RDB snapshot at 15 * * * * (cron, UTC)",
         retentionDays: 30,
         rpo: "at most 1 hour plus one backup's run time",
-        restore: RESTORE_HOW,
+        restore:
+          'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store redis [--backup <backupId>] --yes (README "Restoring a backup")',
       },
       weaviate: {
         destination: "s3://orchestra-backups-production/orchestra/production/weaviate/",
         schedule: "snapshot at 30 * * * * (cron, UTC)",
         retentionDays: 30,
         rpo: "at most 1 hour plus one backup's run time",
-        restore: RESTORE_HOW,
+        restore:
+          'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store weaviate [--backup <backupId>] --yes (README "Restoring a backup")',
       },
     });
   });
@@ -337,14 +340,16 @@ describe("staging: every store daily, kept 7 days, no WAL archiving", () => {
       schedule: "logical dump (pg_dump) at 0 3 * * * (cron, UTC)",
       retentionDays: 7,
       rpo: "at most 24 hours plus one backup's run time",
-      restore: RESTORE_HOW,
+      restore:
+        'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack staging --store postgres [--backup <backupId>] --yes (README "Restoring a backup")',
     });
     expect(backupOutputs(plan).weaviate).toEqual({
       destination: "s3://orchestra-backups-staging/orchestra/staging/weaviate/",
       schedule: "snapshot at 30 3 * * * (cron, UTC)",
       retentionDays: 7,
       rpo: "at most 24 hours plus one backup's run time",
-      restore: RESTORE_HOW,
+      restore:
+        'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack staging --store weaviate [--backup <backupId>] --yes (README "Restoring a backup")',
     });
   });
 });

@@ -325,7 +325,7 @@ export interface BackupOutput {
   readonly retentionDays: number;
   /** The most committed data a restore may lose, in words. */
   readonly rpo: string;
-  /** How to restore (the README's steps until `npm run backup -- restore` exists). */
+  /** How to restore: the `npm run backup -- restore` command (restoreHow). */
   readonly restore: string;
 }
 
@@ -366,16 +366,22 @@ export function backupOutputs(plan: BackupsPlan): Partial<Record<BackupStore, Ba
           schedule,
           retentionDays: planned.retentionDays,
           rpo,
-          restore: RESTORE_HOW,
+          restore: restoreHow(plan.settings.stack, planned.store, planned.method),
         },
       ] as const;
     }),
   );
 }
 
-/** Where the restore steps are: `npm run backup -- restore` is not built yet (issue 11). */
-export const RESTORE_HOW =
-  'README "Restoring a backup": orchestra-backup restore <store> <backupId> on the data node (npm run backup -- restore is not built yet)';
+/**
+ * The restore command of one store of `stack`, as the stack outputs give it: `npm run backup --
+ * restore` run where Docker reaches the data node (DOCKER_HOST, README "Restoring a backup"); a
+ * pgBackRest Postgres is restored to a time, the others from a backup (default the newest).
+ */
+export function restoreHow(stack: string, store: BackupStore, method: BackupMethod): string {
+  const which = method === "pgbackrest" ? "--at <ISO time with zone> | --latest" : "[--backup <backupId>]";
+  return `DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack ${stack} --store ${store} ${which} --yes (README "Restoring a backup")`;
+}
 
 /**
  * The stores' plan with Postgres's side of WAL archiving applied: its command gains the archive

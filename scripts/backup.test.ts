@@ -10,8 +10,10 @@ import type {
 } from "../infra/backup/backupStore";
 import type { BackupSettings, Store } from "../infra/backup/layout";
 import type { Manifest } from "../infra/backup/manifest";
+import { readFileSync } from "fs";
 import { runBackup, type BackupReader } from "./backup";
 import { BACKUP_USAGE } from "./backupArgs";
+import { fakeClock, fakeDocker, type Answer } from "./backupTesting";
 
 const STACK_FILE = `config:
   orchestra:layer: staging
@@ -25,6 +27,12 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "backup-cli-"));
   writeFileSync(join(root, "Pulumi.staging.yaml"), STACK_FILE);
   writeFileSync(join(root, "Pulumi.bare.yaml"), "config:\n  orchestra:layer: local\n");
+  // Whole stack files, as restore and drill plan them: staging (pg_dump) and production (pgBackRest).
+  for (const stack of ["staging", "production"])
+    writeFileSync(
+      join(root, `Pulumi.${stack}-copy.yaml`),
+      readFileSync(join(__dirname, "..", `Pulumi.${stack}.yaml`)),
+    );
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -95,17 +103,20 @@ function fakeStore(
   return { calls, opened, open: (settings: BackupSettings) => (opened.push(settings), reader) };
 }
 
-async function run(argv: string[], store = fakeStore({})) {
+async function run(argv: string[], store = fakeStore({}), docker = fakeDocker()) {
   const out: string[] = [];
   const err: string[] = [];
+  const hosts: (string | undefined)[] = [];
+  const clock = fakeClock("2026-11-30T12:00:00.000Z");
   const code = await runBackup(argv, {
     out: (text) => out.push(text),
     err: (text) => err.push(text),
     root,
     openStore: store.open,
-    now: () => new Date("2026-11-30T12:00:00.000Z"),
+    ...clock,
+    openDocker: (host) => (hosts.push(host), docker.docker),
   });
-  return { code, out: out.join(""), err: err.join("") };
+  return { code, out: out.join(""), err: err.join(""), hosts };
 }
 
 test("list: a table per store, oldest first, with the state and why a backup is incomplete", async () => {
@@ -116,7 +127,7 @@ test("list: a table per store, oldest first, with the state and why a backup is 
       incomplete("20261130T030000Z-rdb", 1, 7),
     ],
   });
-  expect(await run(["list", "--stack", "staging"], store)).toEqual({
+  expect(await run(["list", "--stack", "staging"], store)).toMatchObject({
     code: 0,
     err: "",
     out: `postgres  s3://orchestra-backups/orchestra/staging/postgres/
@@ -153,7 +164,7 @@ test("verify: the newest complete backup of each store; an empty store is report
     ],
     redis: [complete("20261130T020000Z-rdb", "redis", "x", 1), incomplete("20261130T030000Z-rdb", 1, 7)],
   });
-  expect(await run(["verify", "--stack", "staging"], store)).toEqual({
+  expect(await run(["verify", "--stack", "staging"], store)).toMatchObject({
     code: 0,
     err: "",
     out:
@@ -177,24 +188,24 @@ test("verify fails (exit 1) naming the object, when only incomplete backups exis
     { redis: [complete("20261130T020000Z-rdb", "redis", "x", 1)] },
     { "20261130T020000Z-rdb": { ok: false, line } },
   );
-  expect(await run(["verify", "--stack", "staging", "--store", "redis"], broken)).toEqual({
+  expect(await run(["verify", "--stack", "staging", "--store", "redis"], broken)).toMatchObject({
     code: 1,
     out: "",
     err: `${line}\n`,
   });
 
   const killed = fakeStore({ weaviate: [incomplete("20261130T030000Z-snapshot", 2, 9)] });
-  expect(await run(["verify", "--stack", "staging", "--store", "weaviate"], killed)).toEqual({
+  expect(await run(["verify", "--stack", "staging", "--store", "weaviate"], killed)).toMatchObject({
     code: 1,
     out: "",
     err: "weaviate: no complete backup to verify in s3://orchestra-backups/orchestra/staging/weaviate/ (1 incomplete)\n",
   });
-  expect(await run(["verify", "--stack", "staging", "--store", "redis"])).toEqual({
+  expect(await run(["verify", "--stack", "staging", "--store", "redis"])).toMatchObject({
     code: 1,
     out: "",
     err: "redis: no complete backup to verify in s3://orchestra-backups/orchestra/staging/redis/ (0 incomplete)\n",
   });
-  expect(await run(["verify", "--stack", "staging"])).toEqual({
+  expect(await run(["verify", "--stack", "staging"])).toMatchObject({
     code: 1,
     out:
       "postgres: no backups in s3://orchestra-backups/orchestra/staging/postgres/\n" +
@@ -204,16 +215,18 @@ test("verify fails (exit 1) naming the object, when only incomplete backups exis
   });
 });
 
-test("exit 2 for bad arguments, restore or drill, and a stack with no stack file; 1 for missing settings or an S3 failure", async () => {
-  expect(await run(["drill", "--stack", "staging"])).toEqual({
+test("exit 2 for bad arguments and a stack with no stack file; 1 for missing settings or an S3 failure", async () => {
+  expect(await run(["restore", "--stack", "staging", "--store", "postgres", "--at", "noon"])).toMatchObject({
     code: 2,
     out: "",
-    err: `not built yet: restore and drill come with the restore drills (issue 11)\n${BACKUP_USAGE}\n`,
+    err: `--at "noon": allowed is an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z\n${BACKUP_USAGE}\n`,
+    hosts: [],
   });
-  expect(await run(["list", "--stack", "nope"])).toEqual({
+  expect(await run(["list", "--stack", "nope"])).toMatchObject({
     code: 2,
     out: "",
     err: `no Pulumi.nope.yaml in ${root}: --stack names a stack of this project\n`,
+    hosts: [],
   });
   const bare = await run(["list", "--stack", "bare"]);
   expect(bare.code).toBe(1);
@@ -227,10 +240,11 @@ test("exit 2 for bad arguments, restore or drill, and a stack with no stack file
       "listing s3://orchestra-backups/orchestra/staging/postgres/ failed: AccessDenied: Access Denied",
     );
   };
-  expect(await run(["list", "--stack", "staging"], failing)).toEqual({
+  expect(await run(["list", "--stack", "staging"], failing)).toMatchObject({
     code: 1,
     out: "",
     err: "backup list failed: listing s3://orchestra-backups/orchestra/staging/postgres/ failed: AccessDenied: Access Denied\n",
+    hosts: [],
   });
   expect(failing.calls).toEqual(["destroy"]);
 });
@@ -263,7 +277,7 @@ test("prune: the layer's retention per store, each deletion and what is kept; a 
       },
     },
   );
-  expect(await run(["prune", "--stack", "staging"], store)).toEqual({
+  expect(await run(["prune", "--stack", "staging"], store)).toMatchObject({
     code: 1,
     out: [
       "postgres: kept 20261129T030000Z-dump (newest verified), 7 days retention",
@@ -294,15 +308,129 @@ test("prune refuses a stack whose layer keeps no backups or is not a layer, befo
     "config:\n  orchestra:layer: qa\n  orchestra:backup:\n    region: us-east-1\n    bucket: b-odd\n",
   );
   const store = fakeStore({});
-  expect(await run(["prune", "--stack", "laptop"], store)).toEqual({
+  expect(await run(["prune", "--stack", "laptop"], store)).toMatchObject({
     code: 1,
     out: "",
     err: "Pulumi.laptop.yaml: the local layer keeps no backups, so there is nothing to prune\n",
   });
-  expect(await run(["prune", "--stack", "odd"], store)).toEqual({
+  expect(await run(["prune", "--stack", "odd"], store)).toMatchObject({
     code: 1,
     out: "",
     err: 'Pulumi.odd.yaml: orchestra:layer is "qa"; it must be one of local, integration, staging, production (the layer\'s policy says how long backups are kept)\n',
   });
   expect(store.calls).toEqual([]);
+});
+
+describe("restore and drill", () => {
+  const REDIS_ID = "20261130T031500Z-rdb";
+  const redisBackups = { redis: [complete(REDIS_ID, "redis", "2026-11-30T03:15:04.000Z", 42)] };
+
+  test("restore without --yes: the backup verified through S3, the plan, exit 2; no docker command", async () => {
+    const store = fakeStore(redisBackups);
+    const docker = fakeDocker();
+    const result = await run(["restore", "--stack", "staging-copy", "--store", "redis"], store, docker);
+    expect(result).toEqual({
+      code: 2,
+      err: "",
+      hosts: [],
+      out: `[restore] redis: verified redis ${REDIS_ID}: 1 objects, 10 bytes
+restore redis ${REDIS_ID} on stack staging-copy would run, on the node's Docker engine:
+  docker stop orchestra-staging-copy-stores-redis
+  docker exec orchestra-staging-copy-backups-data orchestra-backup restore redis ${REDIS_ID}
+  docker start orchestra-staging-copy-stores-redis, then wait until it is healthy
+Redis is down meanwhile; the files it replaces are kept in before-restore-<UTC time>/ in its volume.
+Nothing was changed. Run it again with --yes to restore.
+`,
+    });
+    expect(store.calls).toEqual([
+      "list staging-copy redis",
+      `verify staging-copy redis ${REDIS_ID}`,
+      "destroy",
+    ]);
+    expect(docker.calls).toEqual([]);
+  });
+
+  test("restore --yes on the engine named by --docker-host: the planner's containers", async () => {
+    const docker = fakeDocker(((args) =>
+      args[0] === "inspect" ? { stdout: "healthy\n" } : undefined) as Answer);
+    const result = await run(
+      [
+        "restore",
+        "--stack",
+        "staging-copy",
+        "--store",
+        "redis",
+        "--yes",
+        "--docker-host",
+        "ssh://ubuntu@10.0.0.5",
+      ],
+      fakeStore(redisBackups),
+      docker,
+    );
+    expect(result).toMatchObject({ code: 0, err: "", hosts: ["ssh://ubuntu@10.0.0.5"] });
+    expect(docker.calls.slice(0, 3)).toEqual([
+      "docker stop orchestra-staging-copy-stores-redis",
+      `docker exec orchestra-staging-copy-backups-data orchestra-backup restore redis ${REDIS_ID}`,
+      "docker start orchestra-staging-copy-stores-redis",
+    ]);
+  });
+
+  test("a backup that fails verify is refused with verify's line (exit 1), nothing on the node touched", async () => {
+    const line = `redis ${REDIS_ID}: object dump.rdb.age: sha256 ab does not match the manifest's cd`;
+    const docker = fakeDocker();
+    const store = fakeStore(redisBackups, { [REDIS_ID]: { ok: false, line } });
+    for (const argv of [
+      ["restore", "--stack", "staging-copy", "--store", "redis", "--yes"],
+      ["restore", "--stack", "staging-copy", "--store", "redis", "--backup", REDIS_ID, "--yes"],
+    ])
+      expect(await run(argv, store, docker)).toEqual({ code: 1, out: "", err: `${line}\n`, hosts: [] });
+    expect(docker.calls).toEqual([]);
+  });
+
+  test("postgres: pgBackRest needs --at or --latest, pg_dump refuses them (exit 2); weaviate with no complete backup (exit 1)", async () => {
+    expect(await run(["restore", "--stack", "production-copy", "--store", "postgres", "--yes"])).toEqual({
+      code: 2,
+      out: "",
+      err: `postgres on stack production-copy is backed up by pgBackRest with WAL archiving: it is restored to a time, --at <ISO time> or --latest\n${BACKUP_USAGE}\n`,
+      hosts: [],
+    });
+    expect(await run(["restore", "--stack", "staging-copy", "--store", "postgres", "--latest"])).toEqual({
+      code: 2,
+      out: "",
+      err: `--latest: postgres on stack staging-copy is backed up with pg_dump, so it is restored from a backup (--backup <backupId>, default the newest complete), not to a time\n${BACKUP_USAGE}\n`,
+      hosts: [],
+    });
+    expect(await run(["restore", "--stack", "staging-copy", "--store", "weaviate", "--yes"])).toEqual({
+      code: 1,
+      out: "",
+      err: "weaviate: no complete backup to restore in s3://orchestra-backups/orchestra/staging-copy/weaviate/ (0 incomplete)\n",
+      hosts: [],
+    });
+  });
+
+  test("restore and drill refuse a stack file that does not validate as preview would, naming the file", async () => {
+    expect(await run(["drill", "--stack", "staging"])).toEqual({
+      code: 1,
+      out: "",
+      err: expect.stringMatching(/^Pulumi\.staging\.yaml: Stack config has \d+ problems?:\n/),
+      hosts: [],
+    });
+  });
+
+  test("drill: stores without a complete backup fail, weaviate is skipped with why, the total is printed", async () => {
+    const result = await run(
+      ["drill", "--stack", "staging-copy"],
+      fakeStore({ redis: [incomplete("20261130T030000Z-rdb", 1, 7)] }),
+    );
+    expect(result).toEqual({
+      code: 1,
+      hosts: [undefined],
+      err:
+        "postgres: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/postgres/ (0 incomplete)\n" +
+        "redis: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/redis/ (1 incomplete)\n",
+      out:
+        "[drill] skipped: weaviate: drill not built yet: the Weaviate comparison (object counts per class, nearVector top-10) comes with the job's Weaviate snapshot\n" +
+        "[drill] 0 stores drilled in 0.0 s\n",
+    });
+  });
 });

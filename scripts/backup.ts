@@ -1,5 +1,6 @@
 /**
- * `npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]`
+ * `npm run backup -- list|verify|prune|restore|drill --stack <name> [--store postgres|redis|weaviate]
+ *   [--backup <backupId>] [--at <ISO time> | --latest] [--yes] [--docker-host <url>]`
  *
  * Reads a stack's backups in its bucket (`orchestra:backup` in Pulumi.<stack>.yaml: region, bucket,
  * optional endpoint and prefix) with the credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
@@ -18,11 +19,21 @@
  *   newer backup that fails verify is named (exit 1); like any backup, it goes once past the days.
  *   The backups workflow runs it daily for staging and production; pgBackRest expires its own
  *   repository after each backup.
- * restore and drill are not built yet (they come with the restore drills, issue 11): refused, exit 2.
+ * - restore (one --store): verifies the backup (--backup, default the newest complete) as verify
+ *   does and refuses with its line; without --yes prints what it would run and exits 2; with --yes
+ *   drives the backup container's job on the data node through the docker CLI (backupRestore.ts).
+ *   A pgBackRest Postgres is restored to --at <time> or --latest instead of a backup.
+ * - drill: per store, the newest complete backup (verified) restored into scratch containers on the
+ *   node and compared with the live store, the scratch objects removed after (backupDrill.ts).
+ * restore and drill reach the node's Docker engine through DOCKER_HOST (ssh://<sshUser>@<data node
+ * ip>) or --docker-host, else the local engine; container names come from the stack's own plan
+ * (backupTargets.ts), so Pulumi.<stack>.yaml must validate as for preview.
  *
- * Exit codes: 0 listed, every backup verified, or pruned; 1 a verify failed (in prune too),
- * a store had backups but none complete (or was named and had none), nothing was backed up at
- * all, the settings or the layer were invalid or S3 failed; 2 bad arguments, restore or drill, or no Pulumi.<stack>.yaml.
+ * Exit codes: 0 listed, every backup verified, pruned, restored, or every drilled store equal; 1 a
+ * verify failed (in prune, restore and drill too), a store had backups but none complete (or was
+ * named and had none), nothing was backed up at all, the settings or the layer were invalid, S3
+ * failed, a restore or drill step failed, or a drill found a difference; 2 bad arguments, restore
+ * without --yes, or no Pulumi.<stack>.yaml.
  */
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
@@ -34,8 +45,13 @@ import {
   type VerifyOutcome,
 } from "../infra/backup/backupStore";
 import type { BackupSettings, Store } from "../infra/backup/layout";
+import { dockerCli, writeEnvFile, type DockerCli, type EnvFile } from "./backupDocker";
+import { drillNotBuilt, drillStamp, drillStore } from "./backupDrill";
+import { elapsed, restorePlanText, restoreStore } from "./backupRestore";
+import { restoreTargetsFromStackFile, type RestoreTargets } from "./backupTargets";
 import {
   backupSettingsFromStackFile,
+  BACKUP_USAGE,
   BackupUsageError,
   parseBackupArgs,
   retentionDaysFromStackFile,
@@ -57,8 +73,14 @@ export interface BackupDeps {
   /** The project directory, where Pulumi.<stack>.yaml is. */
   readonly root: string;
   readonly openStore: (settings: BackupSettings) => BackupReader;
-  /** The time retention is judged at. @default the clock */
+  /** The time retention is judged at, and restore and drill time their steps by. @default the clock */
   readonly now?: () => Date;
+  /** restore and drill: the docker CLI on the engine given (undefined: DOCKER_HOST, else local). @default dockerCli */
+  readonly openDocker?: (host: string | undefined) => DockerCli;
+  /** restore and drill: waits between polls. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** drill: writes a scratch container's 0600 env file. @default backupDocker.ts writeEnvFile */
+  readonly writeEnvFile?: (env: Readonly<Record<string, string>>) => EnvFile;
 }
 
 /**
@@ -147,6 +169,124 @@ async function prune(
   return failed ? 1 : 0;
 }
 
+/** The store's target, or the line that says why the stack has none (exit 1). */
+function targetOf(targets: RestoreTargets, store: Store) {
+  const target = targets.stores[store];
+  if (target !== undefined) return { target };
+  return { problem: `${store} does not run on stack ${targets.stack}` };
+}
+
+async function restore(
+  args: BackupArgs,
+  store: BackupReader,
+  deps: BackupDeps,
+  targets: RestoreTargets,
+): Promise<number> {
+  const name = args.stores[0];
+  const found = targetOf(targets, name);
+  if (found.target === undefined) {
+    deps.err(`${found.problem}\n`);
+    return 1;
+  }
+  const { target } = found;
+  if (target.method === "pgbackrest" && args.target === undefined) {
+    deps.err(
+      `postgres on stack ${args.stack} is backed up by pgBackRest with WAL archiving: it is restored to a time, --at <ISO time> or --latest${args.backupId !== undefined ? " (not --backup)" : ""}\n${BACKUP_USAGE}\n`,
+    );
+    return 2;
+  }
+  if (target.method !== "pgbackrest" && args.target !== undefined) {
+    deps.err(
+      `${"at" in args.target ? "--at" : "--latest"}: postgres on stack ${args.stack} is backed up with pg_dump, so it is restored from a backup (--backup <backupId>, default the newest complete), not to a time\n${BACKUP_USAGE}\n`,
+    );
+    return 2;
+  }
+  // A point-in-time restore picks its own backup set; the newest complete record is still checked.
+  let backupId = target.method === "pgbackrest" ? undefined : args.backupId;
+  if (backupId === undefined) {
+    const listing = await store.list(args.stack, name);
+    backupId = newestComplete(listing)?.backupId;
+    if (backupId === undefined) {
+      deps.err(
+        `${name}: no complete backup to restore in ${listing.location} (${listing.backups.length} incomplete)\n`,
+      );
+      return 1;
+    }
+  }
+  const outcome = await store.verify(args.stack, name, backupId);
+  if (!outcome.ok) {
+    deps.err(`${outcome.line}\n`);
+    return 1;
+  }
+  deps.out(`[restore] ${name}: ${outcome.line}\n`);
+  if (!args.yes) {
+    deps.out(restorePlanText(target, targets.backupContainer, args.stack, backupId, args.target));
+    return 2;
+  }
+  return restoreStore(nodeDeps(deps, args), target, targets.backupContainer, backupId, args.target);
+}
+
+function nodeDeps(deps: BackupDeps, args: BackupArgs) {
+  return {
+    docker: (deps.openDocker ?? dockerCli)(args.dockerHost),
+    out: deps.out,
+    err: deps.err,
+    now: deps.now ?? (() => new Date()),
+    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    writeEnvFile: deps.writeEnvFile ?? writeEnvFile,
+  };
+}
+
+async function drill(
+  args: BackupArgs,
+  store: BackupReader,
+  deps: BackupDeps,
+  targets: RestoreTargets,
+): Promise<number> {
+  const node = nodeDeps(deps, args);
+  const started = node.now();
+  const stamp = drillStamp(started);
+  const named = args.stores.length === 1;
+  let failed = false;
+  let drilled = 0;
+  for (const name of args.stores) {
+    const found = targetOf(targets, name);
+    const notBuilt = found.target !== undefined ? drillNotBuilt(found.target) : undefined;
+    if (found.target === undefined || notBuilt !== undefined) {
+      const line = found.problem ?? `${name}: drill ${notBuilt}`;
+      if (named) {
+        deps.err(`${line}\n`);
+        return 1;
+      }
+      deps.out(`[drill] skipped: ${line}\n`);
+      continue;
+    }
+    const listing = await store.list(args.stack, name);
+    const newest = newestComplete(listing);
+    if (newest === undefined || newest.judgement.state !== "complete") {
+      deps.err(
+        `${name}: no complete backup to drill in ${listing.location} (${listing.backups.length} incomplete)\n`,
+      );
+      failed = true;
+      continue;
+    }
+    const outcome = await store.verify(args.stack, name, newest.backupId);
+    if (!outcome.ok) {
+      deps.err(`${outcome.line}\n`);
+      failed = true;
+      continue;
+    }
+    deps.out(`[drill] ${name}: ${outcome.line}\n`);
+    const backup = { backupId: newest.backupId, finishedAt: newest.judgement.manifest.finishedAt };
+    drilled += 1;
+    if ((await drillStore(node, found.target, targets.backupContainer, backup, stamp)) !== 0) failed = true;
+  }
+  deps.out(
+    `[drill] ${drilled} store${drilled === 1 ? "" : "s"} drilled in ${elapsed(started, node.now())}\n`,
+  );
+  return failed || drilled === 0 ? 1 : 0;
+}
+
 /** Runs the tool; resolves to its exit code. Rejects only for a programming error. */
 export async function runBackup(argv: readonly string[], deps: BackupDeps): Promise<number> {
   let args: BackupArgs;
@@ -164,10 +304,13 @@ export async function runBackup(argv: readonly string[], deps: BackupDeps): Prom
   }
   let settings: BackupSettings;
   let retentionDays = 0;
+  let targets: RestoreTargets | undefined;
   try {
     const text = readFileSync(file, "utf8");
     settings = backupSettingsFromStackFile(text, args.stack);
     if (args.command === "prune") retentionDays = retentionDaysFromStackFile(text, args.stack);
+    if (args.command === "restore" || args.command === "drill")
+      targets = restoreTargetsFromStackFile(text, args.stack);
   } catch (error) {
     deps.err(`${(error as Error).message}\n`);
     return 1;
@@ -181,6 +324,10 @@ export async function runBackup(argv: readonly string[], deps: BackupDeps): Prom
         return await verify(args, store, deps);
       case "prune":
         return await prune(args, store, deps, retentionDays);
+      case "restore":
+        return await restore(args, store, deps, targets as RestoreTargets);
+      case "drill":
+        return await drill(args, store, deps, targets as RestoreTargets);
     }
   } catch (error) {
     // BackupStoreError: the action, the s3:// key and the server's words, never a credential.

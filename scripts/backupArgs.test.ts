@@ -1,9 +1,10 @@
 /** Pure tier: `npm run backup`'s arguments and the stack file's `orchestra:backup`. */
 import {
+  AT_FORM,
   BACKUP_USAGE,
   backupSettingsFromStackFile,
   BackupUsageError,
-  NOT_BUILT,
+  isRecoveryTime,
   parseBackupArgs,
 } from "./backupArgs";
 
@@ -13,28 +14,119 @@ describe("parseBackupArgs", () => {
       command: "list",
       stack: "staging",
       stores: ["postgres", "redis", "weaviate"],
+      yes: false,
     });
     expect(parseBackupArgs(["--store=redis", "--stack", "pr-12", "verify"])).toEqual({
       command: "verify",
       stack: "pr-12",
       stores: ["redis"],
+      yes: false,
     });
   });
 
-  test("the usage line says restore and drill are not built yet", () => {
+  test("restore: one store, --backup, --at or --latest, --yes, --docker-host; drill: --docker-host", () => {
+    expect(
+      parseBackupArgs([
+        "restore",
+        "--stack",
+        "staging",
+        "--store",
+        "redis",
+        "--backup",
+        "20261130T031500Z-rdb",
+        "--yes",
+        "--docker-host",
+        "ssh://ubuntu@10.0.0.5",
+      ]),
+    ).toEqual({
+      command: "restore",
+      stack: "staging",
+      stores: ["redis"],
+      backupId: "20261130T031500Z-rdb",
+      yes: true,
+      dockerHost: "ssh://ubuntu@10.0.0.5",
+    });
+    expect(
+      parseBackupArgs([
+        "restore",
+        "--stack",
+        "production",
+        "--store",
+        "postgres",
+        "--at",
+        "2026-11-30T10:15:00+01:00",
+      ]),
+    ).toEqual({
+      command: "restore",
+      stack: "production",
+      stores: ["postgres"],
+      target: { at: "2026-11-30T10:15:00+01:00" },
+      yes: false,
+    });
+    expect(
+      parseBackupArgs(["restore", "--stack", "production", "--store", "postgres", "--latest", "--yes"]),
+    ).toEqual({
+      command: "restore",
+      stack: "production",
+      stores: ["postgres"],
+      target: { latest: true },
+      yes: true,
+    });
+    expect(
+      parseBackupArgs(["drill", "--stack", "staging", "--docker-host=unix:///var/run/docker.sock"]),
+    ).toEqual({
+      command: "drill",
+      stack: "staging",
+      stores: ["postgres", "redis", "weaviate"],
+      yes: false,
+      dockerHost: "unix:///var/run/docker.sock",
+    });
+  });
+
+  test("the usage line and the --at form", () => {
     expect(BACKUP_USAGE).toBe(
-      "usage: npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)",
+      "usage: npm run backup -- list|verify|prune|restore|drill --stack <name> [--store postgres|redis|weaviate] [--backup <backupId>] [--at <ISO time> | --latest] [--yes] [--docker-host <url>]",
+    );
+    expect(AT_FORM).toBe(
+      "an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z",
     );
   });
 
   test.each([
-    [[], "a command is needed: list, verify or prune"],
-    [["--stack", "staging"], "a command is needed: list, verify or prune"],
-    [["restore", "--stack", "staging", "--at", "2026-11-30T10:00:00Z"], NOT_BUILT],
-    [["drill", "--stack", "staging"], NOT_BUILT],
-    [["backup", "--stack", "staging"], 'unknown command "backup": allowed are list, verify, prune'],
-    [["list", "verify"], 'unknown argument "verify": allowed are --stack, --store, --at and 1 argument'],
-    [["list", "--all"], 'unknown argument "--all": allowed are --stack, --store, --at and 1 argument'],
+    ["2026-11-30T10:15:00Z", true],
+    ["2026-11-30T10:15Z", true],
+    ["2026-11-30T10:15:00.123456Z", true],
+    ["2026-11-30T10:15:00-05:30", true],
+    ["2026-11-30T10:15:00", false],
+    ["2026-11-30 10:15:00Z", false],
+    ["2026-11-30T10:15:00+0100", false],
+    ["2026-02-30T10:15:00Z", false],
+    ["2026-13-01T10:15:00Z", false],
+    ["2026-11-30T24:00:00Z", false],
+    ["2026-11-30T10:60:00Z", false],
+    ["2026-11-30T10:15:00+15:00", false],
+    ["2026-11-30T10:15:00+01:60", false],
+    ["yesterday", false],
+    ["1764497700", false],
+  ])("isRecoveryTime(%j) is %j", (text, ok) => {
+    expect(isRecoveryTime(text)).toBe(ok);
+  });
+
+  test.each([
+    [[], "a command is needed: list, verify, prune, restore or drill"],
+    [["--stack", "staging"], "a command is needed: list, verify, prune, restore or drill"],
+    [
+      ["backup", "--stack", "staging"],
+      'unknown command "backup": allowed are list, verify, prune, restore, drill',
+    ],
+    [
+      ["list", "verify"],
+      'unknown argument "verify": allowed are --stack, --store, --backup, --at, --latest, --yes, --docker-host and 1 argument',
+    ],
+    [
+      ["list", "--all"],
+      'unknown argument "--all": allowed are --stack, --store, --backup, --at, --latest, --yes, --docker-host and 1 argument',
+    ],
     [
       ["list"],
       "--stack is needed: the stack whose backups to read (its Pulumi.<stack>.yaml names the bucket)",
@@ -50,14 +142,60 @@ describe("parseBackupArgs", () => {
       ["list", "--stack", "s", "--store", "redis", "--store", "weaviate"],
       '--store is given twice ("redis", then "weaviate"): one store, or none for all three',
     ],
-    [["verify", "--stack", "s", "--at", "yesterday"], "--at is for restore, which is not built yet"],
+    [["verify", "--stack", "s", "--at", "2026-11-30T10:15:00Z"], "--at is for restore, not verify"],
+    [["drill", "--stack", "s", "--yes"], "--yes is for restore, not drill"],
+    [["drill", "--stack", "s", "--backup", "20261130T031500Z-rdb"], "--backup is for restore, not drill"],
+    [
+      ["list", "--stack", "s", "--docker-host", "ssh://u@h"],
+      "--docker-host is for restore and drill, not list",
+    ],
+    [["restore", "--stack", "s"], "restore needs --store: one store at a time (postgres, redis or weaviate)"],
+    [["restore", "--stack", "s", "--yes=no", "--store", "redis"], "--yes takes no value"],
+    [
+      ["restore", "--stack", "s", "--store", "redis", "--backup", "20261130T031500Z-dump"],
+      '--backup: backupId "20261130T031500Z-dump": kind "dump" is not a redis backup kind (rdb)',
+    ],
+    [
+      ["restore", "--stack", "s", "--store", "redis", "--backup", "latest"],
+      '--backup: backupId "latest" is not YYYYMMDDTHHMMSSZ-<kind> (UTC start time, e.g. 20261130T101500Z-full)',
+    ],
+    [
+      ["restore", "--stack", "s", "--store", "redis", "--latest"],
+      "--latest is for --store postgres (a point-in-time restore from the WAL archive), not redis",
+    ],
+    [
+      [
+        "restore",
+        "--stack",
+        "s",
+        "--store",
+        "postgres",
+        "--at",
+        "2026-11-30T10:15:00Z",
+        "--backup",
+        "20261130T030000Z-full",
+      ],
+      "--at and --backup: a point-in-time restore picks its backup itself; give one of them",
+    ],
+    [
+      ["restore", "--stack", "s", "--store", "postgres", "--at", "2026-11-30T10:15:00Z", "--latest"],
+      "--at and --latest: give one (a time, or the end of the WAL archive)",
+    ],
+    [
+      ["restore", "--stack", "s", "--store", "postgres", "--at", "yesterday"],
+      `--at "yesterday": allowed is ${AT_FORM}`,
+    ],
+    [
+      ["restore", "--stack", "s", "--store", "postgres", "--at", "2026-11-30T10:15:00"],
+      `--at "2026-11-30T10:15:00": allowed is ${AT_FORM}`,
+    ],
+    [
+      ["drill", "--stack", "s", "--docker-host", "10.0.0.5"],
+      '--docker-host "10.0.0.5": allowed is a Docker engine URL, ssh://user@host, tcp://host:port or unix:///path',
+    ],
   ])("%j is refused: %s", (argv, problem) => {
     expect(() => parseBackupArgs(argv)).toThrow(new BackupUsageError(problem));
     expect(() => parseBackupArgs(argv)).toThrow(`${problem}\n${BACKUP_USAGE}`);
-  });
-
-  test("the not-built message", () => {
-    expect(NOT_BUILT).toBe("not built yet: restore and drill come with the restore drills (issue 11)");
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import * as yaml from "js-yaml";
 import {
+  parseBackupId,
   parseBackupSettings,
   stackNameProblem,
   STORES,
@@ -15,10 +16,11 @@ import { LAYERS, type Layer } from "../stacks/configSchema";
 import { readArgs } from "./cliArgs";
 
 export const BACKUP_USAGE =
-  "usage: npm run backup -- list|verify|prune --stack <name> [--store postgres|redis|weaviate]   (restore, drill and --at <time>: not built yet)";
+  "usage: npm run backup -- list|verify|prune|restore|drill --stack <name> [--store postgres|redis|weaviate] [--backup <backupId>] [--at <ISO time> | --latest] [--yes] [--docker-host <url>]";
 
-/** restore and drill are part of issue 11 but not of this tool yet. */
-export const NOT_BUILT = "not built yet: restore and drill come with the restore drills (issue 11)";
+/** What --at takes: the exact form, as the refusal says it. */
+export const AT_FORM =
+  "an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z";
 
 /** A refused command line: the message, then the usage line. The tool prints it and exits 2. */
 export class BackupUsageError extends Error {
@@ -28,31 +30,71 @@ export class BackupUsageError extends Error {
   }
 }
 
-export type BackupCommand = "list" | "verify" | "prune";
+export type BackupCommand = "list" | "verify" | "prune" | "restore" | "drill";
+
+/** Where a Postgres point-in-time restore goes: a time, or the end of the WAL archive. */
+export type RecoveryTarget = { readonly at: string } | { readonly latest: true };
 
 export interface BackupArgs {
   readonly command: BackupCommand;
   readonly stack: string;
-  /** The stores named by --store, or all three (STORES order) when it is not given. */
+  /** The stores named by --store, or all three (STORES order) when it is not given. restore: exactly one. */
   readonly stores: readonly Store[];
+  /** restore: the backup to restore (--backup); undefined = the store's newest complete backup. */
+  readonly backupId?: string;
+  /** restore --store postgres on a pgBackRest layer: --at <time> (as written) or --latest. */
+  readonly target?: RecoveryTarget;
+  /** restore: --yes, do it (without: say what it would do, exit 2). */
+  readonly yes: boolean;
+  /** restore and drill: the Docker engine (--docker-host); undefined = DOCKER_HOST, else the local engine. */
+  readonly dockerHost?: string;
 }
 
 const FLAGS = {
   stack: { type: "string", twice: "one stack per run" },
   store: { type: "string", twice: "one store, or none for all three" },
-  // Read only so that `restore ... --at <time>` is told restore is not built, not that --at is unknown.
-  at: { type: "string" },
+  backup: { type: "string", twice: "one backup per restore" },
+  at: { type: "string", twice: "one time per restore" },
+  latest: { type: "boolean" },
+  yes: { type: "boolean" },
+  "docker-host": { type: "string", twice: "one engine per run" },
 } as const;
 
-const COMMANDS: readonly string[] = ["list", "verify", "prune"];
+const COMMANDS: readonly string[] = ["list", "verify", "prune", "restore", "drill"];
+
+const AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
- * `argv` (without node and the script) -> the command, stack and stores. Throws BackupUsageError
- * with the first problem (readArgs' for an unknown argument, a flag without its value or given
- * twice), then, in this order: `a command is needed: list, verify or prune`; for restore or
- * drill, NOT_BUILT; `unknown command "x": allowed are list, verify, prune`; `--stack is needed: ...`; a stack
- * name with characters Pulumi does not allow; `--store "x": allowed are postgres, redis,
- * weaviate`; `--at is for restore, which is not built yet`.
+ * Whether `text` is a time --at takes (AT_FORM): the shape, a zone, and fields that exist (no
+ * month 13, February 30, hour 24 or offset beyond 14:00). Pure.
+ */
+export function isRecoveryTime(text: string): boolean {
+  const match = AT.exec(text);
+  if (match === null) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0));
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const fieldsExist =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60;
+  const offsetOk = match[7] === undefined || Number(match[8]) * 60 + Number(match[9]) <= 14 * 60;
+  return year >= 1970 && fieldsExist && offsetOk && Number(match[9] ?? 0) < 60;
+}
+
+const DOCKER_HOST = /^(unix|tcp|ssh):\/\/\S+$/;
+
+/**
+ * `argv` (without node and the script) -> what to do. Throws BackupUsageError with the first
+ * problem (readArgs' for an unknown argument, a flag without its value or given twice), then, in
+ * this order: `a command is needed: ...`; `unknown command "x": allowed are ...`; `--stack is
+ * needed: ...`; a stack name with characters Pulumi does not allow; `--store "x": allowed are
+ * postgres, redis, weaviate`; flags of restore (--backup, --at, --latest, --yes) on another
+ * command, --docker-host on list/verify/prune; restore without --store; --backup that is no
+ * backupId of the store; --at or --latest on a store other than postgres, with --backup, or
+ * together; --at that is not AT_FORM; --docker-host that is no unix://, tcp:// or ssh:// URL.
  */
 export function parseBackupArgs(argv: readonly string[]): BackupArgs {
   const { values, positionals } = readArgs(argv, FLAGS, {
@@ -60,8 +102,8 @@ export function parseBackupArgs(argv: readonly string[]): BackupArgs {
     refuse: (problem) => new BackupUsageError(problem),
   });
   const command = positionals[0];
-  if (command === undefined) throw new BackupUsageError("a command is needed: list, verify or prune");
-  if (command === "restore" || command === "drill") throw new BackupUsageError(NOT_BUILT);
+  if (command === undefined)
+    throw new BackupUsageError("a command is needed: list, verify, prune, restore or drill");
   if (!COMMANDS.includes(command))
     throw new BackupUsageError(`unknown command "${command}": allowed are ${COMMANDS.join(", ")}`);
   if (values.stack === undefined)
@@ -72,11 +114,51 @@ export function parseBackupArgs(argv: readonly string[]): BackupArgs {
   if (stackProblem !== undefined) throw new BackupUsageError(`--stack ${stackProblem}`);
   if (values.store !== undefined && !(STORES as readonly string[]).includes(values.store))
     throw new BackupUsageError(`--store "${values.store}": allowed are ${STORES.join(", ")}`);
-  if (values.at !== undefined) throw new BackupUsageError("--at is for restore, which is not built yet");
+  const store = values.store as Store | undefined;
+  const restoreOnly = (["backup", "at", "latest", "yes"] as const).find((flag) => values[flag] !== undefined);
+  if (command !== "restore" && restoreOnly !== undefined)
+    throw new BackupUsageError(`--${restoreOnly} is for restore, not ${command}`);
+  if (command !== "restore" && command !== "drill" && values["docker-host"] !== undefined)
+    throw new BackupUsageError(`--docker-host is for restore and drill, not ${command}`);
+  if (command === "restore" && store === undefined)
+    throw new BackupUsageError("restore needs --store: one store at a time (postgres, redis or weaviate)");
+  if (values.backup !== undefined && store !== undefined) {
+    try {
+      parseBackupId(values.backup, store);
+    } catch (error) {
+      throw new BackupUsageError(`--backup: ${(error as Error).message}`);
+    }
+  }
+  const timeFlag = values.at !== undefined ? "--at" : values.latest !== undefined ? "--latest" : undefined;
+  if (timeFlag !== undefined && store !== "postgres")
+    throw new BackupUsageError(
+      `${timeFlag} is for --store postgres (a point-in-time restore from the WAL archive), not ${store}`,
+    );
+  if (timeFlag !== undefined && values.backup !== undefined)
+    throw new BackupUsageError(
+      `${timeFlag} and --backup: a point-in-time restore picks its backup itself; give one of them`,
+    );
+  if (values.at !== undefined && values.latest !== undefined)
+    throw new BackupUsageError("--at and --latest: give one (a time, or the end of the WAL archive)");
+  if (values.at !== undefined && !isRecoveryTime(values.at))
+    throw new BackupUsageError(`--at "${values.at}": allowed is ${AT_FORM}`);
+  const dockerHost = values["docker-host"];
+  if (dockerHost !== undefined && !DOCKER_HOST.test(dockerHost))
+    throw new BackupUsageError(
+      `--docker-host "${dockerHost}": allowed is a Docker engine URL, ssh://user@host, tcp://host:port or unix:///path`,
+    );
   return {
     command: command as BackupCommand,
     stack: values.stack,
-    stores: values.store !== undefined ? [values.store as Store] : [...STORES],
+    stores: store !== undefined ? [store] : [...STORES],
+    ...(values.backup !== undefined ? { backupId: values.backup } : {}),
+    ...(values.at !== undefined
+      ? { target: { at: values.at } }
+      : values.latest !== undefined
+        ? { target: { latest: true as const } }
+        : {}),
+    yes: values.yes === true,
+    ...(dockerHost !== undefined ? { dockerHost } : {}),
   };
 }
 

@@ -4,7 +4,6 @@
  * secret only as a 0600 file inside a secret envelope and none on any command line, and the
  * outputs per store.
  */
-import { RESTORE_HOW } from "../components/backupsPlan";
 import { build, inputsOf, registered, secretValue, setLayerMocks, TEST_SECRETS } from "./layerMocks";
 
 beforeAll(setLayerMocks);
@@ -128,21 +127,24 @@ describe("production (backups on by default)", () => {
         "WAL archived continuously (a segment at least every 60 s); full at 0 3 * * 0, differential at 0 3 * * 1-6 (cron, UTC)",
       retentionDays: 30,
       rpo: "at most 5 minutes (point-in-time recovery from the WAL archive)",
-      restore: RESTORE_HOW,
+      restore:
+        'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store postgres --at <ISO time with zone> | --latest --yes (README "Restoring a backup")',
     });
     expect(built.backups?.outputs.redis).toEqual({
       destination: "s3://orchestra-backups-production/orchestra/production/redis/",
       schedule: "RDB snapshot at 15 * * * * (cron, UTC)",
       retentionDays: 30,
       rpo: "at most 1 hour plus one backup's run time",
-      restore: RESTORE_HOW,
+      restore:
+        'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store redis [--backup <backupId>] --yes (README "Restoring a backup")',
     });
     expect(built.backups?.outputs.weaviate).toEqual({
       destination: "s3://orchestra-backups-production/orchestra/production/weaviate/",
       schedule: "snapshot at 30 * * * * (cron, UTC)",
       retentionDays: 30,
       rpo: "at most 1 hour plus one backup's run time",
-      restore: RESTORE_HOW,
+      restore:
+        'DOCKER_HOST=ssh://<sshUser>@<data node ip> npm run backup -- restore --stack production --store weaviate [--backup <backupId>] --yes (README "Restoring a backup")',
     });
   });
 });

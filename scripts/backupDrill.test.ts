@@ -1,0 +1,379 @@
+/** Pure tier: the drill's docker command lines, its comparison and its clean-up, over a fake docker CLI. */
+import { drillReport, TABLE_CHECKSUMS } from "./backupCompare";
+import { DRILL_LABEL, drillStore, parseInspect } from "./backupDrill";
+import { psqlArgs } from "./backupRestore";
+import type { StoreTarget } from "./backupTargets";
+import { fakeClock, fakeDocker, fakeEnvFiles, type Answer } from "./backupTesting";
+
+const STAMP = "20261130T221500Z";
+const BACKUP = "orchestra-staging-backups-data";
+const REDIS_PASSWORD = 'rd-s3cr3t "q\\x';
+const PG_PASSWORD = "pg-s3cr3t:pw\\ 'y";
+const REDIS: StoreTarget = {
+  store: "redis",
+  container: "orchestra-staging-stores-redis",
+  port: 6379,
+  method: "redis-rdb",
+};
+const PG: StoreTarget = {
+  store: "postgres",
+  container: "orchestra-staging-stores-postgres",
+  port: 5432,
+  method: "pg_dump",
+};
+
+/** `docker inspect` JSON as the engine prints it, with what the drill reads. */
+function inspectJson(spec: {
+  image: string;
+  cmd: string[] | null;
+  env: string[];
+  volumes: [string, string][];
+  health?: string[];
+}): string {
+  return JSON.stringify([
+    {
+      Config: {
+        Image: spec.image,
+        Cmd: spec.cmd,
+        Env: spec.env,
+        ...(spec.health !== undefined ? { Healthcheck: { Test: spec.health } } : {}),
+      },
+      HostConfig: { NetworkMode: "orchestra-staging-stores-net" },
+      Mounts: [
+        ...spec.volumes.map(([name, path]) => ({ Type: "volume", Name: name, Destination: path })),
+        { Type: "bind", Source: "/etc/hosts", Destination: "/etc/hosts" },
+      ],
+    },
+  ]);
+}
+
+const REDIS_INSPECT = inspectJson({
+  image: "redis:7.0.15",
+  cmd: ["sh", "-c", "printf ... | redis-server -"],
+  env: [`REDIS_PASSWORD=${REDIS_PASSWORD}`, "PATH=/usr/bin:/bin"],
+  volumes: [["orchestra-staging-stores-redis-data", "/data"]],
+  health: ["CMD-SHELL", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 ping | grep -q PONG'],
+});
+const PG_INSPECT = inspectJson({
+  image: "postgres:15.8",
+  cmd: ["postgres"],
+  env: [
+    `POSTGRES_PASSWORD=${PG_PASSWORD}`,
+    "POSTGRES_USER=orchestra",
+    "POSTGRES_DB=orchestra",
+    "PGPORT=5432",
+  ],
+  volumes: [["orchestra-staging-stores-postgres-data", "/var/lib/postgresql/data"]],
+  health: ["CMD-SHELL", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1'],
+});
+const BACKUP_INSPECT = inspectJson({
+  image: "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+  cmd: ["orchestra-backup", "schedule", "/etc/orchestra-backup/crontab"],
+  env: [
+    "BACKUP_STACK=staging",
+    "REDIS_HOST=orchestra-staging-stores-redis",
+    "REDIS_PORT=6379",
+    "PGHOST=orchestra-staging-stores-postgres",
+  ],
+  volumes: [["orchestra-staging-stores-redis-data", "/data"]],
+});
+
+const DIGEST = "a2e75f90dd6ee0a5d628612c0dd8ed0f7b8e1156";
+
+async function drill(target: StoreTarget, answer: Answer) {
+  const { calls, argvs, docker } = fakeDocker(answer);
+  const envFiles = fakeEnvFiles();
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await drillStore(
+    {
+      docker,
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
+      ...fakeClock(),
+      writeEnvFile: envFiles.write,
+    },
+    target,
+    BACKUP,
+    {
+      backupId: target === REDIS ? "20261130T031500Z-rdb" : "20261130T030000Z-dump",
+      finishedAt: "2026-11-30T03:15:04.120Z",
+    },
+    STAMP,
+  );
+  return { code, calls, argvs, envFiles: envFiles.files, out: out.join(""), err: err.join("") };
+}
+
+const inspected: Answer = (args) => {
+  if (args[0] !== "inspect" || args.length !== 2) return undefined;
+  return {
+    stdout: args[1] === BACKUP ? BACKUP_INSPECT : args[1] === REDIS.container ? REDIS_INSPECT : PG_INSPECT,
+  };
+};
+
+const LABEL = `--label ${DRILL_LABEL}=${STAMP}`;
+const redisCli = (container: string, command: string) =>
+  `docker exec ${container} sh -c REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --no-auth-warning -p 6379 ${command}`;
+
+test("redis: restore into a scratch volume, start a scratch Redis on it, compare, remove; secrets only in env files and the cp pipe", async () => {
+  const result = await drill(REDIS, (args, input) => {
+    const cmd = args.at(-1) ?? "";
+    if (cmd.endsWith("DBSIZE")) return { stdout: "5000\n" };
+    if (cmd.endsWith("DEBUG DIGEST")) return { stdout: `${DIGEST}\n` };
+    if (args[0] === "start" && args[1] === "-a")
+      return { stdout: "[orchestra-backup] redis 20261130T031500Z-rdb: restored into /data\n" };
+    return inspected(args, input);
+  });
+  const scratch = `orchestra-staging-stores-redis-drill-${STAMP}`;
+  const job = `${BACKUP}-drill-${STAMP}`;
+  const volume = `orchestra-staging-stores-redis-data-drill-${STAMP}`;
+  expect(result.calls).toEqual([
+    "docker inspect orchestra-staging-stores-redis",
+    `docker inspect ${BACKUP}`,
+    `docker volume create ${LABEL} ${volume}`,
+    `docker create --name ${job} --env-file /tmp/env-1 ${LABEL} --network orchestra-staging-stores-net -v ${volume}:/data ghcr.io/ai-cherry/orchestra-backup:1.0.0 orchestra-backup restore redis 20261130T031500Z-rdb`,
+    `docker cp ${BACKUP}:/run/secrets - | docker cp - ${job}:/run/`,
+    `docker start -a ${job}`,
+    `docker create --name ${scratch} --env-file /tmp/env-2 ${LABEL} --network orchestra-staging-stores-net --network-alias redis-drill-${STAMP} -v ${volume}:/data redis:7.0.15 sh -c printf ... | redis-server -`,
+    `docker start ${scratch}`,
+    `docker exec ${scratch} sh -c REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 ping | grep -q PONG`,
+    redisCli("orchestra-staging-stores-redis", "DBSIZE"),
+    redisCli(scratch, "DBSIZE"),
+    redisCli("orchestra-staging-stores-redis", "DEBUG DIGEST"),
+    redisCli(scratch, "DEBUG DIGEST"),
+    `docker rm -f -v ${job}`,
+    `docker rm -f -v ${scratch}`,
+    `docker volume rm ${volume}`,
+  ]);
+  expect(result.envFiles).toEqual([
+    {
+      path: "/tmp/env-1",
+      env: {
+        BACKUP_STACK: "staging",
+        REDIS_HOST: `redis-drill-${STAMP}`,
+        REDIS_PORT: "6379",
+        PGHOST: "orchestra-staging-stores-postgres",
+      },
+      removed: true,
+    },
+    { path: "/tmp/env-2", env: { REDIS_PASSWORD, PATH: "/usr/bin:/bin" }, removed: true },
+  ]);
+  expect(result.argvs.flat().some((word) => word.includes("s3cr3t"))).toBe(false);
+  expect(result).toMatchObject({
+    code: 0,
+    err: "",
+    out: [
+      `[drill] redis: creating volume ${volume}`,
+      `[drill] redis: restoring 20261130T031500Z-rdb with ${job}`,
+      "[orchestra-backup] redis 20261130T031500Z-rdb: restored into /data",
+      `[drill] redis: starting ${scratch} (redis:7.0.15)`,
+      `[drill] redis: comparing ${scratch} with orchestra-staging-stores-redis`,
+      "check         live                                      restored",
+      "------------  ----------------------------------------  ----------------------------------------  -----",
+      "DBSIZE        5000                                      5000                                      equal",
+      `DEBUG DIGEST  ${DIGEST}  ${DIGEST}  equal`,
+      "drill redis 20261130T031500Z-rdb: equal",
+      `[drill] redis: removed ${job}, ${scratch}, ${volume}`,
+      "[drill] redis: drill took 0.0 s",
+      "",
+    ].join("\n"),
+  });
+});
+
+test("postgres (pg_dump): a scratch Postgres first, the job's pg_restore into it, per-table checksums compared", async () => {
+  const scratch = `orchestra-staging-stores-postgres-drill-${STAMP}`;
+  let ready = 0;
+  const result = await drill(PG, (args, input) => {
+    if (input === TABLE_CHECKSUMS)
+      return {
+        stdout:
+          args[2] === PG.container
+            ? "public.items|300001|aaa\npublic.notes|3|bbb\n"
+            : "public.items|300000|ccc\npublic.notes|3|bbb\n",
+      };
+    if (args[0] === "exec" && args[1] === scratch)
+      return ++ready < 3 ? { code: 2, stderr: "127.0.0.1:5432 - no response\n" } : undefined;
+    return inspected(args, input);
+  });
+  const job = `${BACKUP}-drill-${STAMP}`;
+  const volume = `orchestra-staging-stores-postgres-data-drill-${STAMP}`;
+  const health = `docker exec ${scratch} sh -c pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB" -h 127.0.0.1`;
+  expect(result.calls).toEqual([
+    "docker inspect orchestra-staging-stores-postgres",
+    `docker inspect ${BACKUP}`,
+    `docker volume create ${LABEL} ${volume}`,
+    `docker create --name ${scratch} --env-file /tmp/env-1 ${LABEL} --network orchestra-staging-stores-net --network-alias postgres-drill-${STAMP} -v ${volume}:/var/lib/postgresql/data postgres:15.8 postgres`,
+    `docker start ${scratch}`,
+    health,
+    health,
+    health,
+    // The live backup container's own volume (Redis's) is not the scratch job's.
+    `docker create --name ${job} --env-file /tmp/env-2 ${LABEL} --network orchestra-staging-stores-net ghcr.io/ai-cherry/orchestra-backup:1.0.0 orchestra-backup restore postgres 20261130T030000Z-dump`,
+    `docker cp ${BACKUP}:/run/secrets - | docker cp - ${job}:/run/`,
+    `docker start -a ${job}`,
+    `docker ${psqlArgs(PG.container, 5432).join(" ")} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `docker ${psqlArgs(scratch, 5432).join(" ")} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `docker rm -f -v ${scratch}`,
+    `docker rm -f -v ${job}`,
+    `docker volume rm ${volume}`,
+  ]);
+  expect(result.envFiles.map((file) => [file.env.PGHOST, file.env.POSTGRES_PASSWORD, file.removed])).toEqual([
+    [undefined, PG_PASSWORD, true],
+    [`postgres-drill-${STAMP}`, undefined, true],
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.out).toContain(
+    `check         live                  restored
+------------  --------------------  --------------------  -------
+public.items  300001 rows, md5 aaa  300000 rows, md5 ccc  DIFFERS
+public.notes  3 rows, md5 bbb       3 rows, md5 bbb       equal
+drill postgres 20261130T030000Z-dump: differs in public.items (a live store written after the backup finished, 2026-11-30T03:15:04.120Z, differs by those writes; one without writes since must be equal)
+`,
+  );
+});
+
+test("a failed step still removes what was created, and says what is left when removal fails", async () => {
+  const volume = `orchestra-staging-stores-redis-data-drill-${STAMP}`;
+  const job = `${BACKUP}-drill-${STAMP}`;
+  const result = await drill(REDIS, (args, input) => {
+    if (args[0] === "start" && args[1] === "-a")
+      return {
+        code: 1,
+        stderr: "[orchestra-backup] ERROR: redis 20261130T031500Z-rdb: object dump.rdb.age: missing\n",
+      };
+    if (args[0] === "volume" && args[1] === "rm") return { code: 1, stderr: "Error: volume is in use\n" };
+    return inspected(args, input);
+  });
+  expect(result.calls.slice(-2)).toEqual([`docker rm -f -v ${job}`, `docker volume rm ${volume}`]);
+  expect(result.code).toBe(1);
+  expect(result.err).toBe(
+    "[drill] redis: the job failed: ERROR: redis 20261130T031500Z-rdb: object dump.rdb.age: missing\n" +
+      `[drill] redis: could not remove ${volume}: remove them by hand (docker ps -a --filter label=${DRILL_LABEL}=${STAMP}; docker volume ls --filter label=${DRILL_LABEL}=${STAMP})\n`,
+  );
+});
+
+test("an environment value with a line break is refused before any container is created", async () => {
+  const result = await drill(REDIS, (args) =>
+    args[0] === "inspect" && args[1] === BACKUP
+      ? { stdout: inspectJson({ image: "i", cmd: null, env: ["X=a\nb"], volumes: [] }) }
+      : inspected(args),
+  );
+  expect(result.err).toBe(
+    `[drill] redis: the environment for ${BACKUP}-drill-${STAMP}: X has a line break, which --env-file cannot carry\n`,
+  );
+  expect(result.calls.filter((call) => call.startsWith("docker create"))).toEqual([]);
+});
+
+describe("drillReport", () => {
+  const backup = { backupId: "20261130T031500Z-rdb", finishedAt: "2026-11-30T03:15:04.120Z" };
+  test("a check that could not be read is never equal, even when both sides answer alike", () => {
+    const refused =
+      'refused: ERR DEBUG command not allowed. If the enable-debug-command option is set to "no"';
+    expect(
+      drillReport("redis", backup, [
+        { check: "DBSIZE", live: "5", restored: "5" },
+        { check: "DEBUG DIGEST", live: refused, restored: refused },
+      ])
+        .split("\n")
+        .at(-2),
+    ).toBe("drill redis 20261130T031500Z-rdb: could not read DEBUG DIGEST");
+  });
+  test("nothing to compare", () => {
+    expect(drillReport("postgres", backup, [])).toBe(
+      "check  live  restored\n-----  ----  --------  -\ndrill postgres 20261130T031500Z-rdb: nothing to compare\n",
+    );
+  });
+});
+
+test("parseInspect keeps named volumes only and drops a NONE health check", () => {
+  expect(
+    parseInspect(
+      inspectJson({ image: "i", cmd: null, env: ["A=b=c"], volumes: [["v", "/d"]], health: ["NONE"] }),
+      "c",
+    ),
+  ).toEqual({
+    image: "i",
+    cmd: [],
+    env: { A: "b=c" },
+    network: "orchestra-staging-stores-net",
+    volumes: [{ name: "v", path: "/d" }],
+  });
+});
+
+test("postgres (pgBackRest): restore --latest into scratch data and spool volumes with pgBackRest's config, then the scratch Postgres replays and leaves recovery", async () => {
+  const target: StoreTarget = {
+    store: "postgres",
+    container: "orchestra-production-stores-postgres",
+    port: 5432,
+    method: "pgbackrest",
+  };
+  const backup = "orchestra-production-backups-data";
+  const spool = "/var/lib/orchestra-backup/pgbackrest-spool";
+  const volumes: [string, string][] = [
+    ["orchestra-production-stores-postgres-data", "/var/lib/postgresql/data"],
+    ["orchestra-production-backups-wal-spool-data", spool],
+    ["orchestra-production-backups-postgres-socket", "/var/run/postgresql"],
+  ];
+  const live = inspectJson({
+    image: "postgres:15.8",
+    cmd: ["postgres", "-c", "archive_mode=on"],
+    env: [`POSTGRES_PASSWORD=${PG_PASSWORD}`],
+    volumes,
+    health: ["CMD-SHELL", "pg_isready -h 127.0.0.1"],
+  });
+  const job = inspectJson({
+    image: "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+    cmd: null,
+    env: ["BACKUP_STACK=production", `WAL_SPOOL=${spool}`],
+    volumes: [...volumes, ["orchestra-production-stores-redis-data", "/data"]],
+  });
+  let recovery = 0;
+  const { calls, docker } = fakeDocker((args, input) => {
+    if (args[0] === "inspect") return { stdout: args[1] === backup ? job : live };
+    if (input === "SELECT pg_is_in_recovery();\n") return { stdout: ++recovery < 3 ? "t\n" : "f\n" };
+    if (input === TABLE_CHECKSUMS) return { stdout: "public.items|3|abc\n" };
+    return undefined;
+  });
+  const envFiles = fakeEnvFiles();
+  const out: string[] = [];
+  const code = await drillStore(
+    {
+      docker,
+      out: (text) => out.push(text),
+      err: (text) => out.push(text),
+      ...fakeClock(),
+      writeEnvFile: envFiles.write,
+    },
+    target,
+    backup,
+    { backupId: "20261129T030000Z-full", finishedAt: "2026-11-29T03:10:00.000Z" },
+    STAMP,
+  );
+  const scratch = `orchestra-production-stores-postgres-drill-${STAMP}`;
+  const scratchJob = `${backup}-drill-${STAMP}`;
+  const mounts = volumes.map(([name, path]) => `-v ${name}-drill-${STAMP}:${path}`).join(" ");
+  const psql = (container: string) => `docker ${psqlArgs(container, 5432).join(" ")}`;
+  expect(calls).toEqual([
+    "docker inspect orchestra-production-stores-postgres",
+    `docker inspect ${backup}`,
+    ...volumes.map(([name]) => `docker volume create ${LABEL} ${name}-drill-${STAMP}`),
+    `docker create --name ${scratchJob} --env-file /tmp/env-1 ${LABEL} --network orchestra-staging-stores-net ${mounts} ghcr.io/ai-cherry/orchestra-backup:1.0.0 orchestra-backup restore postgres --latest`,
+    `docker cp ${backup}:/run/secrets - | docker cp - ${scratchJob}:/run/`,
+    `docker cp ${backup}:/etc/pgbackrest - | docker cp - ${scratchJob}:/etc/`,
+    `docker start -a ${scratchJob}`,
+    `docker create --name ${scratch} --env-file /tmp/env-2 ${LABEL} --network orchestra-staging-stores-net --network-alias postgres-drill-${STAMP} ${mounts} postgres:15.8 postgres -c archive_mode=on`,
+    `docker start ${scratch}`,
+    `docker exec ${scratch} sh -c pg_isready -h 127.0.0.1`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(scratch)} <<< SELECT pg_is_in_recovery();`,
+    `${psql(target.container)} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `${psql(scratch)} <<< ${TABLE_CHECKSUMS.trim()}`,
+    `docker rm -f -v ${scratchJob}`,
+    `docker rm -f -v ${scratch}`,
+    ...volumes.map(([name]) => `docker volume rm ${name}-drill-${STAMP}`),
+  ]);
+  expect(envFiles.files[0].env).toEqual({ BACKUP_STACK: "production", WAL_SPOOL: spool });
+  expect(code).toBe(0);
+  expect(out.join("")).toContain("drill postgres 20261129T030000Z-full: equal\n");
+});
