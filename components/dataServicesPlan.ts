@@ -100,12 +100,14 @@ function storeSpec(
         secretEnv: { REDIS_PASSWORD: "redisPassword" },
         secretEnvTemplates: {},
         // Config on stdin: `--requirepass <pw>` would put the password on redis-server's command line.
+        // `enable-debug-command local`: DEBUG DIGEST (the backup drill's comparison, run with
+        // redis-cli inside this container) from local connections only; Redis 7 refuses DEBUG otherwise.
         // The password is written double-quoted with `\` and `"` escaped, so spaces and quotes in it
         // do not break redis.conf's parser ("Unbalanced quotes in configuration line").
         command: [
           "sh",
           "-c",
-          `printf 'requirepass "%s"\\nappendonly yes\\ndir /data\\nport ${port}\\n' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')" | redis-server -`,
+          `printf 'requirepass "%s"\\nappendonly yes\\ndir /data\\nport ${port}\\nenable-debug-command local\\n' "$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')" | redis-server -`,
         ],
         healthCheck: health([
           "CMD-SHELL",

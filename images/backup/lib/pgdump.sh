@@ -55,7 +55,9 @@ restore_postgres_dump() {
   decrypt_object "$key" | pg_restore -w --clean --if-exists --single-transaction -d "$PGDATABASE" 2>"$WORK/pg_restore.err"
   local statuses=("${PIPESTATUS[@]}")
   set -e
-  [ "${statuses[0]}" = 0 ] || die "postgres $id: decrypting $key failed (age)"
+  # pg_restore first: when it fails (it cannot connect, say), age dies writing into the closed pipe,
+  # and blaming age would send the operator after the key.
   [ "${statuses[1]}" = 0 ] || die "postgres $id: pg_restore failed (nothing applied: one transaction): $(tail -n 3 "$WORK/pg_restore.err" | tr '\n' ' ')"
+  [ "${statuses[0]}" = 0 ] || die "postgres $id: decrypting $key failed (age)"
   log "postgres $id: restored into $PGDATABASE"
 }
