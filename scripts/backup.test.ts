@@ -219,7 +219,7 @@ test("exit 2 for bad arguments and a stack with no stack file; 1 for missing set
   expect(await run(["restore", "--stack", "staging", "--store", "postgres", "--at", "noon"])).toMatchObject({
     code: 2,
     out: "",
-    err: `--at "noon": allowed is an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z\n${BACKUP_USAGE}\n`,
+    err: `--at "noon": allowed is an ISO 8601 time with seconds and a zone, YYYY-MM-DDTHH:MM:SS[.fraction of up to 6 digits] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z\n${BACKUP_USAGE}\n`,
     hosts: [],
   });
   expect(await run(["list", "--stack", "nope"])).toMatchObject({

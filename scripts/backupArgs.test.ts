@@ -88,13 +88,15 @@ describe("parseBackupArgs", () => {
       "usage: npm run backup -- list|verify|prune|restore|drill --stack <name> [--store postgres|redis|weaviate] [--backup <backupId>] [--at <ISO time> | --latest] [--yes] [--docker-host <url>]",
     );
     expect(AT_FORM).toBe(
-      "an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z",
+      "an ISO 8601 time with seconds and a zone, YYYY-MM-DDTHH:MM:SS[.fraction of up to 6 digits] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z",
     );
   });
 
   test.each([
     ["2026-11-30T10:15:00Z", true],
-    ["2026-11-30T10:15Z", true],
+    ["2026-11-30T10:15Z", false],
+    ["2026-11-30T10:15+01:00", false],
+    ["2026-11-30T10:15:00.1234567Z", false],
     ["2026-11-30T10:15:00.123456Z", true],
     ["2026-11-30T10:15:00-05:30", true],
     ["2026-11-30T10:15:00", false],
@@ -228,6 +230,15 @@ describe("backupSettingsFromStackFile", () => {
     });
   });
 
+  test("the stack's own keys (enabled, hourUtc, the cost estimate) are accepted; the location is read", () => {
+    expect(
+      backupSettingsFromStackFile(
+        "config:\n  orchestra:backup:\n    enabled: true\n    region: us-east-1\n    bucket: b-1\n    hourUtc: 4\n    estimateGiB: 50\n    usdPerGiBMonth: 0.02\n",
+        "integration",
+      ),
+    ).toEqual({ region: "us-east-1", bucket: "b-1", prefix: "orchestra" });
+  });
+
   test.each([
     [
       "config:\n  orchestra:layer: staging\n",
@@ -244,7 +255,11 @@ describe("backupSettingsFromStackFile", () => {
     ],
     [
       "config:\n  orchestra:backup:\n    region: us-east-1\n    bucket: B\n    retention: 7\n",
-      "Pulumi.staging.yaml: orchestra:backup.bucket must be an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit\nPulumi.staging.yaml: orchestra:backup.retention is not a backup setting (orchestra:backup has endpoint, region, bucket and prefix)",
+      'Pulumi.staging.yaml: orchestra:backup.bucket = "B": must be an S3 bucket name: 3 to 63 characters, lowercase letters, digits, "." and "-", starting and ending with a letter or digit, e.g. orchestra-backups-production; fix with `pulumi config set --path \'backup.bucket\' <value>`\nPulumi.staging.yaml: orchestra:backup.retention = (not shown: it may be a credential): not a backup setting (a backup has enabled, endpoint, region, bucket, prefix, hourUtc, estimateGiB and usdPerGiBMonth; its credentials are the secrets backupAccessKeyId and backupSecretAccessKey); remove it with `pulumi config rm --path \'backup.retention\'`',
+    ],
+    [
+      "config:\n  orchestra:backup:\n    region: us-east-1\n    bucket: b-1\n    hourUtc: 25\n",
+      "Pulumi.staging.yaml: orchestra:backup.hourUtc = 25: must be a whole hour from 0 to 23 (UTC); fix with `pulumi config set --path 'backup.hourUtc' <value>`",
     ],
     [
       "config: [\n",

@@ -13,6 +13,7 @@ import {
 } from "../infra/backup/layout";
 import { environmentPolicy } from "../stacks/policy";
 import { LAYERS, type Layer } from "../stacks/configSchema";
+import { plainKeyProblems } from "../stacks/configParse";
 import { readArgs } from "./cliArgs";
 
 export const BACKUP_USAGE =
@@ -20,7 +21,7 @@ export const BACKUP_USAGE =
 
 /** What --at takes: the exact form, as the refusal says it. */
 export const AT_FORM =
-  "an ISO 8601 time with a zone, YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z";
+  "an ISO 8601 time with seconds and a zone, YYYY-MM-DDTHH:MM:SS[.fraction of up to 6 digits] then Z or +HH:MM or -HH:MM, e.g. 2026-11-30T10:15:00Z";
 
 /** A refused command line: the message, then the usage line. The tool prints it and exits 2. */
 export class BackupUsageError extends Error {
@@ -62,7 +63,10 @@ const FLAGS = {
 
 const COMMANDS: readonly string[] = ["list", "verify", "prune", "restore", "drill"];
 
-const AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+// The job's PGBR_TIME_FORM (images/backup/lib/pgbackrest.sh) exactly: seconds required, at most
+// microseconds (Postgres's precision). A time the job would refuse must be refused here, before the
+// CLI stops anything.
+const AT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * Whether `text` is a time --at takes (AT_FORM): the shape, a zone, and fields that exist (no
@@ -179,6 +183,9 @@ const EXAMPLE = `e.g.
     bucket: my-orchestra-backups
 (endpoint: an S3-compatible server's https URL, omitted for AWS S3; prefix: default "orchestra")`;
 
+/** The keys of `orchestra:backup` that say where the backups are (layout.ts BackupSettings). */
+const LOCATION_KEYS = ["endpoint", "region", "bucket", "prefix"] as const;
+
 /**
  * `Pulumi.<stack>.yaml`'s text -> its `orchestra:backup` settings (layout.ts parseBackupSettings:
  * an object, or its JSON text). Throws an Error that names the file, the key and the fix: no such
@@ -194,8 +201,25 @@ export function backupSettingsFromStackFile(text: string, stack: string): Backup
     throw new Error(
       `${file}: orchestra:backup is a secret; set it as plain values (the bucket is no secret; the credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), ${EXAMPLE}`,
     );
+  let data: unknown = value;
+  if (typeof value === "string") {
+    try {
+      data = JSON.parse(value) as unknown;
+    } catch {
+      // parseBackupSettings refuses the text with its own words.
+    }
+  }
+  if (typeof data === "object" && data !== null && !Array.isArray(data)) {
+    // The whole value is checked as preview checks it (configSchema.ts backupSchema owns its keys:
+    // enabled, hourUtc and the cost estimate too); the bucket's location is the part read here.
+    const problems = plainKeyProblems("backup", data);
+    if (problems.length > 0) throw new Error(problems.map((problem) => `${file}: ${problem}`).join("\n"));
+    data = Object.fromEntries(
+      Object.entries(data).filter(([key]) => (LOCATION_KEYS as readonly string[]).includes(key)),
+    );
+  }
   try {
-    return parseBackupSettings(value);
+    return parseBackupSettings(data);
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message.split("\n").join(`\n${file}: `)}`);
   }

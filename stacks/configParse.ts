@@ -56,6 +56,28 @@ function unknownKeyProblem(
   return `orchestra:${where} = ${shown}: ${message}; remove it with \`pulumi config rm --path '${where}'\``;
 }
 
+function issueProblems(
+  raw: Record<string, unknown>,
+  key: string,
+  issues: readonly z.core.$ZodIssue[],
+): string[] {
+  return issues.flatMap((issue) => {
+    const path = [key, ...issue.path];
+    return issue.code === "unrecognized_keys"
+      ? issue.keys.map((name) => unknownKeyProblem(raw, [...path, name], issue.message))
+      : [schemaProblem(raw, path, issue.message)];
+  });
+}
+
+/**
+ * The problems of one plain key's value alone, in preview's words (`orchestra:backup.hourUtc = 25:
+ * must be ...`), for a tool that reads only that key (npm run backup reads `backup`). [] when valid.
+ */
+export function plainKeyProblems(key: keyof RawConfig, value: unknown): string[] {
+  const parsed = rawConfigSchema.shape[key].safeParse(value);
+  return parsed.success ? [] : issueProblems({ [key]: value }, key, parsed.error.issues);
+}
+
 /** The entries of a list or map that pass `entry`, so the rules can still check them. */
 function passingEntries(value: unknown, entry: z.ZodType, asList: boolean): unknown {
   if (asList) return Array.isArray(value) ? value.filter((item) => entry.safeParse(item).success) : [];
@@ -90,12 +112,7 @@ export function parseKeys(raw: Record<string, unknown>): ParsedKeys {
       continue;
     }
     broken.add(key);
-    for (const issue of parsed.error.issues) {
-      const path = [key, ...issue.path];
-      if (issue.code === "unrecognized_keys")
-        problems.push(...issue.keys.map((name) => unknownKeyProblem(raw, [...path, name], issue.message)));
-      else problems.push(schemaProblem(raw, path, issue.message));
-    }
+    problems.push(...issueProblems(raw, key, parsed.error.issues));
     // A mistake elsewhere in `monitoring` or `backup` must not hide whether it runs: that decides
     // the ports checked and the secrets required.
     if (key === "monitoring" || key === "backup") {
