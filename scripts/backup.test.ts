@@ -417,7 +417,7 @@ Nothing was changed. Run it again with --yes to restore.
     });
   });
 
-  test("drill: stores without a complete backup fail, weaviate is skipped with why, the total is printed", async () => {
+  test("drill: stores without a complete backup fail, each named, the total is printed", async () => {
     const result = await run(
       ["drill", "--stack", "staging-copy"],
       fakeStore({ redis: [incomplete("20261130T030000Z-rdb", 1, 7)] }),
@@ -427,10 +427,9 @@ Nothing was changed. Run it again with --yes to restore.
       hosts: [undefined],
       err:
         "postgres: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/postgres/ (0 incomplete)\n" +
-        "redis: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/redis/ (1 incomplete)\n",
-      out:
-        "[drill] skipped: weaviate: drill not built yet: the Weaviate comparison (object counts per class, nearVector top-10) comes with the job's Weaviate snapshot\n" +
-        "[drill] 0 stores drilled in 0.0 s\n",
+        "redis: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/redis/ (1 incomplete)\n" +
+        "weaviate: no complete backup to drill in s3://orchestra-backups/orchestra/staging-copy/weaviate/ (0 incomplete)\n",
+      out: "[drill] 0 stores drilled in 0.0 s\n",
     });
   });
 });

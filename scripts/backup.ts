@@ -46,7 +46,7 @@ import {
 } from "../infra/backup/backupStore";
 import type { BackupSettings, Store } from "../infra/backup/layout";
 import { dockerCli, writeEnvFile, type DockerCli, type EnvFile } from "./backupDocker";
-import { drillNotBuilt, drillStamp, drillStore } from "./backupDrill";
+import { drillStamp, drillStore } from "./backupDrill";
 import { elapsed, restorePlanText, restoreStore } from "./backupRestore";
 import { restoreTargetsFromStackFile, type RestoreTargets } from "./backupTargets";
 import {
@@ -251,14 +251,12 @@ async function drill(
   let drilled = 0;
   for (const name of args.stores) {
     const found = targetOf(targets, name);
-    const notBuilt = found.target !== undefined ? drillNotBuilt(found.target) : undefined;
-    if (found.target === undefined || notBuilt !== undefined) {
-      const line = found.problem ?? `${name}: drill ${notBuilt}`;
+    if (found.target === undefined) {
       if (named) {
-        deps.err(`${line}\n`);
+        deps.err(`${found.problem}\n`);
         return 1;
       }
-      deps.out(`[drill] skipped: ${line}\n`);
+      deps.out(`[drill] skipped: ${found.problem}\n`);
       continue;
     }
     const listing = await store.list(args.stack, name);

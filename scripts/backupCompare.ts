@@ -2,10 +2,14 @@
  * What a drill compares, live store against its scratch copy (backupDrill.ts), and how it reports
  * it: Redis DBSIZE and DEBUG DIGEST through redis-cli in each container (the password from the
  * container's own environment, as the health check reads it); Postgres, per user table, the row
- * count and the MD5 of its rows in text order (psql over the container's local socket).
+ * count and the MD5 of its rows in text order (psql over the container's local socket); Weaviate,
+ * per class, the object count and the nearVector top-10 ids of a few of its own vectors (Weaviate's
+ * REST and GraphQL API through wget in the live backup container, the API key from its secret file).
  */
+import { createHash } from "crypto";
+import { BACKUP_FILE_PATHS } from "../components/backupsFiles";
 import type { Store } from "../infra/backup/layout";
-import { failureLine, must, psqlArgs, type NodeDeps } from "./backupRestore";
+import { failureLine, must, psqlArgs, StepError, type NodeDeps } from "./backupRestore";
 import { renderTable } from "./costFormat";
 
 /** The backup a drill restores: the newest complete one, verified. */
@@ -84,6 +88,151 @@ export async function comparePostgres(deps: NodeDeps, port: number, live: string
     live: liveTables.get(table) ?? "(no table)",
     restored: restoredTables.get(table) ?? "(no table)",
   }));
+}
+
+/**
+ * One request to Weaviate's API: bash in the live backup container (GNU wget, and the key in its
+ * secret file), `$1` the URL; a JSON body on stdin makes it a POST. The key goes into a 0600 wgetrc
+ * in a temp directory removed on exit (wget's `--config` must be a regular file: a `<(...)` pipe is
+ * refused), so it is on no argv, here or in the container; printf is bash's own. Weaviate's answer
+ * on stdout, error answers too; on an HTTP error, wget's last line on stderr and exit 1.
+ */
+export const WEAVIATE_REQUEST = `set -eu
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+key="$(cat ${BACKUP_FILE_PATHS.secretsDir}/weaviateApiKey)"
+case "$key" in *[$'\\n\\r']*) echo "the weaviateApiKey secret holds a line break" >&2; exit 1 ;; esac
+(umask 077 && printf 'header = Authorization: Bearer %s\\n' "$key" >"$dir/wgetrc")
+body="$(cat)"
+url="$1"
+set --
+[ -z "$body" ] || set -- --method=POST --header="Content-Type: application/json" --body-data="$body"
+wget -nv -O - --content-on-error --tries=1 --timeout=60 --config="$dir/wgetrc" "$@" "$url" 2>"$dir/log" ||
+  { tail -n 1 "$dir/log" >&2; exit 1; }
+`;
+
+/** `docker exec` arguments for one WEAVIATE_REQUEST to `url` in `container` (`-i`: a body on stdin). */
+export function weaviateRequestArgs(container: string, url: string, post: boolean): string[] {
+  return [
+    "exec",
+    ...(post ? ["-i"] : []),
+    container,
+    "bash",
+    "-c",
+    WEAVIATE_REQUEST,
+    "weaviate-request",
+    url,
+  ];
+}
+
+type Answer = { readonly value: unknown } | { readonly unread: string };
+
+/** Weaviate's JSON answer, or why it could not be read (`failed: ...`, GraphQL's `refused: ...`). */
+async function weaviateAsk(deps: NodeDeps, container: string, url: string, query?: string): Promise<Answer> {
+  const body = query === undefined ? undefined : JSON.stringify({ query });
+  const result = await deps.docker.run(weaviateRequestArgs(container, url, body !== undefined), body);
+  if (result.code !== 0) return { unread: `failed: ${failureLine(result)}` };
+  let answer: { data?: unknown; errors?: { message?: string }[] };
+  try {
+    answer = JSON.parse(result.stdout) as typeof answer;
+  } catch {
+    return { unread: `failed: not JSON: ${result.stdout.slice(0, 200)}` };
+  }
+  if (query !== undefined && answer.errors !== undefined)
+    return { unread: `refused: ${answer.errors.map((error) => error.message).join("; ")}` };
+  return { value: query !== undefined ? answer.data : answer };
+}
+
+async function weaviateClasses(deps: NodeDeps, container: string, base: string): Promise<string[]> {
+  const answer = await weaviateAsk(deps, container, `${base}/v1/schema`);
+  if ("unread" in answer) throw new StepError(`reading the schema at ${base}: ${answer.unread}`);
+  const classes = (answer.value as { classes?: { class: string }[] }).classes ?? [];
+  return classes.map((entry) => entry.class).sort();
+}
+
+async function weaviateCount(deps: NodeDeps, container: string, base: string, name: string) {
+  const answer = await weaviateAsk(
+    deps,
+    container,
+    `${base}/v1/graphql`,
+    `{ Aggregate { ${name} { meta { count } } } }`,
+  );
+  if ("unread" in answer) return answer.unread;
+  const rows = (answer.value as { Aggregate: Record<string, { meta: { count: number } }[]> }).Aggregate[name];
+  return String(rows[0].meta.count);
+}
+
+/** `10 ids, first <id>, sha256 <12 hex>`: nearVector's top 10 in order, short enough for a table. */
+export function idsSummary(ids: readonly string[]): string {
+  const digest = createHash("sha256").update(ids.join("\n")).digest("hex").slice(0, 12);
+  return `${ids.length} ids, first ${ids[0] ?? "(none)"}, sha256 ${digest}`;
+}
+
+async function weaviateNearest(
+  deps: NodeDeps,
+  container: string,
+  base: string,
+  name: string,
+  vector: readonly number[],
+) {
+  const answer = await weaviateAsk(
+    deps,
+    container,
+    `${base}/v1/graphql`,
+    `{ Get { ${name}(nearVector: { vector: ${JSON.stringify(vector)} }, limit: 10) { _additional { id } } } }`,
+  );
+  if ("unread" in answer) return answer.unread;
+  const hits = (answer.value as { Get: Record<string, { _additional: { id: string } }[]> }).Get[name];
+  return idsSummary(hits.map((hit) => hit._additional.id));
+}
+
+/** How many of a class's objects lend their vectors as queries: the first by id. */
+export const WEAVIATE_QUERIES_PER_CLASS = 3;
+
+/**
+ * Per class (either side's schema, by name): `<class> objects`, the exact count (GraphQL Aggregate's
+ * meta count); and for each of the class's first 3 live objects (GET /v1/objects lists in id order)
+ * that has a vector, `<class> nearVector <id>`, the top-10 ids of that vector, in order, on each
+ * side. Every request runs in `container` (the live backup container, on the stores' network, with
+ * the key both Weaviates take). Classes with named vectors or tenants get the count row only or a
+ * NOT READ row. Throws StepError when a schema cannot be read.
+ */
+export async function compareWeaviate(deps: NodeDeps, container: string, live: string, scratch: string) {
+  const liveClasses = await weaviateClasses(deps, container, live);
+  const restoredClasses = await weaviateClasses(deps, container, scratch);
+  const names = [...new Set([...liveClasses, ...restoredClasses])].sort();
+  const rows: CompareRow[] = [];
+  for (const name of names) {
+    const inLive = liveClasses.includes(name);
+    const inRestored = restoredClasses.includes(name);
+    rows.push({
+      check: `${name} objects`,
+      live: inLive ? await weaviateCount(deps, container, live, name) : "(no class)",
+      restored: inRestored ? await weaviateCount(deps, container, scratch, name) : "(no class)",
+    });
+    if (!inLive) continue;
+    const listed = await weaviateAsk(
+      deps,
+      container,
+      `${live}/v1/objects?class=${name}&limit=${WEAVIATE_QUERIES_PER_CLASS}&include=vector`,
+    );
+    if ("unread" in listed) {
+      rows.push({ check: `${name} query vectors`, live: listed.unread, restored: "" });
+      continue;
+    }
+    const objects = (listed.value as { objects?: { id: string; vector?: number[] }[] }).objects ?? [];
+    for (const object of objects) {
+      if (object.vector === undefined || object.vector.length === 0) continue;
+      rows.push({
+        check: `${name} nearVector ${object.id}`,
+        live: await weaviateNearest(deps, container, live, name, object.vector),
+        restored: inRestored
+          ? await weaviateNearest(deps, container, scratch, name, object.vector)
+          : "(no class)",
+      });
+    }
+  }
+  return rows;
 }
 
 /** A value the check could not read (an error answer, a failed command): never counts as equal. */

@@ -1,9 +1,17 @@
 /** Pure tier: the drill's docker command lines, its comparison and its clean-up, over a fake docker CLI. */
-import { drillReport, TABLE_CHECKSUMS } from "./backupCompare";
+import { createHash } from "crypto";
+import {
+  drillReport,
+  idsSummary,
+  TABLE_CHECKSUMS,
+  WEAVIATE_REQUEST,
+  weaviateRequestArgs,
+} from "./backupCompare";
 import { DRILL_LABEL, drillStore, parseInspect } from "./backupDrill";
 import { psqlArgs } from "./backupRestore";
 import type { StoreTarget } from "./backupTargets";
 import { fakeClock, fakeDocker, fakeEnvFiles, type Answer } from "./backupTesting";
+import { renderTable } from "./costFormat";
 
 const STAMP = "20261130T221500Z";
 const BACKUP = "orchestra-staging-backups-data";
@@ -376,4 +384,222 @@ test("postgres (pgBackRest): restore --latest into scratch data and spool volume
   expect(envFiles.files[0].env).toEqual({ BACKUP_STACK: "production", WAL_SPOOL: spool });
   expect(code).toBe(0);
   expect(out.join("")).toContain("drill postgres 20261129T030000Z-full: equal\n");
+});
+
+describe("weaviate", () => {
+  const KEY = 'wv-s3cr3t "q\\x';
+  const target: StoreTarget = {
+    store: "weaviate",
+    container: "orchestra-staging-stores-weaviate",
+    port: 8080,
+    method: "weaviate-snapshot",
+  };
+  const volume: [string, string] = ["orchestra-staging-stores-weaviate-data", "/var/lib/weaviate"];
+  const weaviateEnv = [
+    `AUTHENTICATION_APIKEY_ALLOWED_KEYS=${KEY}`,
+    "PERSISTENCE_DATA_PATH=/var/lib/weaviate",
+    "BACKUP_FILESYSTEM_PATH=/var/lib/weaviate/backups",
+  ];
+  const live = (env = weaviateEnv) =>
+    inspectJson({
+      image: "semitechnologies/weaviate:1.22.4",
+      cmd: ["--host", "0.0.0.0", "--port", "8080", "--scheme", "http"],
+      env,
+      volumes: [volume],
+      health: ["CMD", "wget", "-q", "--spider", "http://127.0.0.1:8080/v1/.well-known/ready"],
+    });
+  const job = inspectJson({
+    image: "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+    cmd: null,
+    env: [
+      "BACKUP_STACK=staging",
+      "WEAVIATE_URL=http://orchestra-staging-stores-weaviate:8080",
+      "WEAVIATE_BACKUP_PATH=/var/lib/weaviate/backups",
+    ],
+    volumes: [["orchestra-staging-stores-redis-data", "/data"], volume],
+  });
+  const LIVE = "http://orchestra-staging-stores-weaviate:8080";
+  const SCRATCH = `http://weaviate-drill-${STAMP}:8080`;
+  const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  const top = (from: number) => Array.from({ length: 10 }, (_, i) => id(from + i));
+  const hits = (ids: string[]) => ids.map((hit) => ({ _additional: { id: hit } }));
+  const get = (vector: number[]) =>
+    `{ Get { Doc(nearVector: { vector: ${JSON.stringify(vector)} }, limit: 10) { _additional { id } } } }`;
+  const request = (url: string, query?: string) => {
+    const body = query === undefined ? undefined : JSON.stringify({ query });
+    return `docker ${weaviateRequestArgs(BACKUP, url, body !== undefined).join(" ")}${body !== undefined ? ` <<< ${body}` : ""}`;
+  };
+
+  async function weaviateDrill(answer: Answer, liveInspect = live()) {
+    const { calls, argvs, docker } = fakeDocker((args, input) => {
+      if (args[0] === "inspect" && args.length === 2)
+        return { stdout: args[1] === BACKUP ? job : liveInspect };
+      return answer(args, input);
+    });
+    const envFiles = fakeEnvFiles();
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await drillStore(
+      {
+        docker,
+        out: (text) => out.push(text),
+        err: (text) => err.push(text),
+        ...fakeClock(),
+        writeEnvFile: envFiles.write,
+      },
+      target,
+      BACKUP,
+      { backupId: "20261130T033000Z-snapshot", finishedAt: "2026-11-30T03:30:09.500Z" },
+      STAMP,
+    );
+    return { code, calls, argvs, envFiles: envFiles.files, out: out.join(""), err: err.join("") };
+  }
+
+  test("a scratch Weaviate first, the job's restore into it, then per class the count and nearVector top-10s from the live backup container; the key on no argv", async () => {
+    const result = await weaviateDrill((args, input) => {
+      const url = args.at(-1) ?? "";
+      if (!args.includes("weaviate-request")) return undefined;
+      const query = input === undefined ? undefined : (JSON.parse(input) as { query: string }).query;
+      if (url.endsWith("/v1/schema"))
+        return {
+          stdout: JSON.stringify({
+            classes: [{ class: "Doc" }, ...(url.startsWith(LIVE) ? [{ class: "Note" }] : [])],
+          }),
+        };
+      if (url.includes("/v1/objects?class=Doc"))
+        return {
+          stdout: JSON.stringify({
+            objects: [
+              { id: id(1), vector: [0.5, -1] },
+              { id: id(2), vector: [] },
+              { id: id(3), vector: [1e-7, 2] },
+            ],
+          }),
+        };
+      if (url.includes("/v1/objects?class=Note")) return { stdout: JSON.stringify({ objects: [] }) };
+      if (query?.startsWith("{ Aggregate { Doc"))
+        return { stdout: JSON.stringify({ data: { Aggregate: { Doc: [{ meta: { count: 1000 } }] } } }) };
+      if (query?.startsWith("{ Aggregate { Note"))
+        return { stdout: JSON.stringify({ data: { Aggregate: { Note: [{ meta: { count: 4 } }] } } }) };
+      if (query === get([0.5, -1]))
+        return { stdout: JSON.stringify({ data: { Get: { Doc: hits(top(1)) } } }) };
+      if (query === get([1e-7, 2]))
+        return url.startsWith(LIVE)
+          ? { stdout: JSON.stringify({ data: { Get: { Doc: hits(top(3)) } } }) }
+          : { stdout: JSON.stringify({ errors: [{ message: "vector search: shard not ready" }] }) };
+      return { code: 1, stderr: `unexpected ${url}` };
+    });
+    const scratch = `orchestra-staging-stores-weaviate-drill-${STAMP}`;
+    const scratchJob = `${BACKUP}-drill-${STAMP}`;
+    const scratchVolume = `orchestra-staging-stores-weaviate-data-drill-${STAMP}`;
+    expect(result.calls).toEqual([
+      "docker inspect orchestra-staging-stores-weaviate",
+      `docker inspect ${BACKUP}`,
+      `docker volume create ${LABEL} ${scratchVolume}`,
+      `docker create --name ${scratch} --env-file /tmp/env-1 ${LABEL} --network orchestra-staging-stores-net --network-alias weaviate-drill-${STAMP} -v ${scratchVolume}:/var/lib/weaviate semitechnologies/weaviate:1.22.4 --host 0.0.0.0 --port 8080 --scheme http`,
+      `docker start ${scratch}`,
+      `docker exec ${scratch} wget -q --spider http://127.0.0.1:8080/v1/.well-known/ready`,
+      // Only the Weaviate volume is the scratch job's; the live Redis volume is not mounted.
+      `docker create --name ${scratchJob} --env-file /tmp/env-2 ${LABEL} --network orchestra-staging-stores-net -v ${scratchVolume}:/var/lib/weaviate ghcr.io/ai-cherry/orchestra-backup:1.0.0 orchestra-backup restore weaviate 20261130T033000Z-snapshot`,
+      `docker cp ${BACKUP}:/run/secrets - | docker cp - ${scratchJob}:/run/`,
+      `docker start -a ${scratchJob}`,
+      request(`${LIVE}/v1/schema`),
+      request(`${SCRATCH}/v1/schema`),
+      request(`${LIVE}/v1/graphql`, "{ Aggregate { Doc { meta { count } } } }"),
+      request(`${SCRATCH}/v1/graphql`, "{ Aggregate { Doc { meta { count } } } }"),
+      request(`${LIVE}/v1/objects?class=Doc&limit=3&include=vector`),
+      request(`${LIVE}/v1/graphql`, get([0.5, -1])),
+      request(`${SCRATCH}/v1/graphql`, get([0.5, -1])),
+      request(`${LIVE}/v1/graphql`, get([1e-7, 2])),
+      request(`${SCRATCH}/v1/graphql`, get([1e-7, 2])),
+      request(`${LIVE}/v1/graphql`, "{ Aggregate { Note { meta { count } } } }"),
+      request(`${LIVE}/v1/objects?class=Note&limit=3&include=vector`),
+      `docker rm -f -v ${scratch}`,
+      `docker rm -f -v ${scratchJob}`,
+      `docker volume rm ${scratchVolume}`,
+    ]);
+    expect(result.envFiles).toEqual([
+      {
+        path: "/tmp/env-1",
+        env: {
+          AUTHENTICATION_APIKEY_ALLOWED_KEYS: KEY,
+          PERSISTENCE_DATA_PATH: "/var/lib/weaviate",
+          BACKUP_FILESYSTEM_PATH: "/var/lib/weaviate/backups",
+        },
+        removed: true,
+      },
+      {
+        path: "/tmp/env-2",
+        env: {
+          BACKUP_STACK: "staging",
+          WEAVIATE_URL: SCRATCH,
+          WEAVIATE_BACKUP_PATH: "/var/lib/weaviate/backups",
+        },
+        removed: true,
+      },
+    ]);
+    expect(result.argvs.flat().some((word) => word.includes("s3cr3t"))).toBe(false);
+    const first = idsSummary(top(1));
+    const third = idsSummary(top(3));
+    const sha = createHash("sha256").update(top(1).join("\n")).digest("hex").slice(0, 12);
+    expect(first).toBe(`10 ids, first ${id(1)}, sha256 ${sha}`);
+    expect(result.code).toBe(1);
+    expect(result.err).toBe("");
+    expect(result.out).toBe(
+      [
+        `[drill] weaviate: creating volume ${scratchVolume}`,
+        `[drill] weaviate: starting ${scratch} (semitechnologies/weaviate:1.22.4)`,
+        `[drill] weaviate: restoring 20261130T033000Z-snapshot with ${scratchJob}`,
+        `[drill] weaviate: comparing ${scratch} with orchestra-staging-stores-weaviate`,
+        renderTable(
+          ["check", "live", "restored", ""],
+          [
+            ["Doc objects", "1000", "1000", "equal"],
+            [`Doc nearVector ${id(1)}`, first, first, "equal"],
+            [`Doc nearVector ${id(3)}`, third, "refused: vector search: shard not ready", "NOT READ"],
+            ["Note objects", "4", "(no class)", "DIFFERS"],
+          ],
+        ),
+        "drill weaviate 20261130T033000Z-snapshot: differs in Note objects (a live store written after the backup finished, 2026-11-30T03:30:09.500Z, differs by those writes; one without writes since must be equal); could not read Doc nearVector 00000000-0000-4000-8000-000000000003",
+        `[drill] weaviate: removed ${scratch}, ${scratchJob}, ${scratchVolume}`,
+        "[drill] weaviate: drill took 0.0 s",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("the request script keeps the key in a 0600 wgetrc, off every argv", () => {
+    expect(weaviateRequestArgs(BACKUP, `${LIVE}/v1/graphql`, true)).toEqual([
+      "exec",
+      "-i",
+      BACKUP,
+      "bash",
+      "-c",
+      WEAVIATE_REQUEST,
+      "weaviate-request",
+      `${LIVE}/v1/graphql`,
+    ]);
+    expect(WEAVIATE_REQUEST).toContain(`key="$(cat /run/secrets/weaviateApiKey)"`);
+    expect(WEAVIATE_REQUEST).toContain(
+      `(umask 077 && printf 'header = Authorization: Bearer %s\\n' "$key" >"$dir/wgetrc")`,
+    );
+    expect(WEAVIATE_REQUEST).not.toMatch(/wget [^\n]*\$key/);
+  });
+
+  test("a Weaviate without a backup-filesystem path, or one in no volume the backup container mounts, is refused before any volume", async () => {
+    const withoutPath = await weaviateDrill(() => undefined, live(weaviateEnv.slice(0, 2)));
+    expect(withoutPath.err).toBe(
+      "[drill] weaviate: orchestra-staging-stores-weaviate has no BACKUP_FILESYSTEM_PATH: Weaviate has no backup-filesystem module\n",
+    );
+    const elsewhere = await weaviateDrill(
+      () => undefined,
+      live([...weaviateEnv.slice(0, 2), "BACKUP_FILESYSTEM_PATH=/backups"]),
+    );
+    expect(elsewhere.err).toBe(
+      "[drill] weaviate: BACKUP_FILESYSTEM_PATH /backups of orchestra-staging-stores-weaviate is in no volume the backup container mounts at the same path\n",
+    );
+    expect([withoutPath.code, elsewhere.code, withoutPath.calls.length, elsewhere.calls.length]).toEqual([
+      1, 1, 2, 2,
+    ]);
+  });
 });

@@ -23,13 +23,17 @@
  * count and the MD5 of its rows in text order. A live store written after the backup finished differs: the line says
  * so. pgBackRest: the job's `restore postgres --latest` into the scratch data volume (empty, as
  * it wants) with a scratch spool for the WAL it fetches, pgBackRest's config copied too; the scratch
- * Postgres replays it and is compared once out of recovery. The Weaviate drill is not built yet
- * (skipped, naming why).
+ * Postgres replays it and is compared once out of recovery. Weaviate: the scratch Weaviate (its
+ * BACKUP_FILESYSTEM_PATH inside the new volume) first, then the job's restore through its backup
+ * API, the job's WEAVIATE_BACKUP_PATH that same path in the scratch volume; compared per class, the
+ * object count and nearVector top-10 ids of the class's first live vectors, every request from the
+ * live backup container (the API key from its secret file, never on an argv).
  */
 import { BACKUP_FILE_PATHS } from "../components/backupsFiles";
 import {
   comparePostgres,
   compareRedis,
+  compareWeaviate,
   drillReport,
   type CompareRow,
   type DrillBackup,
@@ -134,6 +138,31 @@ function addressOverrides(target: StoreTarget, scratch: string): Record<string, 
   }
 }
 
+/**
+ * The scratch job's WEAVIATE_BACKUP_PATH: the live Weaviate's BACKUP_FILESYSTEM_PATH, where the
+ * scratch Weaviate reads the backup Weaviate's backup-filesystem module restores from. The job
+ * unpacks there, so the volume holding it must be mounted at the same path in the backup container
+ * (the planner's contract, then true of the scratch volume in the scratch job). Throws StepError
+ * naming what is missing.
+ */
+export function weaviateBackupPath(live: Inspected, liveJob: Inspected, container: string): string {
+  const path = live.env.BACKUP_FILESYSTEM_PATH;
+  if (path === undefined)
+    throw new StepError(
+      `${container} has no BACKUP_FILESYSTEM_PATH: Weaviate has no backup-filesystem module`,
+    );
+  const under = (mount: { path: string }) => path === mount.path || path.startsWith(`${mount.path}/`);
+  const volume = live.volumes.find(under);
+  if (
+    volume === undefined ||
+    !liveJob.volumes.some((mount) => mount.name === volume.name && mount.path === volume.path)
+  )
+    throw new StepError(
+      `BACKUP_FILESYSTEM_PATH ${path} of ${container} is in no volume the backup container mounts at the same path`,
+    );
+  return path;
+}
+
 /** `docker exec` arguments that run a health check's test in `container`. */
 function healthExec(container: string, test: readonly string[]): string[] {
   const [kind, ...rest] = test;
@@ -207,6 +236,13 @@ async function drillSteps(
   // The job reaches the scratch store by this alias: a container name can pass DNS's 63-character
   // label limit (a long stack name), and then does not resolve.
   const alias = `${target.store}-drill-${stamp}`;
+  const jobEnv = {
+    ...liveJob.env,
+    ...addressOverrides(target, alias),
+    ...(target.method === "weaviate-snapshot"
+      ? { WEAVIATE_BACKUP_PATH: weaviateBackupPath(live, liveJob, target.container) }
+      : {}),
+  };
   const renamed = new Map(live.volumes.map((volume) => [volume.name, `${volume.name}-drill-${stamp}`]));
   for (const volume of renamed.values()) {
     deps.out(`${prefix}creating volume ${volume}\n`);
@@ -267,7 +303,7 @@ async function drillSteps(
     await createWithEnv(
       deps,
       scratchJob,
-      { ...liveJob.env, ...addressOverrides(target, alias) },
+      jobEnv,
       [...label, "--network", liveJob.network, ...mounts],
       liveJob.image,
       command,
@@ -303,6 +339,13 @@ async function drillSteps(
   switch (target.method) {
     case "redis-rdb":
       return compareRedis(deps, target.port, target.container, scratchStore);
+    case "weaviate-snapshot":
+      return compareWeaviate(
+        deps,
+        backupContainer,
+        `http://${target.container}:${target.port}`,
+        `http://${alias}:${target.port}`,
+      );
     default:
       return comparePostgres(deps, target.port, target.container, scratchStore);
   }
@@ -320,16 +363,6 @@ async function removeScratch(deps: DrillDeps, scratch: Scratch): Promise<string[
     if (result.code !== 0 && !/no such volume/i.test(result.stderr)) left.push(volume);
   }
   return left;
-}
-
-/** Why a store's drill is not built yet, or undefined when it is. */
-export function drillNotBuilt(target: StoreTarget): string | undefined {
-  switch (target.method) {
-    case "weaviate-snapshot":
-      return "not built yet: the Weaviate comparison (object counts per class, nearVector top-10) comes with the job's Weaviate snapshot";
-    default:
-      return undefined;
-  }
 }
 
 /**
