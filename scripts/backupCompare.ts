@@ -37,8 +37,16 @@ async function redisValue(deps: NodeDeps, container: string, port: number, comma
   ]);
   if (result.code !== 0) return `failed: ${failureLine(result)}`;
   const value = result.stdout.trim();
-  return /^ERR /.test(value) ? `refused: ${value}` : value;
+  // Only the answer's own shape counts: redis-cli exits 0 on NOAUTH, WRONGPASS, LOADING... too, and
+  // two equal error texts must not read as equal stores.
+  return REDIS_ANSWER[command]?.test(value) === true ? value : `refused: ${value}`;
 }
+
+/** The shape of each comparison's answer: DBSIZE a count, DEBUG DIGEST 40 hex digits. */
+const REDIS_ANSWER: Readonly<Record<string, RegExp>> = {
+  DBSIZE: /^\d+$/,
+  "DEBUG DIGEST": /^[0-9a-f]{40}$/,
+};
 
 export async function compareRedis(deps: NodeDeps, port: number, live: string, scratch: string) {
   const rows: CompareRow[] = [];
@@ -73,8 +81,10 @@ async function tableChecksums(deps: NodeDeps, container: string, port: number) {
   );
   const tables = new Map<string, string>();
   for (const line of result.stdout.split("\n").filter(Boolean)) {
-    const [table, rows, md5] = line.split("|");
-    tables.set(table, `${rows} rows, md5 ${md5}`);
+    // `schema.table|rows|md5`; split from the right, a table's name may hold "|".
+    const match = /^(.+)\|(\d+)\|([0-9a-f]{32})$/.exec(line);
+    if (match === null) throw new StepError(`table checksums in ${container}: unexpected line "${line}"`);
+    tables.set(match[1], `${match[2]} rows, md5 ${match[3]}`);
   }
   return tables;
 }

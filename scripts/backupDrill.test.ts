@@ -1,6 +1,7 @@
 /** Pure tier: the drill's docker command lines, its comparison and its clean-up, over a fake docker CLI. */
 import { createHash } from "crypto";
 import {
+  compareRedis,
   drillReport,
   idsSummary,
   TABLE_CHECKSUMS,
@@ -196,8 +197,8 @@ test("postgres (pg_dump): a scratch Postgres first, the job's pg_restore into it
       return {
         stdout:
           args[2] === PG.container
-            ? "public.items|300001|aaa\npublic.notes|3|bbb\n"
-            : "public.items|300000|ccc\npublic.notes|3|bbb\n",
+            ? "public.items|300001|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\npublic.notes|3|bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"
+            : "public.items|300000|cccccccccccccccccccccccccccccccc\npublic.notes|3|bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n",
       };
     if (args[0] === "exec" && args[1] === scratch)
       return ++ready < 3 ? { code: 2, stderr: "127.0.0.1:5432 - no response\n" } : undefined;
@@ -231,10 +232,10 @@ test("postgres (pg_dump): a scratch Postgres first, the job's pg_restore into it
   ]);
   expect(result.code).toBe(1);
   expect(result.out).toContain(
-    `check         live                  restored
-------------  --------------------  --------------------  -------
-public.items  300001 rows, md5 aaa  300000 rows, md5 ccc  DIFFERS
-public.notes  3 rows, md5 bbb       3 rows, md5 bbb       equal
+    `check         live                                               restored
+------------  -------------------------------------------------  -------------------------------------------------  -------
+public.items  300001 rows, md5 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  300000 rows, md5 cccccccccccccccccccccccccccccccc  DIFFERS
+public.notes  3 rows, md5 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb       3 rows, md5 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb       equal
 drill postgres 20261130T030000Z-dump: differs in public.items (a live store written after the backup finished, 2026-11-30T03:15:04.120Z, differs by those writes; one without writes since must be equal)
 `,
   );
@@ -285,6 +286,32 @@ describe("drillReport", () => {
         .split("\n")
         .at(-2),
     ).toBe("drill redis 20261130T031500Z-rdb: could not read DEBUG DIGEST");
+  });
+  test("redis-cli's error answers (it exits 0 on NOAUTH) are refused, not compared as values", async () => {
+    const { docker } = fakeDocker(() => ({ stdout: "NOAUTH Authentication required.\n" }));
+    const deps = {
+      docker,
+      out: () => undefined,
+      err: () => undefined,
+      now: () => new Date(0),
+      sleep: async () => undefined,
+    };
+    const rows = await compareRedis(deps, 6379, "live", "scratch");
+    expect(rows).toEqual([
+      {
+        check: "DBSIZE",
+        live: "refused: NOAUTH Authentication required.",
+        restored: "refused: NOAUTH Authentication required.",
+      },
+      {
+        check: "DEBUG DIGEST",
+        live: "refused: NOAUTH Authentication required.",
+        restored: "refused: NOAUTH Authentication required.",
+      },
+    ]);
+    expect(drillReport("redis", backup, rows).split("\n").at(-2)).toBe(
+      "drill redis 20261130T031500Z-rdb: could not read DBSIZE, DEBUG DIGEST",
+    );
   });
   test("nothing to compare", () => {
     expect(drillReport("postgres", backup, [])).toBe(
@@ -339,7 +366,7 @@ test("postgres (pgBackRest): restore --latest into scratch data and spool volume
   const { calls, docker } = fakeDocker((args, input) => {
     if (args[0] === "inspect") return { stdout: args[1] === backup ? job : live };
     if (input === "SELECT pg_is_in_recovery();\n") return { stdout: ++recovery < 3 ? "t\n" : "f\n" };
-    if (input === TABLE_CHECKSUMS) return { stdout: "public.items|3|abc\n" };
+    if (input === TABLE_CHECKSUMS) return { stdout: "public.items|3|dddddddddddddddddddddddddddddddd\n" };
     return undefined;
   });
   const envFiles = fakeEnvFiles();

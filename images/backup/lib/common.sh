@@ -256,8 +256,11 @@ fetch_backup() {
   rclone lsf -R --files-only "backup:$BUCKET/$FOLDER" >"$WORK/listing" 2>"$WORK/rclone.err" ||
     die "$where: listing s3://$BUCKET/$FOLDER failed: $(tail -n 1 "$WORK/rclone.err")"
   grep -qxF manifest.json "$WORK/listing" || die "$where: no manifest.json"
-  rclone cat "backup:$BUCKET/${FOLDER}manifest.json" >"$WORK/manifest.json" 2>"$WORK/rclone.err" ||
+  # At most 16 MiB, as the CLI's MAX_MANIFEST_BYTES: a manifest is a few KiB, and a huge one is
+  # not read into jq's memory.
+  rclone cat --count 16777217 "backup:$BUCKET/${FOLDER}manifest.json" >"$WORK/manifest.json" 2>"$WORK/rclone.err" ||
     die "$where: reading manifest.json failed: $(tail -n 1 "$WORK/rclone.err")"
+  [ "$(stat -c %s "$WORK/manifest.json")" -le 16777216 ] || die "$where: manifest.json is over 16 MiB: not a manifest"
   jq -e -s --arg store "$STORE" --arg stack "$BACKUP_STACK" --arg backupId "$BACKUP_ID" '
     length == 1 and (.[0] | .version == 1 and .store == $store and .stack == $stack
       and .backupId == $backupId and .engine.name == $store

@@ -88,6 +88,10 @@ pgbr_spool() {
 # restore's WAL folder once the cluster is out of recovery (no recovery.signal).
 pgbr_push_round() {
   local spool="$1" data name pushed=0
+  # One round at a time: the container's loop and a `wal-push --once` (npm run backup -- restore
+  # runs one) would otherwise both push a file and one fail on it when the other deleted it.
+  exec {PUSH_LOCK}>"$spool/.push-lock"
+  flock "$PUSH_LOCK"
   data="$(pgbr_option pg1-path)"
   # Only a RUNNING cluster (postmaster.pid) without recovery.signal has left recovery: during an
   # in-place restore the stopped cluster has PG_VERSION and no signal yet, and its WAL must stay.
@@ -105,6 +109,7 @@ pgbr_push_round() {
   done < <(find "$spool" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' | grep -E "$PGBR_WAL_NAME" | LC_ALL=C sort)
   rm -f "$spool/.push-error"
   [ "$pushed" -eq 0 ] || log "wal-push: pushed $pushed file(s)"
+  exec {PUSH_LOCK}>&-
 }
 
 # orchestra-backup wal-push [--once]: the spool pusher (a loop; --once: one round, its status).
@@ -183,7 +188,10 @@ pgbr_write_manifest() {
   folder="${BACKUP_PREFIX:?BACKUP_PREFIX is not set}/${BACKUP_STACK:?BACKUP_STACK is not set}/postgres/$backupId"
   engine="$(psql -h "$(pgbr_option pg1-socket-path)" -p "$(pgbr_option pg1-port)" -U "$(pgbr_option pg1-user)" \
     -d postgres -Atc 'show server_version')" || die "postgres: could not read the server's version"
-  tmp="$(mktemp -d)"
+  # Under the run's scratch directory, which is removed however the run ends.
+  work_dir
+  tmp="$WORK/pgbackrest-set"
+  mkdir -p "$tmp"
   {
     # Its own files only: a differential's unchanged files are the full's, which its own record
     # lists (`reference` names it); re-reading the full every day would double the reads.

@@ -6,6 +6,10 @@
 
 # The object a Redis backup stores.
 REDIS_OBJECT=dump.rdb.age
+# A restore's exit status when it failed while replacing the files: the data directory may hold part
+# of the old and part of the new (every earlier failure exits 1 with nothing changed). npm run
+# backup -- restore starts Redis again only after the latter.
+REDIS_RESTORE_PARTIAL=4
 
 redis_auth() {
   REDISCLI_AUTH="$(secret_value redisPassword)" || exit 1
@@ -79,24 +83,47 @@ restore_redis_rdb() {
   decrypt_object "$REDIS_OBJECT" >"$WORK/dump.rdb" || die "redis $id: decrypting $REDIS_OBJECT failed (age)"
   redis-check-rdb "$WORK/dump.rdb" >"$WORK/check.out" 2>&1 ||
     die "redis $id: the snapshot does not check (redis-check-rdb): $(tail -n 1 "$WORK/check.out")"
-  # Everything checked: from here on the data directory changes.
-  aside="$dir/before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
-  if [ -e "$dir/dump.rdb" ] || [ -e "$dir/appendonlydir" ]; then
-    mkdir -p "$aside"
-    [ ! -e "$dir/dump.rdb" ] || mv "$dir/dump.rdb" "$aside/"
-    [ ! -e "$dir/appendonlydir" ] || mv "$dir/appendonlydir" "$aside/"
-    log "redis $id: moved the previous dump.rdb and appendonlydir to $aside"
-  fi
-  # A restore that failed here before (a full disk) left its .new files: start them again.
-  rm -rf "$dir/appendonlydir.new" "$dir/dump.rdb.new"
-  mkdir "$dir/appendonlydir.new"
-  cp "$WORK/dump.rdb" "$dir/appendonlydir.new/appendonly.aof.1.base.rdb"
-  printf 'file appendonly.aof.1.base.rdb seq 1 type b\n' >"$dir/appendonlydir.new/appendonly.aof.manifest"
-  cp "$WORK/dump.rdb" "$dir/dump.rdb.new"
-  # The files belong to whoever owns the data directory (the official image runs Redis as redis).
+  # The new files first, beside the live ones, and compared with the snapshot: a full disk fails
+  # here, with the live files untouched (exit 1, as every failure before the swap).
+  local new_aof="$dir/appendonlydir.new" new_rdb="$dir/dump.rdb.new"
   owner="$(stat -c %u:%g "$dir")"
-  chown -R "$owner" "$dir/appendonlydir.new" "$dir/dump.rdb.new"
-  mv "$dir/appendonlydir.new" "$dir/appendonlydir"
-  mv "$dir/dump.rdb.new" "$dir/dump.rdb"
+  rm -rf "$new_aof" "$new_rdb"
+  if ! {
+    mkdir "$new_aof" &&
+      cp "$WORK/dump.rdb" "$new_aof/appendonly.aof.1.base.rdb" &&
+      printf 'file appendonly.aof.1.base.rdb seq 1 type b\n' >"$new_aof/appendonly.aof.manifest" &&
+      cp "$WORK/dump.rdb" "$new_rdb" &&
+      cmp -s "$WORK/dump.rdb" "$new_aof/appendonly.aof.1.base.rdb" &&
+      cmp -s "$WORK/dump.rdb" "$new_rdb" &&
+      # The files belong to whoever owns the data directory (the official image runs Redis as redis).
+      chown -R "$owner" "$new_aof" "$new_rdb"
+  } 2>"$WORK/write.err"; then
+    rm -rf "$new_aof" "$new_rdb"
+    die "redis $id: writing the restored files into $dir failed, nothing replaced: $(tail -n 1 "$WORK/write.err")"
+  fi
+  # Still down? A CLI that lost its connection may have started Redis again meanwhile.
+  if redis_running; then
+    rm -rf "$new_aof" "$new_rdb"
+    die "redis $id: Redis answers at $REDIS_HOST:$REDIS_PORT again; nothing replaced (stop it and restore again)"
+  fi
+  # The swap: renames inside one directory (no space needed). The files it replaces go aside, not
+  # away: an operator removes them once the restored data is confirmed. A failed rename puts back
+  # what it can and exits 4: the directory may hold part of each (REDIS_RESTORE_PARTIAL).
+  aside="$dir/before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
+  local previous=0
+  if [ -e "$dir/dump.rdb" ] || [ -e "$dir/appendonlydir" ]; then previous=1; fi
+  if ! {
+    { [ "$previous" -eq 0 ] || mkdir -p "$aside"; } &&
+      { [ ! -e "$dir/dump.rdb" ] || mv "$dir/dump.rdb" "$aside/"; } &&
+      { [ ! -e "$dir/appendonlydir" ] || mv "$dir/appendonlydir" "$aside/"; } &&
+      mv "$new_aof" "$dir/appendonlydir" &&
+      mv "$new_rdb" "$dir/dump.rdb"
+  } 2>"$WORK/swap.err"; then
+    [ -e "$dir/appendonlydir" ] || [ ! -e "$aside/appendonlydir" ] || mv "$aside/appendonlydir" "$dir/" || true
+    [ -e "$dir/dump.rdb" ] || [ ! -e "$aside/dump.rdb" ] || mv "$aside/dump.rdb" "$dir/" || true
+    log "ERROR: redis $id: replacing the files in $dir failed: $(tail -n 1 "$WORK/swap.err"); look at $dir and $aside before starting Redis"
+    exit "$REDIS_RESTORE_PARTIAL"
+  fi
+  [ "$previous" -eq 0 ] || log "redis $id: moved the previous dump.rdb and appendonlydir to $aside"
   log "redis $id: restored into $dir ($(stat -c %s "$dir/dump.rdb") bytes as dump.rdb and the AOF base); start Redis"
 }

@@ -27,7 +27,7 @@ SCHEDULE_DIR=/run/orchestra-backup
 SCHEDULE_ENV='^(PATH|TZ|LANG|BACKUP_[A-Z0-9_]+|PG[A-Z0-9_]+|REDIS_[A-Z0-9_]+|WAL_[A-Z0-9_]+|WEAVIATE_[A-Z0-9_]+|RCLONE_[A-Z0-9_]+|PGBACKREST_[A-Z0-9_]+)$'
 # ...except a name that would hold a secret (secrets reach a job only through their files); a
 # name ending in _DIR, _FILE or _PATH holds a path (BACKUP_SECRETS_DIR).
-SCHEDULE_ENV_SECRET='(PASSWORD|SECRET|TOKEN|AUTH|PASS$|(^|_)KEY($|_))'
+SCHEDULE_ENV_SECRET='(PASSWORD|SECRET|TOKEN|AUTH|PASS$|(^|_)KEY($|_)|APIKEY|CREDENTIAL|PRIVATE)'
 SCHEDULE_ENV_PATH='(_DIR|_FILE|_PATH)$'
 
 # The dispatcher's own path: cron's PATH (/usr/bin:/bin) does not hold /usr/local/bin.
