@@ -15,6 +15,7 @@ import {
   type HealthCheckSpec,
   type SecretName,
   dockerCpus,
+  envSecretProblem,
   fileSecrets,
   renderFileSecrets,
 } from "./containerSpec";
@@ -102,7 +103,13 @@ export function envArgs(
     pulumi.output(fillPlaceholders(value, placeholders)).apply((filled) => `${key}=${filled}`),
   );
   const direct = Object.entries(spec.secretEnv).map(([key, name]) =>
-    pulumi.secret(pulumi.output(secretFor(spec, secrets, name)).apply((value) => `${key}=${value}`)),
+    pulumi.secret(
+      pulumi.output(secretFor(spec, secrets, name)).apply((value) => {
+        const problem = envSecretProblem(name, value);
+        if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);
+        return `${key}=${value}`;
+      }),
+    ),
   );
   const templated = Object.entries(spec.secretEnvTemplates).map(([key, template]) => {
     const names = templateSecrets(template);
@@ -111,6 +118,10 @@ export function envArgs(
       pulumi
         .all([pulumi.output(fillPlaceholders(template, placeholders)), pulumi.all(values)])
         .apply(([filled, resolved]) => {
+          names.forEach((name, index) => {
+            const problem = envSecretProblem(name, resolved[index]);
+            if (problem !== undefined) throw new Error(`orchestra:${name} ${problem}`);
+          });
           const byName = Object.fromEntries(names.map((name, index) => [name, resolved[index]]));
           return `${key}=${renderSecretTemplate(filled, byName as Record<SecretName, string>)}`;
         }),

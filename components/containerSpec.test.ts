@@ -3,7 +3,13 @@
  * every interface, so a node that reported no private IP must fail the deploy, not publish the stores.
  */
 import { planAppServices, type AppServicesSettings } from "./appServicesPlan";
-import { dockerCpus, renderFileSecrets, requireAddress, substituteAddresses } from "./containerSpec";
+import {
+  dockerCpus,
+  envSecretProblem,
+  renderFileSecrets,
+  requireAddress,
+  substituteAddresses,
+} from "./containerSpec";
 import { planDataServices } from "./dataServicesPlan";
 import { DEFAULT_IMAGES } from "./serviceCatalog";
 
@@ -144,5 +150,30 @@ describe("renderFileSecrets: the backup encryption key", () => {
           "orchestra:backupEncryptionKey is not an age identity (AGE-SECRET-KEY-1 and 58 characters; its value is not shown); make one with `age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY-1' | pulumi config set --secret backupEncryptionKey` and keep a copy outside the stack: without it no backup can be read",
         ),
       );
+  });
+});
+
+describe("envSecretProblem: a store's secret as an environment value", () => {
+  test.each([
+    ["redisPassword", "p4ss word", undefined],
+    ["weaviateApiKey", "k-1", undefined],
+    [
+      "redisPassword",
+      "p4ss\n",
+      "has white space or a line break at its start or end (its value is not shown); set it again without: `printf '%s' '<value>' | pulumi config set --secret redisPassword`",
+    ],
+    [
+      "databasePassword",
+      " p4ss",
+      "has white space or a line break at its start or end (its value is not shown); set it again without: `printf '%s' '<value>' | pulumi config set --secret databasePassword`",
+    ],
+    [
+      "weaviateApiKey",
+      "k-1,k-2",
+      "contains a comma, which Weaviate reads as two keys (its value is not shown); choose a key without commas",
+    ],
+    ["databasePassword", "a,b", undefined],
+  ] as const)("%s %j", (name, value, problem) => {
+    expect(envSecretProblem(name, value)).toBe(problem);
   });
 });

@@ -204,6 +204,21 @@ const SECRET_FORMATS: Partial<Record<SecretName, (value: string) => string | und
       : "is not an age identity (AGE-SECRET-KEY-1 and 58 characters; its value is not shown); make one with `age-keygen 2>/dev/null | grep '^AGE-SECRET-KEY-1' | pulumi config set --secret backupEncryptionKey` and keep a copy outside the stack: without it no backup can be read",
 };
 
+/**
+ * Why secret `name`'s value cannot be a container's environment value, or undefined. The same
+ * secret reaches the backup job as a file, read trimmed (renderFileSecrets): a value with white
+ * space at either end would be one password to the store and another to its backups. Weaviate reads
+ * AUTHENTICATION_APIKEY_ALLOWED_KEYS as a comma-separated list, so a comma would make two keys.
+ * The value itself is never part of the answer.
+ */
+export function envSecretProblem(name: SecretName, value: string): string | undefined {
+  if (value !== value.trim())
+    return `has white space or a line break at its start or end (its value is not shown); set it again without: \`printf '%s' '<value>' | pulumi config set --secret ${name}\``;
+  if (name === "weaviateApiKey" && value.includes(","))
+    return "contains a comma, which Weaviate reads as two keys (its value is not shown); choose a key without commas";
+  return undefined;
+}
+
 /** The secrets a file's content refers to (`{secret:<name>}`), in order of first use. */
 export function fileSecrets(content: string): SecretName[] {
   const names = [...content.matchAll(FILE_SECRET)].map((match) => match[1]);
