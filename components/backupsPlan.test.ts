@@ -96,7 +96,7 @@ describe("production: Postgres with WAL archiving, Redis and Weaviate hourly, ke
     expect([spec.service, spec.containerName, spec.image, spec.restart]).toEqual([
       "backup",
       "orchestra-production-backups-data",
-      "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+      "ghcr.io/ai-cherry/orchestra-backup:1.1.0",
       "unless-stopped",
     ]);
     expect(spec.command).toEqual(["orchestra-backup", "schedule", "/etc/orchestra-backup/crontab"]);

@@ -113,7 +113,7 @@ export const DEFAULT_IMAGES: Readonly<Record<ImageKey, string>> = Object.freeze(
   // postgresql-client-15, redis-tools, age and jq, plus the backup job (its scheduler, the WAL
   // push loop and the manifest writer). The tag is the job's contract version: the files, paths
   // and commands components/backupsPlan.ts plans. Pin your own build by tag or digest.
-  "orchestra-backup": "ghcr.io/ai-cherry/orchestra-backup:1.0.0",
+  "orchestra-backup": "ghcr.io/ai-cherry/orchestra-backup:1.1.0",
 });
 
 /** Tags that move to a new image on every release (compared in any case). */
