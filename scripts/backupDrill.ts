@@ -118,7 +118,8 @@ export function parseInspect(text: string, container: string): Inspected {
   };
 }
 
-async function inspect(deps: DrillDeps, container: string): Promise<Inspected> {
+/** `docker inspect <container>`, parsed (parseInspect); StepError when docker fails. */
+export async function inspect(deps: NodeDeps, container: string): Promise<Inspected> {
   const result = await must(deps, `docker inspect ${container}`, ["inspect", container]);
   return parseInspect(result.stdout, container);
 }
@@ -177,7 +178,12 @@ interface Scratch {
   readonly volumes: string[];
 }
 
-async function createWithEnv(
+/**
+ * `docker create --name <name> --env-file <0600 file> <options> <image> <command>`, the file removed
+ * right after (the environment may hold a store's password: never `-e NAME=value`). StepError for
+ * a value with a line break, an unwritable file, or a failed create.
+ */
+export async function createWithEnv(
   deps: DrillDeps,
   name: string,
   env: Readonly<Record<string, string>>,
@@ -210,7 +216,8 @@ async function createWithEnv(
   }
 }
 
-async function copyDir(deps: DrillDeps, from: string, to: string, dir: string) {
+/** `docker cp <from>:<dir> - | docker cp - <to>:<parent of dir>/`: secret files never touch this machine's disk. */
+export async function copyDir(deps: NodeDeps, from: string, to: string, dir: string) {
   const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
   const result: DockerResult = await deps.docker.pipe(
     ["cp", `${from}:${dir}`, "-"],

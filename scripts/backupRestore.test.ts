@@ -1,7 +1,7 @@
 /** Pure tier: restore's docker command lines per store, over a recording fake docker CLI. */
 import { HEALTH_FORMAT, psqlArgs, restorePlanText, restoreStore } from "./backupRestore";
 import type { StoreTarget } from "./backupTargets";
-import { fakeClock, fakeDocker, type Answer } from "./backupTesting";
+import { fakeClock, fakeDocker, fakeEnvFiles, type Answer } from "./backupTesting";
 
 const BACKUP = "orchestra-staging-backups-data";
 const REDIS: StoreTarget = {
@@ -37,17 +37,54 @@ async function run(
 ) {
   const { calls, docker } = fakeDocker(answer);
   const clock = fakeClock();
+  const envFiles = fakeEnvFiles();
   const out: string[] = [];
   const err: string[] = [];
   const code = await restoreStore(
-    { docker, out: (text) => out.push(text), err: (text) => err.push(text), ...clock },
+    {
+      docker,
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
+      writeEnvFile: envFiles.write,
+      ...clock,
+    },
     target,
     target === PGBACKREST ? "orchestra-production-backups-data" : BACKUP,
     backupId,
     at,
   );
+  lastEnvFiles = envFiles.files;
   return { code, calls, out: out.join(""), err: err.join("") };
 }
+
+/** The env files the last run wrote. */
+let lastEnvFiles: ReturnType<typeof fakeEnvFiles>["files"] = [];
+
+/** `docker inspect` of the production backup container, as the engine prints it (the fields read). */
+const BACKUP_INSPECT = JSON.stringify([
+  {
+    Config: {
+      Image: "ghcr.io/example/orchestra-backup:1.0.0",
+      Cmd: ["orchestra-backup", "schedule", "/etc/orchestra-backup/crontab"],
+      Env: ["TZ=UTC", "WAL_SPOOL=/var/lib/orchestra-backup/pgbackrest-spool", "BACKUP_STACK=production"],
+    },
+    HostConfig: { NetworkMode: "orchestra-production-stores-net" },
+    Mounts: [
+      {
+        Type: "volume",
+        Name: "orchestra-production-stores-postgres-data",
+        Destination: "/var/lib/postgresql/data",
+        RW: false,
+      },
+      {
+        Type: "volume",
+        Name: "orchestra-production-backups-wal-spool-data",
+        Destination: "/var/lib/orchestra-backup/pgbackrest-spool",
+        RW: true,
+      },
+    ],
+  },
+]);
 
 const healthy: Answer = (args) => (args[0] === "inspect" ? { stdout: "healthy\n" } : undefined);
 
@@ -143,7 +180,7 @@ test("postgres from a pg_dump backup: one job run, pg_restore into the live data
   });
 });
 
-test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, stop, restore in place, start, leave recovery, CHECKPOINT", async () => {
+test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, stop, restore in place in a one-off container, start, leave recovery, CHECKPOINT", async () => {
   const psql = psqlArgs(PGBACKREST.container, 5432).join(" ");
   const answers: Record<string, string[]> = {
     "SELECT pg_walfile_name(pg_switch_wal());": ["000000010000000000000005"],
@@ -154,11 +191,18 @@ test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, sto
     "SELECT pg_is_in_recovery();": ["t", "t", "t", "t", "t", "t", "f"],
     "CHECKPOINT;": [""],
   };
+  const oneOff = "orchestra-production-backups-data-restore-20261130T221502Z";
   const result = await run(
     PGBACKREST,
     "20261129T030000Z-full",
     (args, input) => {
       if (input !== undefined) return { stdout: `${answers[input.trim()].shift()}\n` };
+      if (args.join(" ") === "inspect orchestra-production-backups-data") return { stdout: BACKUP_INSPECT };
+      if (args[0] === "start" && args[1] === "-a")
+        return {
+          stderr:
+            "[orchestra-backup] postgres: in place over the stopped cluster in /var/lib/postgresql/data (pgBackRest --delta)\nINFO: restore command end: completed successfully\n",
+        };
       return healthy(args);
     },
     { at: "2026-11-30T10:15:00+01:00" },
@@ -170,11 +214,28 @@ test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, sto
     `docker ${psql} <<< SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver;`,
     `${job} wal-push --once`,
     "docker stop orchestra-production-stores-postgres",
-    `${job} restore postgres --at 2026-11-30T10:15:00+01:00 --in-place`,
+    "docker inspect orchestra-production-backups-data",
+    // Every volume read-write, whatever the backup container's mode: the data volume is written.
+    `docker create --name ${oneOff} --env-file /tmp/env-1 --network orchestra-production-stores-net -v orchestra-production-stores-postgres-data:/var/lib/postgresql/data -v orchestra-production-backups-wal-spool-data:/var/lib/orchestra-backup/pgbackrest-spool ghcr.io/example/orchestra-backup:1.0.0 orchestra-backup restore postgres --at 2026-11-30T10:15:00+01:00 --in-place`,
+    `docker cp orchestra-production-backups-data:/run/secrets - | docker cp - ${oneOff}:/run/`,
+    `docker cp orchestra-production-backups-data:/etc/pgbackrest - | docker cp - ${oneOff}:/etc/`,
+    `docker start -a ${oneOff}`,
+    `docker rm -f -v ${oneOff}`,
     "docker start orchestra-production-stores-postgres",
     `docker inspect --format ${HEALTH_FORMAT} orchestra-production-stores-postgres`,
     ...Array.from({ length: 7 }, () => `docker ${psql} <<< SELECT pg_is_in_recovery();`),
     `docker ${psql} <<< CHECKPOINT;`,
+  ]);
+  expect(lastEnvFiles).toEqual([
+    {
+      path: "/tmp/env-1",
+      env: {
+        TZ: "UTC",
+        WAL_SPOOL: "/var/lib/orchestra-backup/pgbackrest-spool",
+        BACKUP_STACK: "production",
+      },
+      removed: true,
+    },
   ]);
   expect(psql).toBe(
     "exec -i orchestra-production-stores-postgres psql -X -v ON_ERROR_STOP=1 -q -A -t -h /var/run/postgresql -p 5432 -U orchestra -d orchestra",
@@ -184,7 +245,8 @@ test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, sto
       "[restore] postgres: switching the WAL in orchestra-production-stores-postgres",
       "[restore] postgres: pushing the spool (wal-push --once)",
       "[restore] postgres: stopping orchestra-production-stores-postgres",
-      "[restore] postgres: restoring --at 2026-11-30T10:15:00+01:00 in place in orchestra-production-backups-data",
+      `[restore] postgres: restoring --at 2026-11-30T10:15:00+01:00 in place with ${oneOff}`,
+      "[orchestra-backup] postgres: in place over the stopped cluster in /var/lib/postgresql/data (pgBackRest --delta)",
       "[restore] postgres: starting orchestra-production-stores-postgres",
       "[restore] postgres: orchestra-production-stores-postgres is healthy",
       "[restore] postgres: waiting for orchestra-production-stores-postgres to leave recovery (replaying WAL, 10 s)",
@@ -196,16 +258,15 @@ test("postgres with pgBackRest: switch the WAL, wait for the archiver, push, sto
   expect(result.code).toBe(0);
 });
 
-test("postgres with pgBackRest: a failed in-place restore leaves Postgres stopped and says so", async () => {
+test("postgres with pgBackRest: a failed in-place restore removes its one-off container, leaves Postgres stopped and says so", async () => {
+  const oneOff = "orchestra-production-backups-data-restore-20261130T221500Z";
   const result = await run(
     PGBACKREST,
     "x",
     (args, input) => {
-      if (input !== undefined)
-        return {
-          stdout: input.includes("switch") ? "000000010000000000000005\n" : "000000010000000000000005\n",
-        };
-      if (args.includes("--in-place"))
+      if (input !== undefined) return { stdout: "000000010000000000000005\n" };
+      if (args[0] === "inspect") return { stdout: BACKUP_INSPECT };
+      if (args[0] === "start" && args[1] === "-a")
         return {
           code: 1,
           stderr: "[orchestra-backup] ERROR: restore: no backup set ends before 2026-11-01T00:00:00Z\n",
@@ -215,8 +276,10 @@ test("postgres with pgBackRest: a failed in-place restore leaves Postgres stoppe
     { latest: true },
   );
   expect(result.code).toBe(1);
-  expect(result.calls.at(-1)).toBe(
-    "docker exec orchestra-production-backups-data orchestra-backup restore postgres --latest --in-place",
+  // The one-off container removed, and nothing after: Postgres is not started on a partly restored directory.
+  expect(result.calls.slice(-2)).toEqual([`docker start -a ${oneOff}`, `docker rm -f -v ${oneOff}`]);
+  expect(result.calls.at(-5)).toMatch(
+    new RegExp(`^docker create --name ${oneOff} .* orchestra-backup restore postgres --latest --in-place$`),
   );
   expect(result.err).toBe(
     '[restore] postgres: the job failed: ERROR: restore: no backup set ends before 2026-11-01T00:00:00Z; orchestra-production-stores-postgres is left stopped: its data directory may be partly restored (README "Restoring a backup")\n',
@@ -255,7 +318,7 @@ Nothing was changed. Run it again with --yes to restore.
   SELECT pg_switch_wal() in orchestra-production-stores-postgres, and wait until the segment is in the spool
   docker exec orchestra-production-backups-data orchestra-backup wal-push --once
   docker stop orchestra-production-stores-postgres
-  docker exec orchestra-production-backups-data orchestra-backup restore postgres --latest --in-place
+  a one-off container orchestra-production-backups-data-restore-<UTC stamp> (its image, environment, secret files, pgBackRest's config and volumes, all read-write): orchestra-backup restore postgres --latest --in-place
   docker start orchestra-production-stores-postgres, wait until it is healthy and out of recovery, then CHECKPOINT
 Postgres is down meanwhile; everything committed after the target time is gone from the live database.
 Nothing was changed. Run it again with --yes to restore.

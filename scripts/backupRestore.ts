@@ -12,7 +12,9 @@
  *   segment to the spool; the job pushes the spool once; stop Postgres; the job restores over the
  *   stopped cluster (`--in-place`: pgBackRest's --delta) to the time or the archive's end; start
  *   Postgres, wait healthy, wait until it leaves recovery, then CHECKPOINT (without it a promoted
- *   cluster was seen to archive nothing for minutes: README "Restoring a backup").
+ *   cluster was seen to archive nothing for minutes: README "Restoring a backup"). The in-place
+ *   restore runs in a one-off container `<backup container>-restore-<UTC stamp>` (inPlaceJob), not
+ *   in the backup container, which mounts the data volume read-only (components/backupsPlan.ts).
  * - weaviate: the job's restore through Weaviate's backup API (Weaviate running, and none of the
  *   backup's classes in it).
  */
@@ -21,6 +23,9 @@ import { DATABASE_NAME, DATABASE_USER } from "../components/dataServicesPlan";
 import type { RecoveryTarget } from "./backupArgs";
 import type { DockerCli, DockerResult } from "./backupDocker";
 import type { StoreTarget } from "./backupTargets";
+// A cycle (backupDrill imports this file's helpers), harmless: each side's imports are only used
+// inside functions, never while the modules load.
+import { copyDir, createWithEnv, drillStamp, inspect, type DrillDeps } from "./backupDrill";
 
 /** What a restore or a drill needs besides the plan: the engine, the output, the clock. */
 export interface NodeDeps {
@@ -163,7 +168,7 @@ export function restoreSteps(
         `SELECT pg_switch_wal() in ${target.container}, and wait until the segment is in the spool`,
         `${job} wal-push --once`,
         `docker stop ${target.container}`,
-        `${job} restore postgres ${recoveryWords(recovery)} --in-place`,
+        `a one-off container ${backupContainer}-restore-<UTC stamp> (its image, environment, secret files, pgBackRest's config and volumes, all read-write): orchestra-backup restore postgres ${recoveryWords(recovery)} --in-place`,
         `docker start ${target.container}, wait until it is healthy and out of recovery, then CHECKPOINT`,
       ];
     case "weaviate-snapshot":
@@ -247,8 +252,44 @@ async function psqlValue(deps: NodeDeps, target: StoreTarget, sql: string): Prom
   return result.stdout.trim();
 }
 
+/**
+ * `orchestra-backup <args>` in a one-off container of the backup container: its image, environment
+ * (through --env-file), network and volumes, each mounted READ-WRITE at the same path (the backup
+ * container mounts the Postgres data volume read-only), its secret files and pgBackRest's config
+ * copied in; removed afterwards, also when it failed. Prints the job's lines; StepError with its
+ * ERROR line when it exits non-zero. The store's lock is the backup container's own: a scheduled
+ * backup there is not excluded, but it cannot reach the stopped Postgres either.
+ */
+async function inPlaceJob(deps: DrillDeps, backupContainer: string, name: string, args: readonly string[]) {
+  const live = await inspect(deps, backupContainer);
+  try {
+    await createWithEnv(
+      deps,
+      name,
+      live.env,
+      [
+        "--network",
+        live.network,
+        ...live.volumes.flatMap((volume) => ["-v", `${volume.name}:${volume.path}`]),
+      ],
+      live.image,
+      ["orchestra-backup", ...args],
+    );
+    await copyDir(deps, backupContainer, name, BACKUP_FILE_PATHS.secretsDir);
+    const config = BACKUP_FILE_PATHS.pgbackrestConfig;
+    await copyDir(deps, backupContainer, name, config.slice(0, config.lastIndexOf("/")));
+    const result = await deps.docker.run(["start", "-a", name]);
+    for (const line of jobLines(result)) deps.out(`${line}\n`);
+    if (result.code !== 0) throw new StepError(`the job failed: ${failureLine(result)}`);
+  } finally {
+    const removed = await deps.docker.run(["rm", "-f", "-v", name]);
+    if (removed.code !== 0 && !/No such container/i.test(removed.stderr))
+      deps.err(`[restore] postgres: could not remove ${name}: ${failureLine(removed)}; remove it by hand\n`);
+  }
+}
+
 async function restorePgbackrest(
-  deps: NodeDeps,
+  deps: DrillDeps,
   target: StoreTarget,
   backupContainer: string,
   recovery: RecoveryTarget,
@@ -270,9 +311,10 @@ async function restorePgbackrest(
   deps.out(`${prefix}stopping ${target.container}\n`);
   await must(deps, `docker stop ${target.container}`, ["stop", target.container]);
   const words = "at" in recovery ? ["--at", recovery.at] : ["--latest"];
-  deps.out(`${prefix}restoring ${words.join(" ")} in place in ${backupContainer}\n`);
+  const oneOff = `${backupContainer}-restore-${drillStamp(deps.now())}`;
+  deps.out(`${prefix}restoring ${words.join(" ")} in place with ${oneOff}\n`);
   try {
-    await job(deps, backupContainer, ["restore", "postgres", ...words, "--in-place"]);
+    await inPlaceJob(deps, backupContainer, oneOff, ["restore", "postgres", ...words, "--in-place"]);
   } catch (error) {
     throw new StepError(
       `${(error as Error).message}; ${target.container} is left stopped: its data directory may be partly restored (README "Restoring a backup")`,
@@ -294,7 +336,7 @@ async function restorePgbackrest(
  * Resolves to the exit code: 0 restored, 1 a step failed (its line on err).
  */
 export async function restoreStore(
-  deps: NodeDeps,
+  deps: DrillDeps,
   target: StoreTarget,
   backupContainer: string,
   backupId: string,

@@ -86,7 +86,18 @@ pgbr_spool() {
 # One round: pushes every finished file in the spool in name order, deleting each once pushed. A
 # failure keeps that file and the later ones for the next round (returns 1). Also removes a
 # restore's WAL folder once the cluster is out of recovery (no recovery.signal).
+# Rounds run one at a time (flock on locks/wal-push, waiting): `npm run backup -- restore` runs
+# `wal-push --once` beside the scheduler's pusher, and two rounds on one spool were seen to fail
+# (one pushed and deleted the segment the other was pushing; they share .push-error).
 pgbr_push_round() {
+  mkdir -p "$STATE_DIR/locks"
+  (
+    flock 9
+    pgbr_push_files "$1"
+  ) 9>"$STATE_DIR/locks/wal-push"
+}
+
+pgbr_push_files() {
   local spool="$1" data name pushed=0
   # One round at a time: the container's loop and a `wal-push --once` (npm run backup -- restore
   # runs one) would otherwise both push a file and one fail on it when the other deleted it.
