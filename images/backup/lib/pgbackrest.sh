@@ -99,10 +99,6 @@ pgbr_push_round() {
 
 pgbr_push_files() {
   local spool="$1" data name pushed=0
-  # One round at a time: the container's loop and a `wal-push --once` (npm run backup -- restore
-  # runs one) would otherwise both push a file and one fail on it when the other deleted it.
-  exec {PUSH_LOCK}>"$spool/.push-lock"
-  flock "$PUSH_LOCK"
   data="$(pgbr_option pg1-path)"
   # Only a RUNNING cluster (postmaster.pid) without recovery.signal has left recovery: during an
   # in-place restore the stopped cluster has PG_VERSION and no signal yet, and its WAL must stay.
@@ -120,7 +116,6 @@ pgbr_push_files() {
   done < <(find "$spool" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' | grep -E "$PGBR_WAL_NAME" | LC_ALL=C sort)
   rm -f "$spool/.push-error"
   [ "$pushed" -eq 0 ] || log "wal-push: pushed $pushed file(s)"
-  exec {PUSH_LOCK}>&-
 }
 
 # orchestra-backup wal-push [--once]: the spool pusher (a loop; --once: one round, its status).
