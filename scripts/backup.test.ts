@@ -352,7 +352,9 @@ Nothing was changed. Run it again with --yes to restore.
 
   test("restore --yes on the engine named by --docker-host: the planner's containers", async () => {
     const docker = fakeDocker(((args) =>
-      args[0] === "inspect" ? { stdout: "healthy\n" } : undefined) as Answer);
+      args[0] === "inspect"
+        ? { stdout: args[2] === "{{.State.Running}}" ? "true\n" : "healthy\n" }
+        : undefined) as Answer);
     const result = await run(
       [
         "restore",
@@ -368,7 +370,10 @@ Nothing was changed. Run it again with --yes to restore.
       docker,
     );
     expect(result).toMatchObject({ code: 0, err: "", hosts: ["ssh://ubuntu@10.0.0.5"] });
-    expect(docker.calls.slice(0, 3)).toEqual([
+    expect(docker.calls.slice(0, 6)).toEqual([
+      "docker inspect -f {{.State.Running}} orchestra-staging-copy-stores-redis",
+      "docker inspect -f {{.State.Running}} orchestra-staging-copy-backups-data",
+      "docker exec orchestra-staging-copy-backups-data sh -c mkdir -p /var/lib/orchestra-backup/locks && exec flock -n -E 75 /var/lib/orchestra-backup/locks/redis true",
       "docker stop orchestra-staging-copy-stores-redis",
       `docker exec orchestra-staging-copy-backups-data orchestra-backup restore redis ${REDIS_ID}`,
       "docker start orchestra-staging-copy-stores-redis",

@@ -35,7 +35,9 @@ async function run(
   answer?: Answer,
   at?: { at: string } | { latest: true },
 ) {
-  const { calls, docker } = fakeDocker(answer);
+  // The preflight (both containers running, the store's lock free) answers yes; its calls are
+  // kept apart (pinned by the preflight tests below).
+  const { calls: all, docker } = fakeDocker((args, input) => preflightYes(args) ?? answer?.(args, input));
   const clock = fakeClock();
   const envFiles = fakeEnvFiles();
   const out: string[] = [];
@@ -54,8 +56,20 @@ async function run(
     at,
   );
   lastEnvFiles = envFiles.files;
+  const calls = all.filter((call) => !isPreflight(call));
+  lastPreflight = all.filter(isPreflight);
   return { code, calls, out: out.join(""), err: err.join("") };
 }
+
+const RUNNING = "{{.State.Running}}";
+function preflightYes(args: readonly string[]) {
+  if (args[0] === "inspect" && args[2] === RUNNING) return { stdout: "true\n" };
+  if (args[0] === "exec" && args[2] === "sh" && args[4]?.includes("flock -n")) return { code: 0 };
+  return undefined;
+}
+const isPreflight = (call: string) => call.includes(` ${RUNNING} `) || / flock -n -E 75 /.test(call);
+/** The preflight calls of the last run. */
+let lastPreflight: string[] = [];
 
 /** The env files the last run wrote. */
 let lastEnvFiles: ReturnType<typeof fakeEnvFiles>["files"] = [];
@@ -323,4 +337,90 @@ Nothing was changed. Run it again with --yes to restore.
 Postgres is down meanwhile; everything committed after the target time is gone from the live database.
 Nothing was changed. Run it again with --yes to restore.
 `);
+});
+
+describe("preflight: nothing is stopped unless both containers run and no backup of the store runs", () => {
+  async function refused(answer: Answer, target: StoreTarget = REDIS, at?: { at: string }) {
+    const { calls, docker } = fakeDocker(answer);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await restoreStore(
+      {
+        docker,
+        out: (text) => out.push(text),
+        err: (text) => err.push(text),
+        writeEnvFile: fakeEnvFiles().write,
+        ...fakeClock(),
+      },
+      target,
+      BACKUP,
+      "20261130T031500Z-rdb",
+      at,
+    );
+    return { code, calls, out: out.join(""), err: err.join("") };
+  }
+
+  test("the checks, in order, before the first stop", async () => {
+    await run(REDIS, "20261130T031500Z-rdb", healthy);
+    expect(lastPreflight).toEqual([
+      `docker inspect -f ${RUNNING} orchestra-staging-stores-redis`,
+      `docker inspect -f ${RUNNING} ${BACKUP}`,
+      `docker exec ${BACKUP} sh -c mkdir -p /var/lib/orchestra-backup/locks && exec flock -n -E 75 /var/lib/orchestra-backup/locks/redis true`,
+    ]);
+  });
+
+  test("a container this engine does not have: the way out, no stop", async () => {
+    const result = await refused((args) =>
+      args[0] === "inspect"
+        ? { code: 1, stderr: "Error: No such object: orchestra-staging-stores-redis\n" }
+        : undefined,
+    );
+    expect(result.calls).toEqual([`docker inspect -f ${RUNNING} orchestra-staging-stores-redis`]);
+    expect([result.code, result.err]).toEqual([
+      1,
+      '[restore] redis: orchestra-staging-stores-redis is not a running container on this Docker engine (Error: No such object: orchestra-staging-stores-redis); set DOCKER_HOST=ssh://<sshUser>@<data node ip> or --docker-host (README "Restoring a backup"); nothing was changed\n',
+    ]);
+  });
+
+  test("a backup of the store holds its lock: refused, no stop", async () => {
+    const result = await refused((args) =>
+      args[0] === "inspect" ? { stdout: "true\n" } : args[4]?.includes("flock -n") ? { code: 75 } : undefined,
+    );
+    expect(result.calls.some((call) => call.startsWith("docker stop"))).toBe(false);
+    expect([result.code, result.err]).toEqual([
+      1,
+      `[restore] redis: a backup of redis is running in ${BACKUP} (it holds /var/lib/orchestra-backup/locks/redis); restore once it has ended (docker logs ${BACKUP}); nothing was changed\n`,
+    ]);
+  });
+
+  test("--at in the future: refused before the WAL switch", async () => {
+    const result = await refused(
+      (args) => (args[0] === "inspect" ? { stdout: "true\n" } : undefined),
+      PGBACKREST,
+      { at: "2099-01-01T00:00:00Z" },
+    );
+    expect(result.calls.filter((call) => !isPreflight(call))).toEqual([]);
+    expect(result.err).toBe(
+      "[restore] postgres: --at 2099-01-01T00:00:00Z is in the future: Postgres would replay to the archive's end and then refuse to start short of the target; give a past time or --latest; nothing was changed\n",
+    );
+  });
+
+  test("a Redis restore that failed while replacing files (exit 4) leaves Redis stopped and says so", async () => {
+    const id = "20261130T031500Z-rdb";
+    const result = await run(REDIS, id, (args) =>
+      args[0] === "exec"
+        ? {
+            code: 4,
+            stderr: `[orchestra-backup] ERROR: redis ${id}: replacing the files in /data failed: mv: x; look at /data and /data/before-restore-20261130T031600Z before starting Redis\n`,
+          }
+        : healthy(args),
+    );
+    expect(result.calls).toEqual([
+      "docker stop orchestra-staging-stores-redis",
+      `docker exec ${BACKUP} orchestra-backup restore redis ${id}`,
+    ]);
+    expect(result.err).toBe(
+      `[restore] redis: the job failed: ERROR: redis ${id}: replacing the files in /data failed: mv: x; look at /data and /data/before-restore-20261130T031600Z before starting Redis; orchestra-staging-stores-redis is left stopped: its volume may hold part of the old and part of the restored files (the job's lines above say where)\n`,
+    );
+  });
 });

@@ -223,19 +223,67 @@ async function job(deps: NodeDeps, backupContainer: string, args: readonly strin
   return result;
 }
 
+/** The backup job's lock of each store (images/backup/lib/common.sh STATE_DIR/locks/<store>). */
+const JOB_LOCKS = "/var/lib/orchestra-backup/locks";
+/** flock's exit status here when the lock is held (-E). */
+const LOCK_HELD = 75;
+
+/**
+ * Before anything is stopped: both containers run on this engine, and no backup of the store is
+ * running (a restore would stop the store under it, then find the job's lock taken). Throws
+ * StepError with the way out; nothing has changed then.
+ */
+async function preflight(deps: NodeDeps, target: StoreTarget, backupContainer: string) {
+  for (const container of [target.container, backupContainer]) {
+    const result = await deps.docker.run(["inspect", "-f", "{{.State.Running}}", container]);
+    if (result.code !== 0 || result.stdout.trim() !== "true")
+      throw new StepError(
+        `${container} is not a running container on this Docker engine (${result.code !== 0 ? failureLine(result) : `running: ${result.stdout.trim()}`}); set DOCKER_HOST=ssh://<sshUser>@<data node ip> or --docker-host (README "Restoring a backup"); nothing was changed`,
+      );
+  }
+  // The locks folder exists once the job has run; a fresh container may not have it yet.
+  const lock = await deps.docker.run([
+    "exec",
+    backupContainer,
+    "sh",
+    "-c",
+    `mkdir -p ${JOB_LOCKS} && exec flock -n -E ${LOCK_HELD} ${JOB_LOCKS}/${target.store} true`,
+  ]);
+  if (lock.code === LOCK_HELD)
+    throw new StepError(
+      `a backup of ${target.store} is running in ${backupContainer} (it holds ${JOB_LOCKS}/${target.store}); restore once it has ended (docker logs ${backupContainer}); nothing was changed`,
+    );
+  if (lock.code !== 0)
+    throw new StepError(
+      `checking ${backupContainer}'s lock of ${target.store} failed: ${failureLine(lock)}; nothing was changed`,
+    );
+}
+
+/** The job's exit status when a Redis restore failed while replacing files (redis.sh REDIS_RESTORE_PARTIAL). */
+const REDIS_RESTORE_PARTIAL = 4;
+
 async function restoreRedis(deps: NodeDeps, target: StoreTarget, backupContainer: string, id: string) {
   const prefix = "[restore] redis: ";
   deps.out(`${prefix}stopping ${target.container}\n`);
   await must(deps, `docker stop ${target.container}`, ["stop", target.container]);
   deps.out(`${prefix}restoring ${id} in ${backupContainer}\n`);
-  try {
-    await job(deps, backupContainer, ["restore", "redis", id]);
-  } catch (error) {
-    // The job checks the download, the decryption and the snapshot before it moves a file.
+  const result = await deps.docker.run(["exec", backupContainer, "orchestra-backup", "restore", "redis", id]);
+  const lines = jobLines(result);
+  for (const line of lines) deps.out(`${line}\n`);
+  if (result.code !== 0) {
+    // Exit 1 with the job's own ERROR line: it failed before it replaced a file (it checks the
+    // download, the decryption, the snapshot and writes the new files beside the old first), so
+    // Redis goes back up on its own data. Anything else (a swap that failed, docker or the
+    // connection failing mid-run) leaves the volume in a state only a person should judge.
+    const jobFailedCleanly = result.code === 1 && lines.some((line) => line.includes(" ERROR: "));
+    if (!jobFailedCleanly)
+      throw new StepError(
+        `the job failed: ${failureLine(result)}; ${target.container} is left stopped${result.code === REDIS_RESTORE_PARTIAL ? ": its volume may hold part of the old and part of the restored files (the job's lines above say where)" : ": the job may not have finished; look at its volume before starting it"}`,
+      );
     deps.out(`${prefix}starting ${target.container} again (the failed job changed nothing)\n`);
     await must(deps, `docker start ${target.container}`, ["start", target.container]);
     await waitHealthy(deps, prefix, target.container);
-    throw error;
+    throw new StepError(`the job failed: ${failureLine(result)}`);
   }
   deps.out(`${prefix}starting ${target.container}\n`);
   await must(deps, `docker start ${target.container}`, ["start", target.container]);
@@ -345,6 +393,11 @@ export async function restoreStore(
   const started = deps.now();
   const prefix = `[restore] ${target.store}: `;
   try {
+    await preflight(deps, target, backupContainer);
+    if (recovery !== undefined && "at" in recovery && Date.parse(recovery.at) > deps.now().getTime())
+      throw new StepError(
+        `--at ${recovery.at} is in the future: Postgres would replay to the archive's end and then refuse to start short of the target; give a past time or --latest; nothing was changed`,
+      );
     switch (target.method) {
       case "redis-rdb":
         await restoreRedis(deps, target, backupContainer, backupId);
