@@ -17,7 +17,6 @@
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { request } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -35,7 +34,7 @@ import { healthCmdString, removeRunObjects, runObjects, uniqueRunId } from "../t
 import { STANDIN_IMAGES } from "../testing/standinImages";
 import { installS3Server, startS3Server, stopS3Server } from "../testing/s3Server";
 import { ageIdentity, buildBackupImage } from "../testing/backupImage";
-import { buildWeaviateImage, WEAVIATE_TEST_IMAGE } from "../testing/weaviateImage";
+import { buildWeaviateImage, weaviateClient, WEAVIATE_TEST_IMAGE } from "../testing/weaviateImage";
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -195,49 +194,10 @@ function psql(sql: string): string {
   ).trim();
 }
 
-/**
- * Weaviate's API at its published port with the key (a header of this process's request, on no
- * argv), a new connection each time; the parsed answer. Rejects on a status other than 200.
- */
-function weaviate(method: string, path: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port: weaviatePort,
-        method,
-        path,
-        agent: false,
-        timeout: 60_000,
-        headers: {
-          Authorization: `Bearer ${secrets.weaviateApiKey}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => {
-          if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-          else resolve(text === "" ? null : JSON.parse(text));
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-async function graphql(query: string): Promise<Record<string, unknown>> {
-  const answer = (await weaviate("POST", "/v1/graphql", { query })) as {
-    data?: Record<string, unknown>;
-    errors?: unknown;
-  };
-  if (answer.errors !== undefined) throw new Error(`GraphQL: ${JSON.stringify(answer.errors)}`);
-  return answer.data ?? {};
-}
+const { api: weaviate, graphql } = weaviateClient(
+  () => weaviatePort,
+  () => secrets.weaviateApiKey,
+);
 
 /** A deterministic generator (mulberry32): the same vectors every run. */
 function generator(seed: number): () => number {

@@ -14,7 +14,6 @@
 import { execFileSync, spawnSync } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { request } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
@@ -34,7 +33,12 @@ import {
   buildBackupImage,
   writeSecretsDir,
 } from "../testing/backupImage";
-import { buildWeaviateImage, WEAVIATE_TEST_IMAGE, WEAVIATE_TEST_VERSION } from "../testing/weaviateImage";
+import {
+  buildWeaviateImage,
+  weaviateClient,
+  WEAVIATE_TEST_IMAGE,
+  WEAVIATE_TEST_VERSION,
+} from "../testing/weaviateImage";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -126,50 +130,10 @@ function destroyWeaviate(): void {
   docker(["volume", "rm", weaviateSpec.volumes[0].volumeName]);
 }
 
-/**
- * Weaviate's REST API with the key, over a new connection each time (`agent: false`: a pooled
- * keep-alive connection was seen closed under a reused request after a restore); the parsed answer.
- * Rejects on a status other than 200 with Weaviate's answer, and after 60 s.
- */
-function api(method: string, path: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        agent: false,
-        timeout: 60_000,
-        headers: {
-          Authorization: `Bearer ${secrets.weaviateApiKey}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => {
-          if (res.statusCode !== 200) reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-          else resolve(text === "" ? null : JSON.parse(text));
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-async function graphql(query: string): Promise<Record<string, unknown>> {
-  const answer = (await api("POST", "/v1/graphql", { query })) as {
-    data?: Record<string, unknown>;
-    errors?: unknown;
-  };
-  if (answer.errors !== undefined) throw new Error(`GraphQL: ${JSON.stringify(answer.errors)}`);
-  return answer.data ?? {};
-}
+const { api, graphql } = weaviateClient(
+  () => port,
+  () => secrets.weaviateApiKey,
+);
 
 /** The classes Weaviate has, by name. */
 async function classes(): Promise<string[]> {
