@@ -89,7 +89,15 @@ const BACKUP_INSPECT = inspectJson({
 
 const DIGEST = "a2e75f90dd6ee0a5d628612c0dd8ed0f7b8e1156";
 
-async function drill(target: StoreTarget, answer: Answer) {
+/** One store's drill over the fake docker CLI; `backup` defaults to the store's staging backup. */
+async function drill(
+  target: StoreTarget,
+  answer: Answer,
+  backup = {
+    backupId: target === REDIS ? "20261130T031500Z-rdb" : "20261130T030000Z-dump",
+    finishedAt: "2026-11-30T03:15:04.120Z",
+  },
+) {
   const { calls, argvs, docker } = fakeDocker(answer);
   const envFiles = fakeEnvFiles();
   const out: string[] = [];
@@ -104,10 +112,7 @@ async function drill(target: StoreTarget, answer: Answer) {
     },
     target,
     BACKUP,
-    {
-      backupId: target === REDIS ? "20261130T031500Z-rdb" : "20261130T030000Z-dump",
-      finishedAt: "2026-11-30T03:15:04.120Z",
-    },
+    backup,
     STAMP,
   );
   return { code, calls, argvs, envFiles: envFiles.files, out: out.join(""), err: err.join("") };
@@ -457,29 +462,15 @@ describe("weaviate", () => {
     return `docker ${weaviateRequestArgs(BACKUP, url, body !== undefined).join(" ")}${body !== undefined ? ` <<< ${body}` : ""}`;
   };
 
-  async function weaviateDrill(answer: Answer, liveInspect = live()) {
-    const { calls, argvs, docker } = fakeDocker((args, input) => {
-      if (args[0] === "inspect" && args.length === 2)
-        return { stdout: args[1] === BACKUP ? job : liveInspect };
-      return answer(args, input);
-    });
-    const envFiles = fakeEnvFiles();
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await drillStore(
-      {
-        docker,
-        out: (text) => out.push(text),
-        err: (text) => err.push(text),
-        ...fakeClock(),
-        writeEnvFile: envFiles.write,
-      },
+  function weaviateDrill(answer: Answer, liveInspect = live()) {
+    return drill(
       target,
-      BACKUP,
+      (args, input) =>
+        args[0] === "inspect" && args.length === 2
+          ? { stdout: args[1] === BACKUP ? job : liveInspect }
+          : answer(args, input),
       { backupId: "20261130T033000Z-snapshot", finishedAt: "2026-11-30T03:30:09.500Z" },
-      STAMP,
     );
-    return { code, calls, argvs, envFiles: envFiles.files, out: out.join(""), err: err.join("") };
   }
 
   test("a scratch Weaviate first, the job's restore into it, then per class the count and nearVector top-10s from the live backup container; the key on no argv", async () => {
