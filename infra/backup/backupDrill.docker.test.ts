@@ -14,6 +14,7 @@
  * The steps run in order; the whole drill's duration and the Weaviate drill's are printed for the
  * README.
  */
+import { psqlArgs } from "../../scripts/backupRestore";
 import { execFileSync, spawn, type ChildProcess } from "child_process";
 import { createHash, randomBytes } from "crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
@@ -170,28 +171,11 @@ function redis(...args: string[]): string {
   }).trim();
 }
 
+/** SQL on stdin to psql in the Postgres container, as the CLI runs it (backupRestore.ts psqlArgs). */
 function psql(sql: string): string {
-  return docker(
-    [
-      "exec",
-      "-i",
-      specs.postgres.containerName,
-      "psql",
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-q",
-      "-A",
-      "-t",
-      "-h",
-      "/var/run/postgresql",
-      "-U",
-      "orchestra",
-      "-d",
-      "orchestra",
-    ],
-    { input: sql },
-  ).trim();
+  return docker(psqlArgs(specs.postgres.containerName, specs.postgres.ports[0].internal), {
+    input: sql,
+  }).trim();
 }
 
 const { api: weaviate, graphql } = weaviateClient(
