@@ -17,6 +17,7 @@
  * T, out of recovery, writable); the drill (the live store against the newest backup plus the
  * archive). The restore's and the drill's durations are printed as `[pitr-cli measured]`.
  */
+import { psqlArgs } from "../../scripts/backupRestore";
 import { execFileSync, spawnSync } from "child_process";
 import { Agent } from "https";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
@@ -111,28 +112,27 @@ function steps(text: string): string[] {
     .map((line) => line.replace(/\d+\.\d s\b/g, "N s").replace(/-restore-\d{8}T\d{6}Z/g, "-restore-<stamp>"));
 }
 
+/**
+ * A container's id and its volumes' names, sorted: the same container on the same volumes. Docker
+ * lists .Mounts in no fixed order (seen to change across a stop and start).
+ */
+function containerAndVolumes(container: string): { id: string; volumes: string[] } {
+  const [id, ...volumes] = docker([
+    "inspect",
+    "--format",
+    "{{.Id}} {{range .Mounts}}{{.Name}} {{end}}",
+    container,
+  ])
+    .trim()
+    .split(/\s+/);
+  return { id, volumes: volumes.sort() };
+}
+
+/** SQL on stdin to psql in the Postgres container, as the CLI runs it (backupRestore.ts psqlArgs). */
 function psql(sql: string): string {
-  return docker(
-    [
-      "exec",
-      "-i",
-      specs.postgres.containerName,
-      "psql",
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-q",
-      "-A",
-      "-t",
-      "-h",
-      "/var/run/postgresql",
-      "-U",
-      "orchestra",
-      "-d",
-      "orchestra",
-    ],
-    { input: sql },
-  ).trim();
+  return docker(psqlArgs(specs.postgres.containerName, specs.postgres.ports[0].internal), {
+    input: sql,
+  }).trim();
 }
 
 /** A container's log (the job logs to stderr). */
@@ -377,7 +377,7 @@ test("2a. restore --at T without --yes: the plan, exit 2, nothing touched", asyn
 });
 
 test("2b. restore --at T --yes: in place, the live Postgres holds exactly the rows before T, out of recovery, writable", async () => {
-  const before = docker(["inspect", "--format", "{{.Id}} {{range .Mounts}}{{.Name}} {{end}}", postgres()]);
+  const before = containerAndVolumes(postgres());
   const result = await backup(["restore", "--stack", STACK, "--store", "postgres", "--at", target, "--yes"]);
   expect({ code: result.code, err: result.err }).toEqual({ code: 0, err: "" });
   measured.restoreSeconds = result.seconds;
@@ -392,9 +392,7 @@ test("2b. restore --at T --yes: in place, the live Postgres holds exactly the ro
     "[restore] postgres: out of recovery; CHECKPOINT",
     `[restore] postgres: restored --at ${target} in N s`,
   ]);
-  expect(docker(["inspect", "--format", "{{.Id}} {{range .Mounts}}{{.Name}} {{end}}", postgres()])).toBe(
-    before,
-  );
+  expect(containerAndVolumes(postgres())).toEqual(before);
   expect(docker(["ps", "-a", "-q", "--filter", `name=${job()}-restore-`])).toBe("");
   expect(psql(DIGEST)).toBe(digestAtT);
   expect(
